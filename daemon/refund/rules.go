@@ -1,0 +1,169 @@
+package refund
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// DebtorAccount is a company bank account that refunds are paid from.
+type DebtorAccount struct {
+	ID            string
+	Type          AccountType // BBAN or IBAN
+	Account       string      // canonical form
+	BIC           string
+	Currency      Currency
+	LedgerAccount string // general-ledger account of this bank account
+}
+
+// PaymentMethod is the ERP's payment method, as far as refunds care.
+type PaymentMethod struct {
+	ID           string
+	BatchPayment bool // "Create batch payment" in the ERP
+	AccountTypes []AccountType
+	Debtor       *DebtorAccount
+	ChargeBearer string // DEBT, CRED, SHAR or SLEV; "" chooses per payment
+}
+
+// Charge bearer codes.
+const (
+	ChargeShared   = "SHAR"
+	ChargeFollowSL = "SLEV"
+	ChargeDebtor   = "DEBT"
+	ChargeCreditor = "CRED"
+)
+
+// Rules are the ERP's rules for refunds, from the configuration.
+type Rules struct {
+	Methods       map[string]*PaymentMethod
+	MessagePrefix string
+	PastDates     DatePolicy
+	Today         Date // today in Norway
+}
+
+// Transfer is a refund checked against the rules and ready to be paid.
+type Transfer struct {
+	Refund
+	Name          string // creditor name under the character policy
+	Message       string // RmtInf/Ustrd
+	ExecutionDate Date
+	Debtor        *DebtorAccount
+	ChargeBearer  string // "" when omitted (domestic)
+	SEPA          bool   // service level SEPA
+}
+
+// Check applies the rules to r, which Parse returned without errors. It
+// returns the transfer and every problem, warnings included.
+func (rs *Rules) Check(r Refund) (Transfer, []Problem) {
+	p := Transfer{Refund: r}
+	var ps []Problem
+	bad := func(field, format string, args ...any) {
+		ps = append(ps, Problem{Field: field, Msg: fmt.Sprintf(format, args...)})
+	}
+	warn := func(field, format string, args ...any) {
+		ps = append(ps, Problem{Field: field, Msg: fmt.Sprintf(format, args...), Warning: true})
+	}
+
+	m := rs.Methods[r.PaymentMethod]
+	switch {
+	case m == nil:
+		bad(FieldPaymentMethod, "%q is not a configured payment method (have: %s)", r.PaymentMethod, strings.Join(rs.methodIDs(), ", "))
+	case !m.BatchPayment:
+		bad(FieldPaymentMethod, "%q does not have batch payment enabled", r.PaymentMethod)
+	case !slices.Contains(m.AccountTypes, r.AccountType):
+		bad(FieldAccountType, "%s is not allowed by payment method %q (allows %s)", r.AccountType, m.ID, joinTypes(m.AccountTypes))
+	}
+	if m != nil {
+		p.Debtor = m.Debtor
+	}
+
+	domestic := r.Domestic()
+	name, changed, err := Text(r.CustomerName, domestic, MaxName)
+	if err != nil {
+		bad(FieldCustomerName, "%v", err)
+	} else if changed {
+		warn(FieldCustomerName, "transliterated for a foreign payment to %q", name)
+	}
+	p.Name = name
+
+	field, ref := r.Reference()
+	msg, changed, err := Text(Message(rs.MessagePrefix, ref), domestic, MaxMessage)
+	if err != nil {
+		bad(field, "payment message %q: %v", Message(rs.MessagePrefix, ref), err)
+	} else if changed {
+		warn(field, "payment message transliterated for a foreign payment to %q", msg)
+	}
+	p.Message = msg
+
+	exec, moved, err := ExecutionDate(r.PaymentDate, rs.Today, rs.PastDates)
+	if err != nil {
+		bad(FieldPaymentDate, "%v", err)
+	} else if moved != "" {
+		warn(FieldPaymentDate, "%s", moved)
+	}
+	p.ExecutionDate = exec
+
+	sepaEUR := r.Amount.Currency == "EUR" && r.AccountType == IBAN && IsSEPA(r.Account[:2]) && IsSEPA(r.Country)
+	switch {
+	case m != nil && m.ChargeBearer != "":
+		p.ChargeBearer = m.ChargeBearer
+		if p.ChargeBearer == ChargeFollowSL && r.Amount.Currency == "EUR" && !sepaEUR {
+			bad(FieldPaymentMethod, "charge bearer SLEV of %q is for SEPA payments only; this EUR payment is not SEPA", m.ID)
+		}
+	case domestic:
+		p.ChargeBearer = ""
+	case sepaEUR:
+		p.ChargeBearer = ChargeFollowSL
+	default:
+		p.ChargeBearer = ChargeShared
+	}
+	p.SEPA = p.ChargeBearer == ChargeFollowSL && r.Amount.Currency == "EUR"
+	return p, ps
+}
+
+func (rs *Rules) methodIDs() []string {
+	ids := make([]string, 0, len(rs.Methods))
+	for id := range rs.Methods {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+func joinTypes(ts []AccountType) string {
+	s := make([]string, len(ts))
+	for i, t := range ts {
+		s[i] = string(t)
+	}
+	return strings.Join(s, ", ")
+}
+
+// GroupKey identifies the payment-information block (PmtInf) a payment
+// belongs to: one per execution date, debtor account, currency and charge
+// bearer.
+type GroupKey struct {
+	ExecutionDate Date
+	Debtor        string // DebtorAccount.ID
+	Currency      Currency
+	ChargeBearer  string
+}
+
+// Key returns the group of p.
+func (p *Transfer) Key() GroupKey {
+	return GroupKey{ExecutionDate: p.ExecutionDate, Debtor: p.Debtor.ID, Currency: p.Amount.Currency, ChargeBearer: p.ChargeBearer}
+}
+
+// Compare orders group keys by date, debtor, currency and charge bearer, the
+// order of the PmtInf blocks in a pain.001.
+func (k GroupKey) Compare(o GroupKey) int {
+	if c := k.ExecutionDate.t.Compare(o.ExecutionDate.t); c != 0 {
+		return c
+	}
+	if c := strings.Compare(k.Debtor, o.Debtor); c != 0 {
+		return c
+	}
+	if c := strings.Compare(string(k.Currency), string(o.Currency)); c != 0 {
+		return c
+	}
+	return strings.Compare(k.ChargeBearer, o.ChargeBearer)
+}

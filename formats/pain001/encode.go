@@ -1,0 +1,574 @@
+package pain001
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+	"unicode/utf8"
+)
+
+// Version is a supported message version.
+type Version string
+
+// The supported versions.
+const (
+	V03 Version = "001.001.03"
+	V09 Version = "001.001.09"
+)
+
+// ParseVersion accepts "001.001.03", "pain.001.001.03", "03" or "3", and
+// the same for 09.
+func ParseVersion(s string) (Version, error) {
+	switch s {
+	case "001.001.03", "pain.001.001.03", "03", "3":
+		return V03, nil
+	case "001.001.09", "pain.001.001.09", "09", "9":
+		return V09, nil
+	}
+	return "", fmt.Errorf("pain.001 version %q is not supported (001.001.03 or 001.001.09)", s)
+}
+
+// Namespace returns the XML namespace of v.
+func (v Version) Namespace() string { return "urn:iso:std:iso:20022:tech:xsd:pain.001." + string(v) }
+
+// Decimal is the exact decimal number Units / 10^Scale.
+type Decimal struct {
+	Units int64
+	Scale int // 0..5
+}
+
+// Amount is a decimal amount in a currency.
+type Amount struct {
+	Decimal
+	Currency string // ISO 4217
+}
+
+// Party is a party identified by name and an organisation identifier.
+type Party struct {
+	Name    string
+	OrgID   string // Id/OrgId/Othr/Id; "" to omit
+	Scheme  string // Id/OrgId/Othr/SchmeNm/Cd, e.g. CUST or BANK
+	Country string // PstlAdr/Ctry; "" to omit
+}
+
+// Account is a cash account: an IBAN, or another identifier with a scheme
+// code such as BBAN.
+type Account struct {
+	IBAN     string
+	Other    string // Othr/Id when IBAN is ""
+	Scheme   string // Othr/SchmeNm/Cd, e.g. BBAN
+	Currency string // Ccy; "" to omit
+}
+
+// GroupHeader is the message's GrpHdr. NbOfTxs and CtrlSum must be the
+// totals of every transaction that follows.
+type GroupHeader struct {
+	MsgID           string
+	CreationTime    time.Time
+	NbOfTxs         int
+	CtrlSum         Decimal
+	InitiatingParty Party
+}
+
+// PaymentInfo is one PmtInf block. NbOfTxs and CtrlSum must be the totals
+// of the transactions that follow it.
+type PaymentInfo struct {
+	PmtInfID        string
+	BatchBooking    bool
+	NbOfTxs         int
+	CtrlSum         Decimal
+	ServiceLevel    string // PmtTpInf/SvcLvl/Cd, e.g. SEPA; "" to omit
+	CategoryPurpose string // PmtTpInf/CtgyPurp/Cd, e.g. SUPP; "" to omit
+	ExecutionDate   time.Time
+	Debtor          Party
+	DebtorAccount   Account
+	DebtorAgentBIC  string
+	ChargeBearer    string // DEBT, CRED, SHAR, SLEV; "" to omit
+}
+
+// Transaction is one CdtTrfTxInf.
+type Transaction struct {
+	InstrID          string // "" to omit
+	EndToEndID       string
+	Amount           Amount
+	CreditorAgentBIC string // "" to omit
+	Creditor         Party
+	CreditorAccount  Account
+	Purpose          string // Purp/Cd, e.g. REFU; "" to omit
+	Remittance       string // RmtInf/Ustrd; "" to omit
+}
+
+// ErrTotals is returned when the transactions written do not add up to the
+// NbOfTxs or CtrlSum declared before them.
+var ErrTotals = errors.New("totals do not match")
+
+// Encoder writes one pain.001 message to an io.Writer.
+type Encoder struct {
+	w    *bufio.Writer
+	v    Version
+	buf  []byte
+	err  error
+	hdr  GroupHeader
+	pmt  PaymentInfo
+	open bool // a PmtInf is open
+
+	nTx, nPmt   int   // transactions in the message, in the open PmtInf
+	sum, sumPmt int64 // sums of amounts, at scale sumScale
+	started     bool
+}
+
+// sumScale is the scale sums are kept at; it covers every ISO 4217 currency.
+const sumScale = 5
+
+// NewEncoder returns an encoder writing version v to w. Nothing is written
+// before Header.
+func NewEncoder(w io.Writer, v Version) *Encoder {
+	e := &Encoder{w: bufio.NewWriterSize(w, 64<<10), v: v, buf: make([]byte, 0, 4096)}
+	if v != V03 && v != V09 {
+		e.err = fmt.Errorf("pain001: version %q is not supported", v)
+	}
+	return e
+}
+
+// Header writes the XML declaration, the Document root and the group
+// header.
+func (e *Encoder) Header(h GroupHeader) error {
+	if e.err != nil {
+		return e.err
+	}
+	if e.started {
+		return e.fail(errors.New("pain001: Header called twice"))
+	}
+	e.started = true
+	e.hdr = h
+	if err := checkID("GrpHdr/MsgId", h.MsgID); err != nil {
+		return e.fail(err)
+	}
+	if err := checkDecimal("GrpHdr/CtrlSum", h.CtrlSum); err != nil {
+		return e.fail(err)
+	}
+	b := e.buf[:0]
+	b = append(b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:pain.001."...)
+	b = append(b, e.v...)
+	b = append(b, "\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\">\n  <CstmrCdtTrfInitn>\n    <GrpHdr>\n"...)
+	b = elem(b, 6, "MsgId", h.MsgID)
+	b = append(b, "      <CreDtTm>"...)
+	b = h.CreationTime.Truncate(time.Second).AppendFormat(b, "2006-01-02T15:04:05Z07:00")
+	b = append(b, "</CreDtTm>\n      <NbOfTxs>"...)
+	b = strconv.AppendInt(b, int64(h.NbOfTxs), 10)
+	b = append(b, "</NbOfTxs>\n      <CtrlSum>"...)
+	b = appendDecimal(b, h.CtrlSum)
+	b = append(b, "</CtrlSum>\n"...)
+	b = party(b, 6, "InitgPty", h.InitiatingParty)
+	b = append(b, "    </GrpHdr>\n"...)
+	return e.flush(b)
+}
+
+// PaymentInfo closes the open payment-information block, if any, and opens
+// p.
+func (e *Encoder) PaymentInfo(p PaymentInfo) error {
+	if e.err != nil {
+		return e.err
+	}
+	if !e.started {
+		return e.fail(errors.New("pain001: PaymentInfo before Header"))
+	}
+	b := e.buf[:0]
+	if e.open {
+		if err := e.checkPmt(); err != nil {
+			return e.fail(err)
+		}
+		b = append(b, "    </PmtInf>\n"...)
+	}
+	if err := checkID("PmtInf/PmtInfId", p.PmtInfID); err != nil {
+		return e.fail(err)
+	}
+	if err := checkDecimal("PmtInf/CtrlSum", p.CtrlSum); err != nil {
+		return e.fail(err)
+	}
+	if p.DebtorAgentBIC == "" {
+		return e.fail(fmt.Errorf("pain001: PmtInf %s: DbtrAgt BIC is required", p.PmtInfID))
+	}
+	e.pmt, e.open, e.nPmt, e.sumPmt = p, true, 0, 0
+	b = append(b, "    <PmtInf>\n"...)
+	b = elem(b, 6, "PmtInfId", p.PmtInfID)
+	b = append(b, "      <PmtMtd>TRF</PmtMtd>\n      <BtchBookg>"...)
+	b = strconv.AppendBool(b, p.BatchBooking)
+	b = append(b, "</BtchBookg>\n      <NbOfTxs>"...)
+	b = strconv.AppendInt(b, int64(p.NbOfTxs), 10)
+	b = append(b, "</NbOfTxs>\n      <CtrlSum>"...)
+	b = appendDecimal(b, p.CtrlSum)
+	b = append(b, "</CtrlSum>\n"...)
+	if p.ServiceLevel != "" || p.CategoryPurpose != "" {
+		b = append(b, "      <PmtTpInf>\n"...)
+		if p.ServiceLevel != "" {
+			b = append(b, "        <SvcLvl>\n"...)
+			b = elem(b, 10, "Cd", p.ServiceLevel)
+			b = append(b, "        </SvcLvl>\n"...)
+		}
+		if p.CategoryPurpose != "" {
+			b = append(b, "        <CtgyPurp>\n"...)
+			b = elem(b, 10, "Cd", p.CategoryPurpose)
+			b = append(b, "        </CtgyPurp>\n"...)
+		}
+		b = append(b, "      </PmtTpInf>\n"...)
+	}
+	if e.v == V03 {
+		b = append(b, "      <ReqdExctnDt>"...)
+		b = p.ExecutionDate.AppendFormat(b, "2006-01-02")
+		b = append(b, "</ReqdExctnDt>\n"...)
+	} else {
+		b = append(b, "      <ReqdExctnDt>\n        <Dt>"...)
+		b = p.ExecutionDate.AppendFormat(b, "2006-01-02")
+		b = append(b, "</Dt>\n      </ReqdExctnDt>\n"...)
+	}
+	b = party(b, 6, "Dbtr", p.Debtor)
+	b = account(b, 6, "DbtrAcct", p.DebtorAccount)
+	b = e.agent(b, 6, "DbtrAgt", p.DebtorAgentBIC)
+	if p.ChargeBearer != "" {
+		b = elem(b, 6, "ChrgBr", p.ChargeBearer)
+	}
+	return e.flush(b)
+}
+
+// Transaction writes one transaction into the open payment-information
+// block.
+func (e *Encoder) Transaction(t *Transaction) error {
+	if e.err != nil {
+		return e.err
+	}
+	if !e.open {
+		return e.fail(errors.New("pain001: Transaction outside a PmtInf"))
+	}
+	if err := checkID("CdtTrfTxInf/PmtId/EndToEndId", t.EndToEndID); err != nil {
+		return e.fail(err)
+	}
+	if t.InstrID != "" {
+		if err := checkID("CdtTrfTxInf/PmtId/InstrId", t.InstrID); err != nil {
+			return e.fail(err)
+		}
+	}
+	if t.Amount.Units <= 0 {
+		return e.fail(fmt.Errorf("pain001: transaction %s: amount must be greater than zero", t.EndToEndID))
+	}
+	if err := checkDecimal("InstdAmt", t.Amount.Decimal); err != nil {
+		return e.fail(err)
+	}
+	if len(t.Amount.Currency) != 3 {
+		return e.fail(fmt.Errorf("pain001: transaction %s: currency %q is not an ISO 4217 code", t.EndToEndID, t.Amount.Currency))
+	}
+	scaled, ok := rescale(t.Amount.Decimal)
+	if !ok || e.sum > maxSum-scaled {
+		return e.fail(fmt.Errorf("pain001: transaction %s: sum of amounts overflows", t.EndToEndID))
+	}
+	e.sum += scaled
+	e.sumPmt += scaled
+	e.nTx++
+	e.nPmt++
+
+	b := e.buf[:0]
+	b = append(b, "      <CdtTrfTxInf>\n        <PmtId>\n"...)
+	if t.InstrID != "" {
+		b = elem(b, 10, "InstrId", t.InstrID)
+	}
+	b = elem(b, 10, "EndToEndId", t.EndToEndID)
+	b = append(b, "        </PmtId>\n        <Amt>\n          <InstdAmt Ccy=\""...)
+	b = escape(b, t.Amount.Currency)
+	b = append(b, "\">"...)
+	b = appendDecimal(b, t.Amount.Decimal)
+	b = append(b, "</InstdAmt>\n        </Amt>\n"...)
+	if t.CreditorAgentBIC != "" {
+		b = e.agent(b, 8, "CdtrAgt", t.CreditorAgentBIC)
+	}
+	b = party(b, 8, "Cdtr", t.Creditor)
+	b = account(b, 8, "CdtrAcct", t.CreditorAccount)
+	if t.Purpose != "" {
+		b = append(b, "        <Purp>\n"...)
+		b = elem(b, 10, "Cd", t.Purpose)
+		b = append(b, "        </Purp>\n"...)
+	}
+	if t.Remittance != "" {
+		b = append(b, "        <RmtInf>\n"...)
+		b = elem(b, 10, "Ustrd", t.Remittance)
+		b = append(b, "        </RmtInf>\n"...)
+	}
+	b = append(b, "      </CdtTrfTxInf>\n"...)
+	return e.flush(b)
+}
+
+// Close ends the message, checks every declared total against what was
+// written and flushes. The writer under the encoder is not closed.
+func (e *Encoder) Close() error {
+	if e.err != nil {
+		return e.err
+	}
+	if !e.started {
+		return e.fail(errors.New("pain001: Close before Header"))
+	}
+	if !e.open {
+		return e.fail(errors.New("pain001: a message needs at least one PmtInf"))
+	}
+	if err := e.checkPmt(); err != nil {
+		return e.fail(err)
+	}
+	ctrl, _ := rescale(e.hdr.CtrlSum)
+	if e.nTx != e.hdr.NbOfTxs || e.sum != ctrl {
+		return e.fail(fmt.Errorf("pain001: GrpHdr of %s declares %d transactions summing to %s, wrote %d summing to %s: %w",
+			e.hdr.MsgID, e.hdr.NbOfTxs, appendDecimal(nil, e.hdr.CtrlSum), e.nTx, appendDecimal(nil, Decimal{e.sum, sumScale}), ErrTotals))
+	}
+	if err := e.flush(append(e.buf[:0], "    </PmtInf>\n  </CstmrCdtTrfInitn>\n</Document>\n"...)); err != nil {
+		return err
+	}
+	if err := e.w.Flush(); err != nil {
+		return e.fail(fmt.Errorf("pain001: write: %w", err))
+	}
+	e.err = errors.New("pain001: encoder closed")
+	return nil
+}
+
+func (e *Encoder) checkPmt() error {
+	ctrl, _ := rescale(e.pmt.CtrlSum)
+	if e.nPmt != e.pmt.NbOfTxs || e.sumPmt != ctrl {
+		return fmt.Errorf("pain001: PmtInf %s declares %d transactions summing to %s, wrote %d summing to %s: %w",
+			e.pmt.PmtInfID, e.pmt.NbOfTxs, appendDecimal(nil, e.pmt.CtrlSum), e.nPmt, appendDecimal(nil, Decimal{e.sumPmt, sumScale}), ErrTotals)
+	}
+	if e.nPmt == 0 {
+		return fmt.Errorf("pain001: PmtInf %s has no transactions", e.pmt.PmtInfID)
+	}
+	return nil
+}
+
+func (e *Encoder) fail(err error) error {
+	if e.err == nil {
+		e.err = err
+	}
+	return e.err
+}
+
+func (e *Encoder) flush(b []byte) error {
+	e.buf = b
+	if _, err := e.w.Write(b); err != nil {
+		return e.fail(fmt.Errorf("pain001: write: %w", err))
+	}
+	return nil
+}
+
+// party writes a PartyIdentification (v03: 32, v09: 135).
+func party(b []byte, ind int, tag string, p Party) []byte {
+	b = open(b, ind, tag)
+	b = elem(b, ind+2, "Nm", p.Name)
+	if p.Country != "" {
+		b = open(b, ind+2, "PstlAdr")
+		b = elem(b, ind+4, "Ctry", p.Country)
+		b = closeTag(b, ind+2, "PstlAdr")
+	}
+	if p.OrgID != "" {
+		b = open(b, ind+2, "Id")
+		b = open(b, ind+4, "OrgId")
+		b = open(b, ind+6, "Othr")
+		b = elem(b, ind+8, "Id", p.OrgID)
+		if p.Scheme != "" {
+			b = open(b, ind+8, "SchmeNm")
+			b = elem(b, ind+10, "Cd", p.Scheme)
+			b = closeTag(b, ind+8, "SchmeNm")
+		}
+		b = closeTag(b, ind+6, "Othr")
+		b = closeTag(b, ind+4, "OrgId")
+		b = closeTag(b, ind+2, "Id")
+	}
+	return closeTag(b, ind, tag)
+}
+
+// agent writes a financial institution identified by its BIC.
+func (e *Encoder) agent(b []byte, ind int, tag, bic string) []byte {
+	b = open(b, ind, tag)
+	b = open(b, ind+2, "FinInstnId")
+	if e.v == V03 {
+		b = elem(b, ind+4, "BIC", bic)
+	} else {
+		b = elem(b, ind+4, "BICFI", bic)
+	}
+	b = closeTag(b, ind+2, "FinInstnId")
+	return closeTag(b, ind, tag)
+}
+
+func account(b []byte, ind int, tag string, a Account) []byte {
+	b = open(b, ind, tag)
+	b = open(b, ind+2, "Id")
+	if a.IBAN != "" {
+		b = elem(b, ind+4, "IBAN", a.IBAN)
+	} else {
+		b = open(b, ind+4, "Othr")
+		b = elem(b, ind+6, "Id", a.Other)
+		if a.Scheme != "" {
+			b = open(b, ind+6, "SchmeNm")
+			b = elem(b, ind+8, "Cd", a.Scheme)
+			b = closeTag(b, ind+6, "SchmeNm")
+		}
+		b = closeTag(b, ind+4, "Othr")
+	}
+	b = closeTag(b, ind+2, "Id")
+	if a.Currency != "" {
+		b = elem(b, ind+2, "Ccy", a.Currency)
+	}
+	return closeTag(b, ind, tag)
+}
+
+const spaces = "                                                  "
+
+func open(b []byte, ind int, tag string) []byte {
+	b = append(b, spaces[:ind]...)
+	b = append(b, '<')
+	b = append(b, tag...)
+	return append(b, ">\n"...)
+}
+
+func closeTag(b []byte, ind int, tag string) []byte {
+	b = append(b, spaces[:ind]...)
+	b = append(b, "</"...)
+	b = append(b, tag...)
+	return append(b, ">\n"...)
+}
+
+func elem(b []byte, ind int, tag, text string) []byte {
+	b = append(b, spaces[:ind]...)
+	b = append(b, '<')
+	b = append(b, tag...)
+	b = append(b, '>')
+	b = escape(b, text)
+	b = append(b, "</"...)
+	b = append(b, tag...)
+	return append(b, ">\n"...)
+}
+
+// escape appends s with the five XML special characters escaped. Characters
+// that XML 1.0 does not allow are replaced by U+FFFD; callers validate text
+// before it gets here, so that never happens to a real refund.
+func escape(b []byte, s string) []byte {
+	last := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c < utf8.RuneSelf && c != '&' && c != '<' && c != '>' && c != '"' && c != '\'' {
+			i++
+			continue
+		}
+		var rep string
+		width := 1
+		switch c {
+		case '&':
+			rep = "&amp;"
+		case '<':
+			rep = "&lt;"
+		case '>':
+			rep = "&gt;"
+		case '"':
+			rep = "&quot;"
+		case '\'':
+			rep = "&apos;"
+		case '\t', '\n', '\r':
+			rep = "&#" + strconv.Itoa(int(c)) + ";"
+		default:
+			var r rune
+			r, width = utf8.DecodeRuneInString(s[i:])
+			if c >= utf8.RuneSelf && !(r == utf8.RuneError && width == 1) && isXMLChar(r) {
+				i += width
+				continue
+			}
+			rep = "\uFFFD"
+		}
+		b = append(b, s[last:i]...)
+		b = append(b, rep...)
+		i += width
+		last = i
+	}
+	return append(b, s[last:]...)
+}
+
+func isXMLChar(r rune) bool {
+	return r >= 0x20 && r <= 0xD7FF || r >= 0xE000 && r <= 0xFFFD || r >= 0x10000 && r <= 0x10FFFF
+}
+
+func appendDecimal(b []byte, d Decimal) []byte {
+	u := uint64(d.Units)
+	if d.Units < 0 {
+		b = append(b, '-')
+		u = uint64(^d.Units) + 1
+	}
+	var tmp [32]byte
+	i := len(tmp)
+	for n := 0; n < d.Scale; n++ {
+		i--
+		tmp[i] = '0' + byte(u%10)
+		u /= 10
+	}
+	if d.Scale > 0 {
+		i--
+		tmp[i] = '.'
+	}
+	for {
+		i--
+		tmp[i] = '0' + byte(u%10)
+		u /= 10
+		if u == 0 {
+			break
+		}
+	}
+	return append(b, tmp[i:]...)
+}
+
+// maxSum bounds sums at sumScale so that they never overflow.
+const maxSum = 1<<63 - 1
+
+var pow10 = [...]int64{1, 10, 100, 1000, 10000, 100000}
+
+// rescale returns d in units of 10^-sumScale.
+func rescale(d Decimal) (int64, bool) {
+	if d.Scale < 0 || d.Scale > sumScale {
+		return 0, false
+	}
+	f := pow10[sumScale-d.Scale]
+	if d.Units > maxSum/f || d.Units < -maxSum/f {
+		return 0, false
+	}
+	return d.Units * f, true
+}
+
+func checkDecimal(what string, d Decimal) error {
+	if _, ok := rescale(d); !ok || d.Units < 0 {
+		return fmt.Errorf("pain001: %s: %d at scale %d is out of range", what, d.Units, d.Scale)
+	}
+	if n := len(strconv.FormatInt(d.Units, 10)); n > 18 {
+		return fmt.Errorf("pain001: %s: more than 18 digits", what)
+	}
+	return nil
+}
+
+// checkID enforces Max35Text and the character set that survives every leg
+// of a payment: A-Z a-z 0-9 / - ? : ( ) . , ' +, no leading or trailing
+// '/', no "//".
+func checkID(what, id string) error {
+	if id == "" || len(id) > 35 {
+		return fmt.Errorf("pain001: %s %q: must have 1 to 35 characters", what, id)
+	}
+	if id[0] == '/' || id[len(id)-1] == '/' {
+		return fmt.Errorf("pain001: %s %q: must not start or end with '/'", what, id)
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+		switch c {
+		case '/', '-', '?', ':', '(', ')', '.', ',', '\'', '+':
+			ok = true
+			if c == '/' && id[i+1] == '/' {
+				ok = false
+			}
+		}
+		if !ok {
+			return fmt.Errorf("pain001: %s %q: character %q is not allowed in an id", what, id, c)
+		}
+	}
+	return nil
+}
