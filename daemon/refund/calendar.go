@@ -123,7 +123,7 @@ type DatePolicy string
 // The execution-date policies.
 const (
 	NextBankingDayPolicy DatePolicy = "next-banking-day" // move forward, with a warning
-	RejectDate      DatePolicy = "reject"           // refuse the refund
+	RejectDate           DatePolicy = "reject"           // refuse the refund
 )
 
 // ParseDatePolicy accepts "next-banking-day" (also the default for "") or

@@ -63,9 +63,9 @@ const (
 
 // Fields is one refund as the ERP wrote it, every value still text.
 type Fields struct {
-	Batch, DocType, RefNbr, CustomerID, CustomerName, PaymentMethod string
-	AccountType, Account, BIC, Country, Amount, Currency, PaymentDate  string
-	CustomerOrderNbr, PaymentRef                                       string
+	Batch, DocType, RefNbr, CustomerID, CustomerName, PaymentMethod   string
+	AccountType, Account, BIC, Country, Amount, Currency, PaymentDate string
+	CustomerOrderNbr, PaymentRef                                      string
 }
 
 // Problem is one thing wrong (or, with Warning, worth saying) about a field
