@@ -32,13 +32,16 @@ func ParseVersion(s string) (Version, error) {
 }
 
 // Namespace returns the XML namespace of v.
-func (v Version) Namespace() string { return "urn:iso:std:iso:20022:tech:xsd:pain.001." + string(v) }
+func (v Version) Namespace() string { return "urn:iso:std:iso:20022:tech:xsd:pain." + string(v) }
 
 // Decimal is the exact decimal number Units / 10^Scale.
 type Decimal struct {
 	Units int64
 	Scale int // 0..5
 }
+
+// String formats d with exactly Scale decimals, e.g. "1234.50".
+func (d Decimal) String() string { return string(appendDecimal(nil, d)) }
 
 // Amount is a decimal amount in a currency.
 type Amount struct {
@@ -151,7 +154,7 @@ func (e *Encoder) Header(h GroupHeader) error {
 		return e.fail(err)
 	}
 	b := e.buf[:0]
-	b = append(b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:pain.001."...)
+	b = append(b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:pain."...)
 	b = append(b, e.v...)
 	b = append(b, "\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\">\n  <CstmrCdtTrfInitn>\n    <GrpHdr>\n"...)
 	b = elem(b, 6, "MsgId", h.MsgID)
@@ -540,11 +543,14 @@ func checkDecimal(what string, d Decimal) error {
 	if _, ok := rescale(d); !ok || d.Units < 0 {
 		return fmt.Errorf("pain001: %s: %d at scale %d is out of range", what, d.Units, d.Scale)
 	}
-	if n := len(strconv.FormatInt(d.Units, 10)); n > 18 {
+	if d.Units > 999_999_999_999_999_999 {
 		return fmt.Errorf("pain001: %s: more than 18 digits", what)
 	}
 	return nil
 }
+
+// CheckID reports whether id is a valid pain.001 identifier, see checkID.
+func CheckID(id string) error { return checkID("id", id) }
 
 // checkID enforces Max35Text and the character set that survives every leg
 // of a payment: A-Z a-z 0-9 / - ? : ( ) . , ' +, no leading or trailing
