@@ -17,7 +17,7 @@ const (
 
 // ParseAccountType accepts "BBAN" or "IBAN" in any case.
 func ParseAccountType(s string) (AccountType, error) {
-	switch t := AccountType(strings.ToUpper(strings.TrimSpace(s))); t {
+	switch t := AccountType(asciiUpper(strings.TrimSpace(s))); t {
 	case BBAN, IBAN:
 		return t, nil
 	}
@@ -161,7 +161,9 @@ func ParseIBAN(s string) (string, error) {
 			rem = (rem*100 + int(c-'A') + 10) % 97
 		}
 	}
-	if rem != 1 {
+	// Check digits are 02..98 (ISO 13616); 00, 01 and 99 can pass mod 97
+	// but are never issued.
+	if cd := iban[2:4]; rem != 1 || cd == "00" || cd == "01" || cd == "99" {
 		return "", fmt.Errorf("%q: %w (mod 97)", s, ErrCheckDigit)
 	}
 	if iban[:2] == "NO" {
@@ -176,7 +178,14 @@ func ParseIBAN(s string) (string, error) {
 // 2 letters of country, 2 letters or digits of location, and an optional
 // 3-character branch code. Lower case and surrounding spaces are accepted.
 func ParseBIC(s string) (string, error) {
-	b := strings.ToUpper(strings.TrimSpace(s))
+	b := strings.TrimSpace(s)
+	for i := 0; i < len(b); i++ {
+		if b[i] >= 0x80 {
+			// strings.ToUpper would turn 'ı' and 'ſ' into 'I' and 'S'.
+			return "", fmt.Errorf("%q: not a BIC (AAAA CC LL [BBB])", s)
+		}
+	}
+	b = strings.ToUpper(b)
 	if len(b) != 8 && len(b) != 11 {
 		return "", fmt.Errorf("%q: a BIC has 8 or 11 characters", s)
 	}
@@ -199,3 +208,17 @@ func BICCountry(bic string) string {
 
 func isUpper(c byte) bool { return c >= 'A' && c <= 'Z' }
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+func isLetter(c byte) bool { return isUpper(c) || c >= 'a' && c <= 'z' }
+
+// asciiUpper upper-cases ASCII letters only, so that no other script's
+// letter turns into an ASCII one ("ı" into "I").
+func asciiUpper(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c >= 'a' && c <= 'z' {
+			b[i] = c - 'a' + 'A'
+		}
+	}
+	return string(b)
+}

@@ -138,6 +138,16 @@ func ParseDatePolicy(s string) (DatePolicy, error) {
 	return "", fmt.Errorf("%q is not next-banking-day or reject", s)
 }
 
+// A payment date further in the past or the future than these is refused
+// under every policy: it is far more likely a typo than a wish.
+const (
+	MaxPastDays   = 30
+	MaxFutureDays = 365
+)
+
+// ErrDateRange is returned by ExecutionDate for a date too far from today.
+var ErrDateRange = errors.New("check the date (banks refuse dates far ahead, and a date long past is likely a typo)")
+
 // ErrNotBankingDay is returned by ExecutionDate under the reject policy.
 var ErrNotBankingDay = errors.New("not a banking day")
 
@@ -145,10 +155,15 @@ var ErrNotBankingDay = errors.New("not a banking day")
 // for on want, given that today is today. Under NextBankingDayPolicy a date in the
 // past or on a non-banking day moves to the next banking day on or after
 // max(want, today), and moved says why. Under RejectDate such a date is an
-// error.
+// error. Dates more than MaxPastDays before today or MaxFutureDays after it
+// are errors under both policies.
 func ExecutionDate(want, today Date, p DatePolicy) (exec Date, moved string, err error) {
 	var why string
 	switch {
+	case want.Before(today.AddDays(-MaxPastDays)):
+		return Date{}, "", fmt.Errorf("%s is more than %d days in the past: %w", want, MaxPastDays, ErrDateRange)
+	case today.AddDays(MaxFutureDays).Before(want):
+		return Date{}, "", fmt.Errorf("%s is more than %d days ahead: %w", want, MaxFutureDays, ErrDateRange)
 	case want.Before(today):
 		why = fmt.Sprintf("%s is in the past", want)
 	case !IsBankingDay(want):

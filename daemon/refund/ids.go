@@ -23,17 +23,35 @@ func digest(n int, parts ...string) string {
 	return idEncoding.EncodeToString(h.Sum(nil))[:n]
 }
 
-// safe keeps the letters, digits and '-' of s, at most n of them, so that an
-// id survives every leg of a payment (no spaces, no slashes).
+// safe keeps the letters, digits and single '-' of s, at most n of them, so
+// that an id survives every leg of a payment (no spaces, no slashes). The
+// result neither starts nor ends with '-' and has no "--".
 func safe(s string, n int) string {
 	var b strings.Builder
+	var last byte
 	for i := 0; i < len(s) && b.Len() < n; i++ {
 		c := s[i]
-		if isUpper(c) || isDigit(c) || c >= 'a' && c <= 'z' || c == '-' && b.Len() > 0 {
+		if isUpper(c) || isDigit(c) || c >= 'a' && c <= 'z' || c == '-' && b.Len() > 0 && last != '-' {
 			b.WriteByte(c)
+			last = c
 		}
 	}
 	return strings.TrimRight(b.String(), "-")
+}
+
+// join joins the non-empty parts of an id with '-'.
+func join(parts ...string) string {
+	var b strings.Builder
+	for _, p := range parts {
+		if p == "" {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte('-')
+		}
+		b.WriteString(p)
+	}
+	return b.String()
 }
 
 // MsgID returns the message id of the pain.001 for an ERP refund batch: the
@@ -44,11 +62,11 @@ func safe(s string, n int) string {
 // 14 characters of the batch number and at most 27 characters in all (31 for
 // a re-release).
 func MsgID(orgNumber, batch string, attempt int) string {
-	id := "RFD-" + safe(batch, 14)
+	suffix := ""
 	if attempt > 0 {
-		id += "-R" + strconv.Itoa(attempt)
+		suffix = "R" + strconv.Itoa(attempt)
 	}
-	return strings.Replace(id, "--", "-", -1) + "-" + digest(8, "msg", orgNumber, batch, strconv.Itoa(attempt))
+	return join("RFD", safe(batch, 14), suffix, digest(8, "msg", orgNumber, batch, strconv.Itoa(attempt)))
 }
 
 // PmtInfID returns the id of the n-th (from 1) payment-information block of
@@ -58,16 +76,17 @@ func PmtInfID(msgID string, n int) string {
 }
 
 // EndToEndID returns the id that travels with a refund to the payee and
-// comes back in every bank reply: "<CN|PP|PY>-<RefNbr>-<hash>", at most 32
-// characters. It depends on the document type, the RefNbr and the release
+// comes back in every bank reply: "<CN|PP|PY>-<RefNbr>-<hash>" with at most
+// 17 characters of the RefNbr, at most 29 characters in all (33 for a
+// re-release up to R99). It depends on the document type, the RefNbr and the release
 // (0 for the first payment, 1, 2, … when an operator re-releases a refund
 // that the bank rejected), never on the batch.
 func EndToEndID(t DocType, refNbr string, release int) string {
-	id := t.code() + "-" + safe(refNbr, 17)
+	suffix := ""
 	if release > 0 {
-		id += "-R" + strconv.Itoa(release)
+		suffix = "R" + strconv.Itoa(release)
 	}
-	return strings.Replace(id, "--", "-", -1) + "-" + digest(8, "e2e", string(t), refNbr, strconv.Itoa(release))
+	return join(t.code(), safe(refNbr, 17), suffix, digest(8, "e2e", string(t), refNbr, strconv.Itoa(release)))
 }
 
 // IsSafeID reports whether id is a valid identifier for pain.001: 1 to 35

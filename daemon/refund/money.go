@@ -29,17 +29,18 @@ func (c Currency) Exponent() (int, bool) {
 // ParseCurrency checks that s is a known ISO 4217 code. Lower case is
 // accepted and folded.
 func ParseCurrency(s string) (Currency, error) {
-	c := Currency(strings.ToUpper(strings.TrimSpace(s)))
+	c := Currency(asciiUpper(strings.TrimSpace(s)))
 	if _, ok := exponents[c]; !ok {
 		return "", fmt.Errorf("unknown or unsupported currency %q", s)
 	}
 	return c, nil
 }
 
-// MaxMinor is the largest amount refundd accepts, in minor units. It keeps
-// every amount within the 18 digits that ISO 20022 allows and leaves room to
-// sum a million of them in an int64.
-const MaxMinor = 999_999_999_999_99 // 15 digits
+// MaxMinor is the largest amount refundd accepts, in minor units
+// (999 999 999 999.99 NOK). It keeps every amount within the 18 digits that
+// ISO 20022 allows. It does not make sums safe: an int64 holds only about
+// 92 000 maximal amounts, so code that sums amounts must check for overflow.
+const MaxMinor = 999_999_999_999_99 // 14 digits
 
 // Amount is a money amount in integer minor units of its currency.
 type Amount struct {
@@ -58,9 +59,10 @@ var (
 
 // ParseAmount reads an amount as the ERP writes it: "1234,50", "1 234,50"
 // (spaces, no-break spaces or narrow no-break spaces between groups of three
-// digits), "1234.50" or "1234". A string with both ',' and '.' is ambiguous
-// and refused, as are more decimals than the currency has, zero, negative
-// amounts and amounts above MaxMinor.
+// digits), "1234.50" or "1234"; a leading '+' and leading zeros are
+// allowed. A string with both ',' and '.' is ambiguous and refused, as are
+// more decimals than the currency has, zero, negative amounts and amounts
+// above MaxMinor.
 func ParseAmount(s string, c Currency) (Amount, error) {
 	exp, ok := c.Exponent()
 	if !ok {

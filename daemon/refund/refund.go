@@ -3,6 +3,8 @@ package refund
 import (
 	"fmt"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // DocType is the kind of ERP document a refund pays out.
@@ -76,6 +78,7 @@ type Problem struct {
 	Warning bool
 }
 
+// String formats p as "Field: reason", or "Field: warning: reason".
 func (p Problem) String() string {
 	if p.Warning {
 		return p.Field + ": warning: " + p.Msg
@@ -118,13 +121,21 @@ func Parse(f Fields) (Refund, []Problem) {
 		}
 		return v
 	}
-	r.Batch = required(FieldBatch, f.Batch)
-	r.RefNbr = required(FieldRefNbr, f.RefNbr)
-	r.CustomerID = required(FieldCustomerID, f.CustomerID)
+	// Identifiers end up in ids, logs and the files written for the ERP:
+	// printable, one line, of a sane length.
+	token := func(field, v string, max int) string {
+		if err := checkToken(v, max); err != nil {
+			bad(field, "%v", err)
+		}
+		return v
+	}
+	r.Batch = token(FieldBatch, required(FieldBatch, f.Batch), MaxToken)
+	r.RefNbr = token(FieldRefNbr, required(FieldRefNbr, f.RefNbr), MaxToken)
+	r.CustomerID = token(FieldCustomerID, required(FieldCustomerID, f.CustomerID), MaxToken)
 	r.CustomerName = required(FieldCustomerName, f.CustomerName)
-	r.PaymentMethod = required(FieldPaymentMethod, f.PaymentMethod)
-	r.CustomerOrderNbr = strings.TrimSpace(f.CustomerOrderNbr)
-	r.PaymentRef = strings.TrimSpace(f.PaymentRef)
+	r.PaymentMethod = token(FieldPaymentMethod, required(FieldPaymentMethod, f.PaymentMethod), MaxToken)
+	r.CustomerOrderNbr = token(FieldCustomerOrderNbr, strings.TrimSpace(f.CustomerOrderNbr), MaxMessage)
+	r.PaymentRef = token(FieldPaymentRef, strings.TrimSpace(f.PaymentRef), MaxMessage)
 
 	if v := required(FieldDocType, f.DocType); v != "" {
 		t, err := ParseDocType(v)
@@ -144,12 +155,11 @@ func Parse(f Fields) (Refund, []Problem) {
 		}
 	}
 
-	r.Country = "NO"
-	if v := strings.ToUpper(strings.TrimSpace(f.Country)); v != "" {
-		if len(v) != 2 || !isUpper(v[0]) || !isUpper(v[1]) {
+	if v := strings.TrimSpace(f.Country); v != "" {
+		if len(v) != 2 || !isLetter(v[0]) || !isLetter(v[1]) {
 			bad(FieldCountry, "%q is not an ISO 3166 country code (two letters)", f.Country)
 		}
-		r.Country = v
+		r.Country = strings.ToUpper(v)
 	}
 
 	cur := Currency("NOK")
@@ -205,7 +215,7 @@ func Parse(f Fields) (Refund, []Problem) {
 				bad(FieldAccount, "%v", err)
 			}
 		}
-		if r.Country != "NO" {
+		if r.Country != "" && r.Country != "NO" {
 			bad(FieldAccountType, "a BBAN is a Norwegian account number, but Country is %s; use IBAN", r.Country)
 		}
 		r.Account = n
@@ -222,12 +232,47 @@ func Parse(f Fields) (Refund, []Problem) {
 		}
 		r.Account = n
 	}
+	if r.Country == "" {
+		// The payee's country defaults to the account's: Norway for a
+		// BBAN, the IBAN's country otherwise.
+		r.Country = "NO"
+		if r.AccountType == IBAN && len(r.Account) >= 2 {
+			r.Country = r.Account[:2]
+		}
+	}
 	return r, ps
 }
 
+// MaxToken is the longest identifier (Batch, RefNbr, CustomerID,
+// PaymentMethod) refundd accepts.
+const MaxToken = 64
+
+// checkToken refuses invalid UTF-8, control characters and values longer
+// than max characters.
+func checkToken(v string, max int) error {
+	if !utf8.ValidString(v) {
+		return fmt.Errorf("not valid UTF-8")
+	}
+	if n := utf8.RuneCountInString(v); n > max {
+		return fmt.Errorf("%d characters, at most %d allowed", n, max)
+	}
+	for i, r := range v {
+		if unicode.IsControl(r) {
+			return fmt.Errorf("control character %q at byte %d", r, i)
+		}
+	}
+	return nil
+}
+
 // Domestic reports whether r is a Norwegian domestic payment: a Norwegian
-// payee paid in NOK.
-func (r *Refund) Domestic() bool { return r.Country == "NO" && r.Amount.Currency == "NOK" }
+// payee paid in NOK to a Norwegian account (a BBAN or a Norwegian IBAN). A
+// NOK payment to a foreign IBAN is cross-border even for a Norwegian payee.
+func (r *Refund) Domestic() bool {
+	if r.Country != "NO" || r.Amount.Currency != "NOK" {
+		return false
+	}
+	return r.AccountType == BBAN || r.AccountType == IBAN && strings.HasPrefix(r.Account, "NO")
+}
 
 // Reference returns the document reference that goes into the payment
 // message: the customer order number for a credit note, the payment

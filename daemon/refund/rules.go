@@ -103,7 +103,7 @@ func (rs *Rules) Check(r Refund) (Transfer, []Problem) {
 	}
 	p.ExecutionDate = exec
 
-	sepaEUR := r.Amount.Currency == "EUR" && r.AccountType == IBAN && IsSEPA(r.Account[:2]) && IsSEPA(r.Country)
+	sepaEUR := r.Amount.Currency == "EUR" && r.AccountType == IBAN && len(r.Account) >= 2 && IsSEPA(r.Account[:2]) && IsSEPA(r.Country)
 	switch {
 	case m != nil && m.ChargeBearer != "":
 		p.ChargeBearer = m.ChargeBearer

@@ -49,6 +49,9 @@ func Text(s string, domestic bool, max int) (out string, changed bool, err error
 	if n := utf8.RuneCountInString(s); n > max {
 		return "", false, fmt.Errorf("%d characters, at most %d allowed (never truncated)", n, max)
 	}
+	if latinOnly(s) {
+		return s, false, nil
+	}
 	var b strings.Builder
 	pos := 0
 	for _, r := range s {
@@ -86,4 +89,16 @@ func Message(prefix, reference string) string {
 		return reference
 	}
 	return prefix + " " + reference
+}
+
+// latinOnly reports whether every byte of s is in the basic Latin set, the
+// common case that needs no copy.
+func latinOnly(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == ' ' || strings.IndexByte("/-?:().,'+", c) >= 0) {
+			return false
+		}
+	}
+	return true
 }
