@@ -1,0 +1,204 @@
+package erp
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"refundd/daemon/refund"
+)
+
+// Record is one refund read from a batch file.
+type Record struct {
+	Pos    Pos
+	Refund refund.Refund
+	// Problems are those that refund.Parse found in the refund's fields,
+	// positioned, together with any value the reader could not pass on as
+	// it stood (invalid UTF-8; a JSON value of the wrong type). The refund is
+	// usable only if none of them is an error (Warning false).
+	Problems []Problem
+}
+
+// Scan reads a batch file whose format is chosen by the extension of name
+// (".csv" or ".json", case-insensitive; anything else is an error) and calls
+// fn for every refund in file order. name is used only for the extension and
+// in positions.
+//
+// It returns the problems of the file as a whole, in file order as far as
+// possible: a missing required CSV column, a CSV syntax error at a line, a
+// wrong number of fields on a line, a JSON syntax error, an unknown JSON field,
+// a Batch value that differs from the first refund's, a RefNbr that repeats an
+// earlier one, an empty batch with no refunds. Some of them are positioned at
+// a refund (a repeated RefNbr at its second occurrence, say), so a caller can
+// tell which records they concern by Pos; they are not repeated in
+// Record.Problems. A batch file is usable only when neither the returned
+// problems nor the Problems of any Record contain an error.
+//
+// A record that cannot be read at all (a CSV syntax error, a wrong number of
+// fields, a JSON array element that is not an object) is reported here and fn
+// is not called for it.
+//
+// Scan reads r as a stream and keeps only the RefNbrs seen so far and the
+// problems (at most 10 000 of the file as a whole are listed, the rest are
+// counted); the caller should still bound the size of r (io.LimitReader).
+//
+// The error is non-nil only for an I/O error, an unsupported extension or an
+// error returned by fn, which stops the scan; it is wrapped as
+// "read batch NAME: …".
+func Scan(name string, r io.Reader, fn func(Record) error) ([]Problem, error) {
+	s := &scanner{name: name, fn: fn, refs: make(map[string]int)}
+	var err error
+	switch ext := strings.ToLower(filepath.Ext(name)); ext {
+	case ".csv":
+		err = s.csv(r)
+	case ".json":
+		s.json = true
+		err = s.jsonFile(r)
+	default:
+		err = fmt.Errorf("unknown format %q: a batch file is .csv or .json", ext)
+	}
+	if s.unlisted > 0 {
+		s.problems = append(s.problems, Problem{
+			Pos: s.fileAt(0), Warning: !s.unlistedErr,
+			Msg: fmt.Sprintf("%d more problems not listed (at most %d are)", s.unlisted, maxProblems),
+		})
+	}
+	if err != nil {
+		return s.problems, fmt.Errorf("read batch %s: %w", name, err)
+	}
+	return s.problems, nil
+}
+
+// maxProblems is the most problems of a file as a whole that Scan lists, so
+// that a hostile file (a million lines of garbage) cannot fill the memory
+// with problems. The rest are counted.
+const maxProblems = 10_000
+
+// scanner holds what Scan knows of a batch file while reading it.
+type scanner struct {
+	name     string
+	json     bool
+	fn       func(Record) error
+	problems []Problem      // of the file as a whole, in file order
+	refs     map[string]int // RefNbr → line (CSV) or index (JSON) of its first refund
+	refunds  int            // records seen, readable or not
+	// batch is the batch number of the file: in CSV that of the first
+	// refund that has one, on line batchLine; in JSON the top-level one.
+	batch     string
+	batchLine int
+	// unlisted counts the problems beyond maxProblems; unlistedErr says
+	// whether one of them is an error.
+	unlisted    int
+	unlistedErr bool
+}
+
+// at returns the position of the refund on line (CSV) or at index (JSON).
+func (s *scanner) at(n int) Pos {
+	if s.json {
+		return Pos{File: s.name, Index: n, JSON: true}
+	}
+	return Pos{File: s.name, Line: n}
+}
+
+// fileAt returns the position of line in the file, outside any refund.
+func (s *scanner) fileAt(line int) Pos {
+	if s.json {
+		return Pos{File: s.name, Line: line, Index: -1, JSON: true}
+	}
+	return Pos{File: s.name, Line: line}
+}
+
+// add reports a problem of the file as a whole.
+func (s *scanner) add(pos Pos, field, format string, args ...any) {
+	s.report(false, pos, field, format, args...)
+}
+
+// warn reports a warning about the file as a whole.
+func (s *scanner) warn(pos Pos, field, format string, args ...any) {
+	s.report(true, pos, field, format, args...)
+}
+
+func (s *scanner) report(warning bool, pos Pos, field, format string, args ...any) {
+	if len(s.problems) >= maxProblems {
+		s.unlisted++
+		s.unlistedErr = s.unlistedErr || !warning
+		return
+	}
+	s.problems = append(s.problems, Problem{Pos: pos, Field: field, Msg: fmt.Sprintf(format, args...), Warning: warning})
+}
+
+// emit validates the fields f of the refund at pos, checks its batch (CSV)
+// and RefNbr against the earlier refunds and hands the record to fn. extra
+// are problems the reader found in the record; the problems of refund.Parse
+// for the fields in drop are left out because the reader has reported them
+// already.
+func (s *scanner) emit(pos Pos, f refund.Fields, extra []Problem, drop fieldSet) error {
+	r, ps := refund.Parse(f)
+	probs := extra
+	for _, p := range ps {
+		if drop != 0 && drop.has(columnOf(p.Field)) {
+			continue
+		}
+		probs = append(probs, Problem{Pos: pos, Field: p.Field, Msg: p.Msg, Warning: p.Warning})
+	}
+	if !s.json && r.Batch != "" {
+		switch {
+		case s.batch == "":
+			s.batch, s.batchLine = strings.Clone(r.Batch), pos.Line
+		case r.Batch != s.batch:
+			s.add(pos, refund.FieldBatch, "%q differs from the batch %q of line %d (a file is one batch)", r.Batch, s.batch, s.batchLine)
+		}
+	}
+	if r.RefNbr != "" {
+		n := pos.Line
+		if s.json {
+			n = pos.Index
+		}
+		if first, ok := s.refs[r.RefNbr]; ok {
+			s.add(pos, refund.FieldRefNbr, "%q repeats the RefNbr of %s", r.RefNbr, s.where(first))
+		} else {
+			s.refs[strings.Clone(r.RefNbr)] = n
+		}
+	}
+	return s.fn(Record{Pos: pos, Refund: r, Problems: probs})
+}
+
+// where names the refund on line n (CSV) or at index n (JSON) in a message.
+func (s *scanner) where(n int) string {
+	if s.json {
+		return "refunds[" + strconv.Itoa(n) + "]"
+	}
+	return "line " + strconv.Itoa(n)
+}
+
+// noRefunds reports an empty batch.
+func (s *scanner) noRefunds() {
+	if s.refunds == 0 {
+		s.add(s.fileAt(0), "", "no refunds: an empty batch")
+	}
+}
+
+// Byte order marks.
+const (
+	bomUTF8    = "\xef\xbb\xbf"
+	bomUTF16BE = "\xfe\xff"
+	bomUTF16LE = "\xff\xfe"
+)
+
+// skipBOM drops a UTF-8 byte order mark at the start of br. It reports false,
+// with a problem, if the file starts with a UTF-16 byte order mark: such a
+// file is refused rather than guessed at.
+func (s *scanner) skipBOM(br *bufio.Reader) bool {
+	b, _ := br.Peek(len(bomUTF8)) // an error here comes back on the next read
+	switch {
+	case strings.HasPrefix(string(b), bomUTF8):
+		_, _ = br.Discard(len(bomUTF8)) // cannot fail: the bytes are buffered
+	case strings.HasPrefix(string(b), bomUTF16LE), strings.HasPrefix(string(b), bomUTF16BE):
+		s.add(s.fileAt(0), "", "the file is UTF-16 (it starts with a UTF-16 byte order mark); a batch export must be UTF-8")
+		return false
+	}
+	return true
+}
