@@ -1,0 +1,178 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"runtime/debug"
+	"time"
+
+	"refundd/daemon"
+)
+
+// Exit codes.
+const (
+	exitOK      = 0
+	exitFailure = 1 // failure or invalid input
+	exitUsage   = 2
+)
+
+const usage = `usage: refundd <command> [flags] [args]
+
+commands:
+  render   -config FILE [-now TIME] BATCHFILE   write the pain.001 of a batch to stdout
+  validate -config FILE [-now TIME] FILE...     check batch and pain.001 files
+  version                                       print version and build information
+
+Run "refundd <command> -h" for the flags of a command.
+`
+
+// run executes one command and returns the process exit code.
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitUsage
+	}
+	switch args[0] {
+	case "render":
+		return cmdRender(args[1:], stdout, stderr)
+	case "validate":
+		return cmdValidate(args[1:], stdout, stderr)
+	case "version":
+		return cmdVersion(stdout)
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "refundd: unknown command %q\n\n%s", args[0], usage)
+	return exitUsage
+}
+
+// commonFlags are the flags of the commands that read the configuration.
+type commonFlags struct {
+	config string
+	now    string
+}
+
+func newFlagSet(name string, stderr io.Writer, cf *commonFlags) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&cf.config, "config", daemon.DefaultConfigPath, "configuration `file`")
+	fs.StringVar(&cf.now, "now", "", "fix the clock, e.g. 2026-12-01T09:00:00 (local time of the configured time zone), for reproducible output")
+	return fs
+}
+
+// setup loads the configuration and decides the time.
+func (cf *commonFlags) setup() (*daemon.Config, time.Time, error) {
+	cfg, err := daemon.LoadConfig(cf.config)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	now := time.Now()
+	if cf.now != "" {
+		t, err := parseNow(cf.now, cfg.Location())
+		if err != nil {
+			return nil, time.Time{}, err
+		}
+		now = t
+	}
+	return cfg, now, nil
+}
+
+func parseNow(s string, loc *time.Location) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	for _, layout := range []string{"2006-01-02T15:04:05", "2006-01-02T15:04", "2006-01-02"} {
+		if t, err := time.ParseInLocation(layout, s, loc); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("-now %q: want a time like 2026-12-01T09:00:00", s)
+}
+
+func cmdRender(args []string, stdout, stderr io.Writer) int {
+	var cf commonFlags
+	fs := newFlagSet("render", stderr, &cf)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, "usage: refundd render -config FILE [-now TIME] BATCHFILE\n\nValidates a refund batch and writes its pain.001 to stdout. Nothing is recorded.\n\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return exitUsage
+	}
+	cfg, now, err := cf.setup()
+	if err != nil {
+		fmt.Fprintf(stderr, "refundd render: %v\n", err)
+		return exitFailure
+	}
+	if err := daemon.RenderFile(cfg, fs.Arg(0), now, stdout, stderr); err != nil {
+		if !errors.Is(err, daemon.ErrInvalidBatch) {
+			fmt.Fprintf(stderr, "refundd render: %v\n", err)
+		}
+		return exitFailure
+	}
+	return exitOK
+}
+
+func cmdValidate(args []string, stdout, stderr io.Writer) int {
+	var cf commonFlags
+	fs := newFlagSet("validate", stderr, &cf)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, "usage: refundd validate -config FILE [-now TIME] FILE...\n\nChecks refund batches (.csv, .json) and pain.001 files (.xml) and says what each is.\n\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	if fs.NArg() == 0 {
+		fs.Usage()
+		return exitUsage
+	}
+	cfg, now, err := cf.setup()
+	if err != nil {
+		fmt.Fprintf(stderr, "refundd validate: %v\n", err)
+		return exitFailure
+	}
+	code := exitOK
+	for _, path := range fs.Args() {
+		r, err := cfg.ValidateFile(path, now)
+		if err != nil {
+			fmt.Fprintf(stdout, "%s: INVALID: %v\n", path, err)
+			code = exitFailure
+			continue
+		}
+		verdict := "valid"
+		if r.Invalid {
+			verdict = "INVALID"
+			code = exitFailure
+		}
+		fmt.Fprintf(stdout, "%s: %s: %s: %s\n", path, r.Kind, verdict, r.Summary)
+		for _, p := range r.Problems {
+			fmt.Fprintf(stdout, "  %s\n", p)
+		}
+	}
+	return code
+}
+
+func cmdVersion(stdout io.Writer) int {
+	version, goVersion := "(devel)", ""
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if bi.Main.Version != "" {
+			version = bi.Main.Version
+		}
+		goVersion = bi.GoVersion
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" {
+				version += " " + s.Value
+			}
+		}
+	}
+	fmt.Fprintf(stdout, "refundd %s %s\n", version, goVersion)
+	return exitOK
+}

@@ -1,0 +1,303 @@
+package daemon
+
+import (
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"os"
+	"slices"
+	"time"
+
+	"refundd/daemon/erp"
+	"refundd/daemon/refund"
+	"refundd/formats/pain001"
+)
+
+// ErrInvalidBatch marks a batch file that has problems; Plan returns the
+// problems themselves in the Plan.
+var ErrInvalidBatch = errors.New("invalid batch")
+
+// ErrChanged is returned when a batch file changed between the passes over
+// it.
+var ErrChanged = errors.New("batch file changed while it was read")
+
+// Opener opens a batch file for reading; it is called once per pass.
+type Opener func() (io.ReadCloser, error)
+
+// Plan is a batch file checked against every rule, with what is needed to
+// render its pain.001 in one more pass per payment-information block: the
+// ids and the totals that precede the transactions in the file.
+type Plan struct {
+	File     string
+	Batch    string
+	MsgID    string
+	Created  time.Time
+	Groups   []*Group
+	NbOfTxs  int
+	CtrlSum  pain001.Decimal
+	Problems []erp.Problem // errors and warnings, in file order
+	Hash     [sha256.Size]byte
+
+	cfg   *Config
+	rules *refund.Rules
+}
+
+// Group is one payment-information block of a plan.
+type Group struct {
+	Key      refund.GroupKey
+	PmtInfID string
+	NbOfTxs  int
+	Sum      int64 // minor units of Key.Currency
+	Debtor   *refund.DebtorAccount
+	SEPA     bool
+}
+
+// Valid reports whether the plan has no errors (warnings are allowed).
+func (p *Plan) Valid() bool { return !erp.HasErrors(p.Problems) }
+
+// Totals returns the number of refunds and the sum per currency.
+func (p *Plan) Totals() (n int, sums map[refund.Currency]int64) {
+	sums = map[refund.Currency]int64{}
+	for _, g := range p.Groups {
+		n += g.NbOfTxs
+		sums[g.Key.Currency] += g.Sum
+	}
+	return n, sums
+}
+
+// PlanBatch reads the batch file named name once, checks every refund
+// against the configuration and returns the plan. Problems with the file are
+// in the plan, not in the error; the error is for I/O.
+func (c *Config) PlanBatch(name string, open Opener, now time.Time) (*Plan, error) {
+	p := &Plan{File: name, Created: now.In(c.Location()), cfg: c, rules: c.Rules(now)}
+	groups := map[refund.GroupKey]*Group{}
+	var total3 int64 // the batch total in thousandths, to keep every sum in range
+	h := sha256.New()
+	fileProblems, err := p.scan(open, h, func(rec erp.Record, t *refund.Transfer) error {
+		if p.Batch == "" {
+			p.Batch = rec.Refund.Batch
+		}
+		if t == nil {
+			return nil
+		}
+		k := t.Key()
+		g := groups[k]
+		if g == nil {
+			g = &Group{Key: k, Debtor: t.Debtor, SEPA: t.SEPA}
+			groups[k] = g
+		}
+		exp, _ := k.Currency.Exponent()
+		total3 += t.Amount.Minor * pow10(3-exp)
+		if t.Amount.Minor > refund.MaxMinor-g.Sum || total3 > refund.MaxMinor*10 {
+			p.Problems = append(p.Problems, erp.Problem{Pos: rec.Pos, Field: refund.FieldAmount,
+				Msg: fmt.Sprintf("the batch total would exceed %s; split the batch", refund.Amount{Minor: refund.MaxMinor, Currency: "NOK"})})
+			return nil
+		}
+		g.NbOfTxs++
+		g.Sum += t.Amount.Minor
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	p.Problems = append(p.Problems, fileProblems...)
+	copy(p.Hash[:], h.Sum(nil))
+	if p.Batch == "" && !erp.HasErrors(p.Problems) {
+		p.Problems = append(p.Problems, erp.Problem{Pos: erp.Pos{File: name}, Msg: "the batch has no refunds"})
+	}
+	if !p.Valid() {
+		return p, nil
+	}
+
+	p.MsgID = refund.MsgID(c.Company.OrgNumber, p.Batch, 0)
+	for _, g := range groups {
+		p.Groups = append(p.Groups, g)
+	}
+	slices.SortFunc(p.Groups, func(a, b *Group) int { return a.Key.Compare(b.Key) })
+	maxExp := 0
+	var sum3 int64 // in thousandths, enough for every supported currency
+	for i, g := range p.Groups {
+		g.PmtInfID = refund.PmtInfID(p.MsgID, i+1)
+		exp, _ := g.Key.Currency.Exponent()
+		maxExp = max(maxExp, exp)
+		sum3 += g.Sum * pow10(3-exp)
+		p.NbOfTxs += g.NbOfTxs
+	}
+	p.CtrlSum = pain001.Decimal{Units: sum3 / pow10(3-maxExp), Scale: maxExp}
+	return p, nil
+}
+
+func pow10(n int) int64 {
+	v := int64(1)
+	for range n {
+		v *= 10
+	}
+	return v
+}
+
+// scan reads the batch file once, feeding its bytes to h, and calls fn for
+// every refund with the transfer it becomes, or nil when the refund has
+// errors. Problems of refunds are appended to p.Problems; those of the file
+// as a whole are returned.
+func (p *Plan) scan(open Opener, h hash.Hash, fn func(erp.Record, *refund.Transfer) error) ([]erp.Problem, error) {
+	f, err := open()
+	if err != nil {
+		return nil, fmt.Errorf("open batch %s: %w", p.File, err)
+	}
+	defer f.Close()
+	return erp.Scan(p.File, io.TeeReader(f, h), func(rec erp.Record) error {
+		p.Problems = append(p.Problems, rec.Problems...)
+		if erp.HasErrors(rec.Problems) {
+			return fn(rec, nil)
+		}
+		t, ps := p.rules.Check(rec.Refund)
+		for _, q := range ps {
+			p.Problems = append(p.Problems, erp.Problem{Pos: rec.Pos, Field: q.Field, Msg: q.Msg, Warning: q.Warning})
+		}
+		if slices.ContainsFunc(ps, func(q refund.Problem) bool { return !q.Warning }) {
+			return fn(rec, nil)
+		}
+		return fn(rec, &t)
+	})
+}
+
+// Render writes the pain.001 of a valid plan to w, reading the batch file
+// once more per payment-information block. The file must not change after
+// PlanBatch: if it does, Render fails with ErrChanged (and w holds a partial
+// document, so callers write to a temporary file).
+func (p *Plan) Render(open Opener, w io.Writer) error {
+	if !p.Valid() {
+		return fmt.Errorf("render %s: %w", p.File, ErrInvalidBatch)
+	}
+	c := p.cfg
+	enc := pain001.NewEncoder(w, c.version)
+	err := enc.Header(pain001.GroupHeader{
+		MsgID:        p.MsgID,
+		CreationTime: p.Created,
+		NbOfTxs:      p.NbOfTxs,
+		CtrlSum:      p.CtrlSum,
+		InitiatingParty: pain001.Party{
+			Name: c.Company.Name, OrgID: c.Company.OrgNumber, Scheme: c.Pain001.InitiatorScheme,
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("render %s: %w", p.File, err)
+	}
+	for _, g := range p.Groups {
+		if err := enc.PaymentInfo(c.paymentInfo(g)); err != nil {
+			return fmt.Errorf("render %s: %w", p.File, err)
+		}
+		var tx pain001.Transaction
+		h := sha256.New()
+		p.Problems = p.Problems[:0:0] // the second pass finds the same problems again
+		_, err := p.scan(open, h, func(_ erp.Record, t *refund.Transfer) error {
+			if t == nil || t.Key() != g.Key {
+				return nil
+			}
+			transaction(&tx, t)
+			return enc.Transaction(&tx)
+		})
+		if err != nil {
+			return fmt.Errorf("render %s: %w", p.File, err)
+		}
+		if [sha256.Size]byte(h.Sum(nil)) != p.Hash {
+			return fmt.Errorf("render %s: %w", p.File, ErrChanged)
+		}
+	}
+	if err := enc.Close(); err != nil {
+		return fmt.Errorf("render %s: %w", p.File, err)
+	}
+	return nil
+}
+
+// paymentInfo maps a group to its PmtInf block.
+func (c *Config) paymentInfo(g *Group) pain001.PaymentInfo {
+	exp, _ := g.Key.Currency.Exponent()
+	pi := pain001.PaymentInfo{
+		PmtInfID:        g.PmtInfID,
+		BatchBooking:    c.Pain001.BatchBooking,
+		NbOfTxs:         g.NbOfTxs,
+		CtrlSum:         pain001.Decimal{Units: g.Sum, Scale: exp},
+		CategoryPurpose: c.Pain001.CategoryPurpose,
+		ExecutionDate:   g.Key.ExecutionDate.Time(),
+		Debtor:          pain001.Party{Name: c.Company.Name, OrgID: c.Company.OrgNumber, Scheme: c.Pain001.InitiatorScheme},
+		DebtorAccount:   account(g.Debtor.Type, g.Debtor.Account),
+		DebtorAgentBIC:  g.Debtor.BIC,
+		ChargeBearer:    g.Key.ChargeBearer,
+	}
+	pi.DebtorAccount.Currency = string(g.Debtor.Currency)
+	if g.SEPA {
+		pi.ServiceLevel = "SEPA"
+	}
+	return pi
+}
+
+// transaction maps a transfer to a CdtTrfTxInf, reusing tx's memory.
+func transaction(tx *pain001.Transaction, t *refund.Transfer) {
+	exp, _ := t.Amount.Currency.Exponent()
+	e2e := refund.EndToEndID(t.DocType, t.RefNbr, 0)
+	*tx = pain001.Transaction{
+		InstrID:          e2e,
+		EndToEndID:       e2e,
+		Amount:           pain001.Amount{Decimal: pain001.Decimal{Units: t.Amount.Minor, Scale: exp}, Currency: string(t.Amount.Currency)},
+		CreditorAgentBIC: t.BIC,
+		Creditor:         pain001.Party{Name: t.Name},
+		CreditorAccount:  account(t.AccountType, t.Account),
+		Purpose:          "REFU",
+		Remittance:       t.Message,
+	}
+	if !t.Domestic() {
+		tx.Creditor.Country = t.Country
+	}
+}
+
+func account(t refund.AccountType, number string) pain001.Account {
+	if t == refund.IBAN {
+		return pain001.Account{IBAN: number}
+	}
+	return pain001.Account{Other: number, Scheme: "BBAN"}
+}
+
+// RenderFile validates the batch file at path and writes its pain.001 to
+// out. On invalid input it writes every problem to diag, one per line, and
+// nothing to out, and returns an error wrapping ErrInvalidBatch. The
+// document is rendered into a temporary file first, so out never receives
+// a partial document. Warnings go to diag too.
+func RenderFile(c *Config, path string, now time.Time, out, diag io.Writer) error {
+	open := func() (io.ReadCloser, error) { return os.Open(path) }
+	p, err := c.PlanBatch(path, open, now)
+	if err != nil {
+		return err
+	}
+	for _, q := range p.Problems {
+		fmt.Fprintln(diag, q.String())
+	}
+	if !p.Valid() {
+		n := 0
+		for _, q := range p.Problems {
+			if !q.Warning {
+				n++
+			}
+		}
+		fmt.Fprintf(diag, "%s: %d problem(s); nothing rendered\n", path, n)
+		return fmt.Errorf("render %s: %w", path, ErrInvalidBatch)
+	}
+	tmp, err := os.CreateTemp("", "refundd-render-*.xml")
+	if err != nil {
+		return fmt.Errorf("render %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name())
+	defer tmp.Close()
+	if err := p.Render(open, tmp); err != nil {
+		return err
+	}
+	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
+		return fmt.Errorf("render %s: %w", path, err)
+	}
+	if _, err := io.Copy(out, tmp); err != nil {
+		return fmt.Errorf("render %s: write output: %w", path, err)
+	}
+	return nil
+}
