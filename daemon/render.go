@@ -75,7 +75,8 @@ func (c *Config) PlanBatch(name string, open Opener, now time.Time) (*Plan, erro
 	groups := map[refund.GroupKey]*Group{}
 	var total3 int64 // the batch total in thousandths, to keep every sum in range
 	h := sha256.New()
-	fileProblems, err := p.scan(open, h, func(rec erp.Record, t *refund.Transfer) error {
+	report := func(q erp.Problem) { p.Problems = append(p.Problems, q) }
+	fileProblems, err := p.scan(open, h, report, func(rec erp.Record, t *refund.Transfer) error {
 		if p.Batch == "" {
 			p.Batch = rec.Refund.Batch
 		}
@@ -139,22 +140,24 @@ func pow10(n int) int64 {
 
 // scan reads the batch file once, feeding its bytes to h, and calls fn for
 // every refund with the transfer it becomes, or nil when the refund has
-// errors. Problems of refunds are appended to p.Problems; those of the file
-// as a whole are returned.
-func (p *Plan) scan(open Opener, h hash.Hash, fn func(erp.Record, *refund.Transfer) error) ([]erp.Problem, error) {
+// errors. Problems of refunds go to report; those of the file as a whole
+// are returned.
+func (p *Plan) scan(open Opener, h hash.Hash, report func(erp.Problem), fn func(erp.Record, *refund.Transfer) error) ([]erp.Problem, error) {
 	f, err := open()
 	if err != nil {
 		return nil, fmt.Errorf("open batch %s: %w", p.File, err)
 	}
 	defer f.Close()
 	return erp.Scan(p.File, io.TeeReader(f, h), func(rec erp.Record) error {
-		p.Problems = append(p.Problems, rec.Problems...)
+		for _, q := range rec.Problems {
+			report(q)
+		}
 		if erp.HasErrors(rec.Problems) {
 			return fn(rec, nil)
 		}
 		t, ps := p.rules.Check(rec.Refund)
 		for _, q := range ps {
-			p.Problems = append(p.Problems, erp.Problem{Pos: rec.Pos, Field: q.Field, Msg: q.Msg, Warning: q.Warning})
+			report(erp.Problem{Pos: rec.Pos, Field: q.Field, Msg: q.Msg, Warning: q.Warning})
 		}
 		if slices.ContainsFunc(ps, func(q refund.Problem) bool { return !q.Warning }) {
 			return fn(rec, nil)
@@ -191,8 +194,8 @@ func (p *Plan) Render(open Opener, w io.Writer) error {
 		}
 		var tx pain001.Transaction
 		h := sha256.New()
-		p.Problems = p.Problems[:0:0] // the second pass finds the same problems again
-		_, err := p.scan(open, h, func(_ erp.Record, t *refund.Transfer) error {
+		// This pass finds the problems that planning found already.
+		_, err := p.scan(open, h, func(erp.Problem) {}, func(_ erp.Record, t *refund.Transfer) error {
 			if t == nil || t.Key() != g.Key {
 				return nil
 			}

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"bytes"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -259,4 +260,30 @@ func quote(s string) string {
 		return "\"" + strings.ReplaceAll(s, "\"", "\"\"") + "\""
 	}
 	return s
+}
+
+// TestRenderFileChanged: a batch file that changes between planning and
+// rendering is refused, never rendered from two different contents.
+func TestRenderFileChanged(t *testing.T) {
+	c := testConfig(t, "")
+	orig, err := os.ReadFile("testdata/batch-ok.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed := bytes.Replace(orig, []byte("1 234,50"), []byte("9 234,50"), 1)
+	calls := 0
+	open := func() (io.ReadCloser, error) {
+		calls++
+		if calls > 1 {
+			return io.NopCloser(bytes.NewReader(changed)), nil
+		}
+		return io.NopCloser(bytes.NewReader(orig)), nil
+	}
+	p, err := c.PlanBatch("batch-ok.csv", open, now)
+	if err != nil || !p.Valid() {
+		t.Fatalf("plan: %v %v", err, p.Problems)
+	}
+	if err := p.Render(open, io.Discard); !errors.Is(err, ErrChanged) {
+		t.Errorf("got %v; want ErrChanged", err)
+	}
 }
