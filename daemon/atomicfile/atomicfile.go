@@ -1,0 +1,185 @@
+package atomicfile
+
+import (
+	"bufio"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// ErrSync wraps every fsync error (of the file or of its folder). It is not
+// retryable; see the package comment.
+var ErrSync = errors.New("fsync failed")
+
+// ErrName is returned for a final name that is not a plain file name: empty,
+// with a path separator, "." or "..", or starting with '.' (names starting
+// with '.' are the temporary files that readers ignore).
+var ErrName = errors.New("not a plain file name")
+
+// DefaultPerm is the mode of files written by a Writer whose Perm is 0,
+// before the umask: readable by the owner's group, so that an importer
+// running in that group can read them, and by nobody else.
+const DefaultPerm fs.FileMode = 0o640
+
+// tempTries is how often Write draws a new temporary name when the one it
+// drew exists.
+const tempTries = 10
+
+// Writer writes files durably. The zero value writes to the real file system
+// with DefaultPerm. A Writer holds no state between calls and may be used
+// concurrently.
+type Writer struct {
+	// FS is the file system; nil means OS.
+	FS FS
+	// Perm is the mode of new files before the umask; 0 means DefaultPerm.
+	Perm fs.FileMode
+}
+
+// Write writes the file dir/name durably with the contents that fill writes
+// to w (through a buffer), using a zero Writer.
+func Write(dir, name string, fill func(w io.Writer) error) error {
+	var w Writer
+	return w.Write(dir, name, fill)
+}
+
+// Write writes the file dir/name durably with the contents that fill writes
+// to w (through a buffer).
+//
+// It never overwrites: if dir/name exists, the error satisfies
+// errors.Is(err, fs.ErrExist) and the existing file is left as it was. An
+// error from fill is returned wrapped. An fsync error satisfies
+// errors.Is(err, ErrSync). On every error the temporary file is removed and
+// nothing is left under the final name; a reader of the folder may have
+// seen the final name only in the short window between the link and a
+// failed fsync of the folder.
+func (w *Writer) Write(dir, name string, fill func(w io.Writer) error) (err error) {
+	final := filepath.Join(dir, name)
+	if err := checkName(name); err != nil {
+		return fmt.Errorf("write %s: %w", final, err)
+	}
+	fsys := w.FS
+	if fsys == nil {
+		fsys = OS{}
+	}
+	perm := w.Perm
+	if perm == 0 {
+		perm = DefaultPerm
+	}
+	tmp, f, err := createTemp(fsys, dir, name, perm)
+	if err != nil {
+		return fmt.Errorf("write %s: create temporary file: %w", final, err)
+	}
+
+	// From here on, any way out but the end (an error, a panic in fill)
+	// removes what was created. A failed clean-up is added to the error.
+	closed, linked, done := false, false, false
+	defer func() {
+		if done {
+			return
+		}
+		if !closed {
+			f.Close()
+		}
+		var left []string
+		if rerr := fsys.Remove(tmp); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
+			left = append(left, rerr.Error())
+		}
+		if linked {
+			if rerr := fsys.Remove(final); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
+				left = append(left, rerr.Error())
+			}
+		}
+		if len(left) > 0 && err != nil {
+			err = fmt.Errorf("%w (clean-up failed: %s)", err, strings.Join(left, "; "))
+		}
+	}()
+
+	b := bufio.NewWriterSize(f, 64<<10)
+	if err := fill(b); err != nil {
+		return fmt.Errorf("write %s: %w", final, err)
+	}
+	if err := b.Flush(); err != nil {
+		return fmt.Errorf("write %s: %w", final, err)
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("write %s: sync: %w", final, syncErr(err))
+	}
+	closed = true
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("write %s: close: %w", final, err)
+	}
+	if err := fsys.Link(tmp, final); err != nil {
+		return fmt.Errorf("write %s: %w", final, err)
+	}
+	linked = true
+	if err := fsys.Remove(tmp); err != nil {
+		return fmt.Errorf("write %s: remove temporary name: %w", final, err)
+	}
+	if err := syncDir(fsys, dir); err != nil {
+		return fmt.Errorf("write %s: %w", final, err)
+	}
+	done = true
+	return nil
+}
+
+// checkName refuses names that are not plain file names or that look like
+// temporary files.
+func checkName(name string) error {
+	if name == "" || name == "." || name == ".." || strings.ContainsRune(name, '/') ||
+		strings.ContainsRune(name, os.PathSeparator) || strings.ContainsRune(name, 0) {
+		return fmt.Errorf("%q: %w", name, ErrName)
+	}
+	if name[0] == '.' {
+		return fmt.Errorf("%q: %w (a leading '.' marks temporary files)", name, ErrName)
+	}
+	return nil
+}
+
+// TempName reports whether name has the shape of the temporary files that a
+// Writer creates: a leading '.' and the suffix ".tmp". Readers of a folder
+// skip such names.
+func TempName(name string) bool {
+	return strings.HasPrefix(name, ".") && strings.HasSuffix(name, ".tmp")
+}
+
+// createTemp creates a new temporary file ".<name>.<random>.tmp" in dir,
+// exclusively, drawing a new name if the one drawn exists.
+func createTemp(fsys FS, dir, name string, perm fs.FileMode) (string, File, error) {
+	var err error
+	for range tempTries {
+		tmp := filepath.Join(dir, "."+name+"."+rand.Text()[:12]+".tmp")
+		var f File
+		f, err = fsys.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
+		if err == nil {
+			return tmp, f, nil
+		}
+		if !errors.Is(err, fs.ErrExist) {
+			return "", nil, err
+		}
+	}
+	return "", nil, err
+}
+
+// syncDir fsyncs the folder dir, so that the names in it are on disk.
+func syncDir(fsys FS, dir string) error {
+	d, err := fsys.Open(dir)
+	if err != nil {
+		return fmt.Errorf("open folder to sync: %w", err)
+	}
+	if err := d.Sync(); err != nil {
+		d.Close()
+		return fmt.Errorf("sync folder %s: %w", dir, syncErr(err))
+	}
+	if err := d.Close(); err != nil {
+		return fmt.Errorf("close folder %s: %w", dir, err)
+	}
+	return nil
+}
+
+// syncErr wraps an fsync error so that errors.Is(err, ErrSync) holds.
+func syncErr(err error) error { return fmt.Errorf("%w: %w", ErrSync, err) }

@@ -1,0 +1,116 @@
+package erp
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/base32"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"refundd/daemon/atomicfile"
+	"refundd/daemon/refund"
+)
+
+// The kinds of file written for the ERP; each is the prefix of its files'
+// names.
+const (
+	KindStatus     = "status"
+	KindPostings   = "postings"
+	KindMatches    = "matches"
+	KindExceptions = "exceptions"
+)
+
+// Writer writes the files for the ERP into its import folder, each
+// atomically (package atomicfile) under the name
+// "<kind>-<UTC time>-<hash>.csv", for example
+// "postings-20261207T093000.000000000Z-K3J5M2QA.csv": the time, to the
+// nanosecond and strictly increasing for one Writer, makes the names sort
+// in the order written; the hash (of the contents) makes them unique. An
+// empty list writes no file. A Writer must not be copied after first use;
+// it may be used concurrently.
+type Writer struct {
+	// Dir is the ERP's import folder.
+	Dir string
+	// Now returns the time; nil means time.Now.
+	Now func() time.Time
+	// Files writes the files; nil means the real file system.
+	Files *atomicfile.Writer
+
+	mu   sync.Mutex
+	last time.Time
+}
+
+// WriteStatus writes a status file with rows and returns its name, or ""
+// when rows is empty.
+func (w *Writer) WriteStatus(rows []StatusRow) (string, error) {
+	return w.write(KindStatus, len(rows), func(b io.Writer) error { return EncodeStatus(b, rows) })
+}
+
+// WritePostings writes a postings file with the lines of vouchers and
+// returns its name, or "" when there are none.
+func (w *Writer) WritePostings(vouchers []refund.Voucher) (string, error) {
+	return w.write(KindPostings, len(vouchers), func(b io.Writer) error { return EncodePostings(b, vouchers) })
+}
+
+// WriteMatches writes a matches file with rows and returns its name, or ""
+// when rows is empty.
+func (w *Writer) WriteMatches(rows []MatchRow) (string, error) {
+	return w.write(KindMatches, len(rows), func(b io.Writer) error { return EncodeMatches(b, rows) })
+}
+
+// WriteExceptions writes an exceptions file with rows and returns its name,
+// or "" when rows is empty.
+func (w *Writer) WriteExceptions(rows []ExceptionRow) (string, error) {
+	return w.write(KindExceptions, len(rows), func(b io.Writer) error { return EncodeExceptions(b, rows) })
+}
+
+// write encodes n records of a kind of file and writes them durably. The
+// error of a failed write is atomicfile's, which names the file; an fsync
+// error satisfies errors.Is(err, atomicfile.ErrSync).
+func (w *Writer) write(kind string, n int, enc func(io.Writer) error) (string, error) {
+	if n == 0 {
+		return "", nil
+	}
+	var buf bytes.Buffer
+	if err := enc(&buf); err != nil {
+		return "", fmt.Errorf("encode %s file: %w", kind, err)
+	}
+	name := kind + "-" + w.stamp() + "-" + contentID(buf.Bytes()) + ".csv"
+	files := w.Files
+	if files == nil {
+		files = &atomicfile.Writer{}
+	}
+	err := files.Write(w.Dir, name, func(f io.Writer) error {
+		_, err := f.Write(buf.Bytes())
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	return name, nil
+}
+
+// stamp returns the time for the next file name, in UTC, later than the
+// one before even when the clock stands still or steps back.
+func (w *Writer) stamp() string {
+	now := time.Now
+	if w.Now != nil {
+		now = w.Now
+	}
+	t := now().UTC().Round(0) // the wall clock: names compare by it
+	w.mu.Lock()
+	if !t.After(w.last) {
+		t = w.last.Add(time.Nanosecond)
+	}
+	w.last = t
+	w.mu.Unlock()
+	return t.Format("20060102T150405.000000000") + "Z"
+}
+
+// contentID returns 8 characters of a hash of data.
+func contentID(data []byte) string {
+	h := sha256.Sum256(data)
+	return base32.StdEncoding.EncodeToString(h[:])[:8]
+}

@@ -1,0 +1,55 @@
+package refund
+
+// Status is the status of a refund (DESIGN §4.5): new → sent → accepted |
+// pending | rejected → booked → returned.
+type Status string
+
+// The statuses of a refund.
+const (
+	StatusNew      Status = "new"
+	StatusSent     Status = "sent"
+	StatusAccepted Status = "accepted"
+	StatusPending  Status = "pending"
+	StatusRejected Status = "rejected"
+	StatusBooked   Status = "booked"
+	StatusReturned Status = "returned"
+)
+
+// Sent is what refundd knows of a refund that it sent to the bank.
+type Sent struct {
+	RefNbr     string
+	Batch      string
+	CustomerID string
+	MsgID      string
+	PmtInfID   string
+	EndToEndID string
+	InstrID    string
+	Amount     Amount
+	// ExecutionDate is the requested execution date of the payment.
+	ExecutionDate Date
+	// CreditorAccount is the payee's account in canonical form.
+	CreditorAccount string
+	// DebtorAccount is our bank account the refund is paid from; "" when
+	// not known, and then not checked.
+	DebtorAccount string
+	// DebtorLedgerAccount is the general-ledger account of DebtorAccount.
+	DebtorLedgerAccount string
+	// Status is the refund's status now.
+	Status Status
+}
+
+// Lookup finds the refunds that refundd sent. An error is a failure of the
+// lookup itself (the state store), never "not found": Match stops and
+// returns it, and the entry is to be matched again later.
+type Lookup interface {
+	// ByEndToEndID returns the refund with this EndToEndId.
+	ByEndToEndID(id string) (Sent, bool, error)
+	// ByInstrID returns the refund with this InstrId.
+	ByInstrID(id string) (Sent, bool, error)
+	// ByBatch returns every refund of the payment block pmtInfID of the
+	// pain.001 msgID, whatever its status; none if the block is unknown.
+	ByBatch(msgID, pmtInfID string) ([]Sent, error)
+	// ByAmountDate returns the refunds of exactly this amount, executed on
+	// date d, to the creditor account whose AccountKey is account.
+	ByAmountDate(a Amount, d Date, account string) ([]Sent, error)
+}
