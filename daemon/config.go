@@ -16,6 +16,7 @@ import (
 
 	"refundd/daemon/refund"
 	"refundd/formats/pain001"
+	"refundd/sftpx"
 )
 
 // DefaultConfigPath is where refundd looks for its configuration when no
@@ -101,18 +102,20 @@ type Watch struct {
 
 // SFTP is the connection to AutoPay.
 type SFTP struct {
-	Address             string        `yaml:"address"`
-	User                string        `yaml:"user"`
-	PrivateKey          string        `yaml:"private_key"`
-	PassphraseEnv       string        `yaml:"passphrase_env"`
-	PassphraseFile      string        `yaml:"passphrase_file"`
-	KnownHosts          string        `yaml:"known_hosts"`
-	HostKeyFingerprints []string      `yaml:"host_key_fingerprints"`
-	UploadDir           string        `yaml:"upload_dir"`
-	DownloadDir         string        `yaml:"download_dir"`
-	DownloadSchedule    string        `yaml:"download_schedule"`
-	Timeout             time.Duration `yaml:"timeout"`
-	TempPattern         string        `yaml:"temp_pattern"`
+	Address              string        `yaml:"address"`
+	User                 string        `yaml:"user"`
+	PrivateKey           string        `yaml:"private_key"`
+	PassphraseEnv        string        `yaml:"passphrase_env"`
+	PassphraseFile       string        `yaml:"passphrase_file"`
+	PassphraseCredential string        `yaml:"passphrase_credential"`
+	KnownHosts           string        `yaml:"known_hosts"`
+	HostKeyFingerprints  []string      `yaml:"host_key_fingerprints"`
+	UploadDir            string        `yaml:"upload_dir"`
+	DownloadDir          string        `yaml:"download_dir"`
+	DownloadSchedule     string        `yaml:"download_schedule"`
+	Timeout              time.Duration `yaml:"timeout"`
+	KeepAlive            time.Duration `yaml:"keepalive"`
+	TempPattern          string        `yaml:"temp_pattern"`
 }
 
 // Ledger names the general-ledger accounts of the postings refundd writes.
@@ -205,6 +208,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.SFTP.Timeout == 0 {
 		c.SFTP.Timeout = 30 * time.Second
+	}
+	if c.SFTP.KeepAlive == 0 {
+		c.SFTP.KeepAlive = c.SFTP.Timeout / 3
 	}
 	if c.Alarms.StatusWithin == 0 {
 		c.Alarms.StatusWithin = 2 * time.Hour
@@ -357,12 +363,7 @@ func (c *Config) validate() error {
 	if c.Watch.StableFor < 0 {
 		bad("watch.stable_for", "must not be negative")
 	}
-	if c.SFTP.Timeout < 0 {
-		bad("sftp.timeout", "must not be negative")
-	}
-	if c.SFTP.TempPattern != "" && !strings.Contains(c.SFTP.TempPattern, "{name}") {
-		bad("sftp.temp_pattern", "%q must contain {name}", c.SFTP.TempPattern)
-	}
+	c.validateSFTP(bad)
 	if c.Alarms.BookingWithinDays < 0 {
 		bad("alarms.booking_within_days", "must not be negative")
 	}
@@ -371,6 +372,59 @@ func (c *Config) validate() error {
 	}
 	c.rules = refund.Rules{Methods: methods, MessagePrefix: c.Message.Prefix, PastDates: policy}
 	return nil
+}
+
+// validateSFTP checks the sftp section. With an address, everything a
+// connection needs is required, the host key above all: there is no way
+// to connect without checking it.
+func (c *Config) validateSFTP(bad func(key, format string, args ...any)) {
+	s := &c.SFTP
+	if s.Address != "" {
+		if err := sftpx.CheckAddress(s.Address); err != nil {
+			bad("sftp.address", "%v", err)
+		}
+		if s.User == "" {
+			bad("sftp.user", "required")
+		}
+		if s.PrivateKey == "" {
+			bad("sftp.private_key", "required")
+		}
+		if s.KnownHosts == "" && len(s.HostKeyFingerprints) == 0 {
+			bad("sftp.known_hosts", "known_hosts or host_key_fingerprints is required: the server's host key is always checked")
+		}
+		if s.UploadDir == "" {
+			bad("sftp.upload_dir", "required")
+		}
+	}
+	if s.KnownHosts != "" && len(s.HostKeyFingerprints) > 0 {
+		bad("sftp.host_key_fingerprints", "give known_hosts or host_key_fingerprints, not both")
+	}
+	for i, fp := range s.HostKeyFingerprints {
+		if _, _, err := sftpx.ParseFingerprint(fp); err != nil {
+			bad(fmt.Sprintf("sftp.host_key_fingerprints[%d]", i), "%v", err)
+		}
+	}
+	n := 0
+	for _, v := range []string{s.PassphraseEnv, s.PassphraseFile, s.PassphraseCredential} {
+		if v != "" {
+			n++
+		}
+	}
+	if n > 1 {
+		bad("sftp.passphrase_env", "give at most one of passphrase_env, passphrase_file and passphrase_credential")
+	}
+	if strings.Contains(s.PassphraseCredential, "/") {
+		bad("sftp.passphrase_credential", "%q is the name of a systemd credential, not a path", s.PassphraseCredential)
+	}
+	if s.Timeout < time.Second {
+		bad("sftp.timeout", "%s is too short: at least 1s", s.Timeout)
+	}
+	if s.KeepAlive <= 0 || s.KeepAlive >= s.Timeout {
+		bad("sftp.keepalive", "%s must be positive and shorter than sftp.timeout (%s)", s.KeepAlive, s.Timeout)
+	}
+	if err := sftpx.CheckTempPattern(s.TempPattern); err != nil {
+		bad("sftp.temp_pattern", "%v", err)
+	}
 }
 
 // indentJoin joins errs one per line, indented, for a readable report.

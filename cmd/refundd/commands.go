@@ -23,6 +23,7 @@ const usage = `usage: refundd <command> [flags] [args]
 commands:
   render   -config FILE [-now TIME] BATCHFILE   write the pain.001 of a batch to stdout
   validate -config FILE [-now TIME] FILE...     check batch and pain.001 files
+  doctor   -config FILE                         check folders, keys and the SFTP connection to AutoPay
   version                                       print version and build information
 
 Run "refundd <command> -h" for the flags of a command.
@@ -39,6 +40,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdRender(args[1:], stdout, stderr)
 	case "validate":
 		return cmdValidate(args[1:], stdout, stderr)
+	case "doctor":
+		return cmdDoctor(args[1:], stdout, stderr)
 	case "version":
 		return cmdVersion(stdout)
 	case "-h", "-help", "--help", "help":

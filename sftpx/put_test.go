@@ -1,0 +1,373 @@
+package sftpx_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"refundd/sftpx"
+)
+
+// TestPutSizes uploads files of several sizes and reads them back: the
+// server's copy hashes like the source, and no temporary file remains.
+func TestPutSizes(t *testing.T) {
+	e := startEmbedded(t, sftpx.ServerConfig{})
+	c := dial(t, e.cfg)
+	for _, tc := range []struct {
+		name string
+		size int64
+	}{
+		{"empty", 0},
+		{"1 byte", 1},
+		{"one packet", 32 << 10},
+		{"1 MiB", 1 << 20},
+		{"odd", 3<<20 + 17},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			name := strings.ReplaceAll(tc.name, " ", "-") + ".xml"
+			if err := c.Put(t.Context(), "/"+name, data(tc.size, 1)); err != nil {
+				t.Fatal(err)
+			}
+			got, want := fileSHA256(t, filepath.Join(e.root, name)), sha256Of(t, data(tc.size, 1))
+			if got != want {
+				t.Errorf("server copy sha256 %s; want %s", got, want)
+			}
+			local := filepath.Join(t.TempDir(), name)
+			n, err := c.Get(t.Context(), "/"+name, local)
+			if err != nil || n != tc.size {
+				t.Fatalf("Get: %d, %v; want %d bytes", n, err, tc.size)
+			}
+			if got := fileSHA256(t, local); got != want {
+				t.Errorf("downloaded sha256 %s; want %s", got, want)
+			}
+			noTempFiles(t, e.root)
+			noTempFiles(t, filepath.Dir(local))
+		})
+	}
+}
+
+// TestPutRename checks which rename Put uses: posix-rename when offered,
+// a plain rename when the server does not offer it.
+func TestPutRename(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		disabled []string
+		want     string
+	}{
+		{"posix-rename offered", nil, "posix-rename"},
+		{"no posix-rename", []string{"posix-rename@openssh.com"}, "rename"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var mu sync.Mutex
+			var ops []string
+			e := startEmbedded(t, sftpx.ServerConfig{
+				DisabledExtensions: tc.disabled,
+				Fault: func(_ context.Context, op, _ string) error {
+					mu.Lock()
+					defer mu.Unlock()
+					if strings.Contains(op, "rename") {
+						ops = append(ops, op)
+					}
+					return nil
+				},
+			})
+			c := dial(t, e.cfg)
+			if err := c.Put(t.Context(), "/pain.xml", strings.NewReader("<Document/>")); err != nil {
+				t.Fatal(err)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if !slices.Equal(ops, []string{tc.want}) {
+				t.Errorf("rename requests %q; want [%s]", ops, tc.want)
+			}
+			if got := names(t, e.root); !slices.Equal(got, []string{"pain.xml"}) {
+				t.Errorf("server folder holds %q; want [pain.xml]", got)
+			}
+		})
+	}
+}
+
+// TestPutExistingTarget checks that an existing file is neither overwritten
+// nor removed, with and without posix-rename, and also when it appears
+// during the upload.
+func TestPutExistingTarget(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		disabled []string
+		at       string // the server operation before which the target appears; "": before the upload
+	}{
+		{"before, posix-rename", nil, ""},
+		{"before, plain rename", []string{"posix-rename@openssh.com"}, ""},
+		{"during, posix-rename", nil, "close"},
+		{"during, plain rename", []string{"posix-rename@openssh.com"}, "close"},
+		// The server's plain rename refuses an existing target itself.
+		{"at the rename, plain rename", []string{"posix-rename@openssh.com"}, "rename"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			root := t.TempDir()
+			target := filepath.Join(root, "pain.xml")
+			e := startEmbedded(t, sftpx.ServerConfig{Root: root, DisabledExtensions: tc.disabled,
+				Fault: func(_ context.Context, op, _ string) error {
+					if op == tc.at {
+						return os.WriteFile(target, []byte("first"), 0o644)
+					}
+					return nil
+				}})
+			if tc.at == "" {
+				if err := os.WriteFile(target, []byte("first"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			c := dial(t, e.cfg)
+			err := c.Put(t.Context(), "/pain.xml", strings.NewReader("second"))
+			if !errors.Is(err, sftpx.ErrTargetExists) || !sftpx.IsPermanent(err) {
+				t.Fatalf("got %v; want a permanent ErrTargetExists", err)
+			}
+			if got, _ := os.ReadFile(target); string(got) != "first" {
+				t.Errorf("target holds %q; want %q", got, "first")
+			}
+			if got := names(t, root); !slices.Equal(got, []string{"pain.xml"}) {
+				t.Errorf("server folder holds %q; want only pain.xml", got)
+			}
+		})
+	}
+}
+
+// TestPutLeftoverTemp checks that a temporary file left by an earlier
+// attempt is replaced, not appended to.
+func TestPutLeftoverTemp(t *testing.T) {
+	e := startEmbedded(t, sftpx.ServerConfig{})
+	if err := os.WriteFile(filepath.Join(e.root, ".pain.xml.part"), []byte("old partial content, longer"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c := dial(t, e.cfg)
+	if err := c.Put(t.Context(), "/pain.xml", strings.NewReader("new")); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(filepath.Join(e.root, "pain.xml")); string(got) != "new" {
+		t.Errorf("got %q; want %q", got, "new")
+	}
+	noTempFiles(t, e.root)
+}
+
+// TestPutTempPattern checks a configured temporary name.
+func TestPutTempPattern(t *testing.T) {
+	var mu sync.Mutex
+	var opened []string
+	e := startEmbedded(t, sftpx.ServerConfig{Fault: func(_ context.Context, op, p string) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if op == "open" {
+			opened = append(opened, p)
+		}
+		return nil
+	}})
+	e.cfg.TempPattern = "tmp_{name}.upload"
+	c := dial(t, e.cfg)
+	if err := c.Put(t.Context(), "/in/pain.xml", strings.NewReader("x")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("upload into a missing folder: got %v; want fs.ErrNotExist", err)
+	}
+	if err := os.Mkdir(filepath.Join(e.root, "in"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Put(t.Context(), "/in/pain.xml", strings.NewReader("x")); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if want := []string{"/in/tmp_pain.xml.upload", "/in/tmp_pain.xml.upload"}; !slices.Equal(opened, want) {
+		t.Errorf("opened %q; want %q", opened, want)
+	}
+}
+
+// TestPutServerErrors injects failures on the server: every one fails the
+// upload, leaves neither the final nor the temporary file, and is
+// classified.
+func TestPutServerErrors(t *testing.T) {
+	for _, tc := range []struct {
+		op        string
+		err       error
+		permanent bool
+		is        error
+	}{
+		{"open", syscall.EACCES, true, fs.ErrPermission},
+		{"write", syscall.ENOSPC, true, sftpx.ErrNoSpace},
+		{"write", syscall.EDQUOT, true, sftpx.ErrNoSpace},
+		{"write", syscall.EIO, false, nil},
+		{"close", syscall.ENOSPC, true, sftpx.ErrNoSpace},
+		{"close", syscall.EIO, false, nil},
+		{"posix-rename", syscall.EACCES, true, fs.ErrPermission},
+		{"posix-rename", syscall.EIO, false, nil},
+	} {
+		t.Run(tc.op+" "+tc.err.Error(), func(t *testing.T) {
+			e := startEmbedded(t, sftpx.ServerConfig{Fault: func(_ context.Context, op, _ string) error {
+				if op == tc.op {
+					return tc.err
+				}
+				return nil
+			}})
+			c := dial(t, e.cfg)
+			err := c.Put(t.Context(), "/pain.xml", data(100<<10, 2))
+			if err == nil {
+				t.Fatal("Put succeeded; want an error")
+			}
+			if tc.is != nil && !errors.Is(err, tc.is) {
+				t.Errorf("got %v; want it to wrap %v", err, tc.is)
+			}
+			if got := sftpx.IsPermanent(err); got != tc.permanent {
+				t.Errorf("IsPermanent(%v) = %v; want %v", err, got, tc.permanent)
+			}
+			if got := names(t, e.root); len(got) != 0 {
+				t.Errorf("server folder holds %q; want nothing", got)
+			}
+			// The connection survived a server's refusal.
+			if _, err := c.List(t.Context(), "/", ""); err != nil {
+				t.Errorf("List after the failure: %v", err)
+			}
+		})
+	}
+}
+
+// TestPutServerHangs lets the SFTP server stop answering while the SSH
+// connection stays alive (keepalives are answered): the upload fails with a
+// transient timeout within the configured timeout, and the next upload
+// succeeds and removes the leftover.
+func TestPutServerHangs(t *testing.T) {
+	var hang sync.Mutex
+	hung := true
+	e := startEmbedded(t, sftpx.ServerConfig{Fault: func(ctx context.Context, op, _ string) error {
+		hang.Lock()
+		h := hung
+		hang.Unlock()
+		if h && op == "write" {
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Minute):
+			}
+			return errors.New("released")
+		}
+		return nil
+	}})
+	e.cfg.Timeout = 2 * time.Second
+	c := dial(t, e.cfg)
+	start := time.Now()
+	err := c.Put(t.Context(), "/pain.xml", data(1<<20, 3))
+	elapsed := time.Since(start)
+	if !errors.Is(err, sftpx.ErrTimeout) || sftpx.IsPermanent(err) {
+		t.Fatalf("got %v; want a transient ErrTimeout", err)
+	}
+	if elapsed > e.cfg.Timeout+5*time.Second {
+		t.Errorf("took %s; want about the timeout %s", elapsed, e.cfg.Timeout)
+	}
+	if exists(filepath.Join(e.root, "pain.xml")) {
+		t.Error("the final file exists after a failed upload")
+	}
+	hang.Lock()
+	hung = false
+	hang.Unlock()
+	if err := c.Put(t.Context(), "/pain.xml", strings.NewReader("ok")); err != nil {
+		t.Fatalf("next Put: %v", err)
+	}
+	if err := c.Put(t.Context(), "/other.xml", strings.NewReader("ok")); err != nil {
+		t.Fatalf("next Put: %v", err)
+	}
+	if got := names(t, e.root); !slices.Equal(got, []string{"other.xml", "pain.xml"}) {
+		t.Errorf("server folder holds %q; want the two files only", got)
+	}
+}
+
+// TestPutContextCancelled cancels an upload halfway.
+func TestPutContextCancelled(t *testing.T) {
+	e := startEmbedded(t, sftpx.ServerConfig{})
+	c := dial(t, e.cfg)
+	ctx, cancel := context.WithCancel(t.Context())
+	r := &trickle{r: data(8<<20, 4), at: 1 << 20, call: cancel}
+	err := c.Put(ctx, "/pain.xml", r)
+	if !errors.Is(err, context.Canceled) || sftpx.IsPermanent(err) {
+		t.Fatalf("got %v; want a transient context.Canceled", err)
+	}
+	if exists(filepath.Join(e.root, "pain.xml")) {
+		t.Error("the final file exists after a cancelled upload")
+	}
+	// The next call dials again and removes the leftover temporary file.
+	if _, err := c.List(t.Context(), "/", ""); err != nil {
+		t.Fatal(err)
+	}
+	if got := names(t, e.root); len(got) != 0 {
+		t.Errorf("server folder holds %q; want nothing", got)
+	}
+}
+
+// TestPutReaderError fails the source halfway.
+func TestPutReaderError(t *testing.T) {
+	e := startEmbedded(t, sftpx.ServerConfig{})
+	c := dial(t, e.cfg)
+	boom := errors.New("disk read error")
+	err := c.Put(t.Context(), "/pain.xml", io.MultiReader(data(200<<10, 5), iotest{boom}))
+	if !errors.Is(err, boom) {
+		t.Fatalf("got %v; want the reader's error", err)
+	}
+	if got := names(t, e.root); len(got) != 0 {
+		t.Errorf("server folder holds %q; want nothing", got)
+	}
+}
+
+type iotest struct{ err error }
+
+func (r iotest) Read([]byte) (int, error) { return 0, r.err }
+
+// TestPutBadName refuses names that are not files.
+func TestPutBadName(t *testing.T) {
+	e := startEmbedded(t, sftpx.ServerConfig{})
+	c := dial(t, e.cfg)
+	for _, name := range []string{"", "/", "/in/", "/in/.."} {
+		if err := c.Put(t.Context(), name, bytes.NewReader(nil)); !errors.Is(err, sftpx.ErrConfig) {
+			t.Errorf("Put(%q): got %v; want ErrConfig", name, err)
+		}
+	}
+}
+
+// TestServerClosedMidUpload stops the server during an upload: the error
+// is transient, and no final file appears.
+func TestServerClosedMidUpload(t *testing.T) {
+	e := startEmbedded(t, sftpx.ServerConfig{})
+	c := dial(t, e.cfg)
+	r := &trickle{r: data(16<<20, 6), at: 1 << 20, call: func() { e.srv.Close() }}
+	err := c.Put(t.Context(), "/pain.xml", r)
+	if err == nil || sftpx.IsPermanent(err) {
+		t.Fatalf("got %v; want a transient error", err)
+	}
+	if exists(filepath.Join(e.root, "pain.xml")) {
+		t.Error("the final file exists")
+	}
+}
+
+// TestPutInDoubt loses the connection while the server handles the
+// rename: the outcome is unknown, and the error says so and is permanent,
+// so that no one uploads the file again blindly.
+func TestPutInDoubt(t *testing.T) {
+	e := startEmbedded(t, sftpx.ServerConfig{Fault: func(ctx context.Context, op, _ string) error {
+		if op == "posix-rename" {
+			<-ctx.Done() // the server hangs until it is closed
+			return ctx.Err()
+		}
+		return nil
+	}})
+	e.cfg.Timeout = 2 * time.Second
+	c := dial(t, e.cfg)
+	err := c.Put(t.Context(), "/pain.xml", strings.NewReader("<Document/>"))
+	if !errors.Is(err, sftpx.ErrInDoubt) || !errors.Is(err, sftpx.ErrTimeout) || !sftpx.IsPermanent(err) {
+		t.Fatalf("got %v; want a permanent ErrInDoubt caused by ErrTimeout", err)
+	}
+	t.Log(err)
+}
