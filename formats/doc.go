@@ -1,4 +1,20 @@
 // Package formats holds the ISO 20022 message formats that refundd writes
 // and reads. It and its sub-packages know nothing of refunds or of the ERP:
 // they map between Go values and the wire format only.
+//
+// Detect tells a message's type and version from the namespace of its root
+// element: pain.001.001.03 and .09, pain.002.001.03 and .10,
+// camt.053.001.02, camt.054.001.02, .04 and .08, and the Swiss SIX
+// pain.001 and pain.002 .001.03.ch.02. The sub-packages read and write the
+// messages: pain001 (write), pain002 (read, and write .03) and camt054
+// (read camt.054 and camt.053 entry by entry, and write camt.054.001.02).
+//
+// Replies from the bank are untrusted. Every reader enforces Options (size,
+// nesting depth, token length) while reading; refuses a DOCTYPE (so no
+// entity is ever expanded), content after the root element, a truncated
+// document, an element outside the message's namespace, a repeated single
+// element, and any encoding but UTF-8, ISO-8859-1, ISO-8859-15 and
+// windows-1252 (UTF-16 is refused); and reads amounts as exact decimals
+// (Decimal), never floats. Errors wrap one of the Err* values, which
+// callers can branch on with errors.Is, and name the line and element.
 package formats
