@@ -1,0 +1,263 @@
+package obs
+
+import (
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"refundd/daemon/refund"
+	"refundd/formats"
+)
+
+// Result is the outcome of an upload to or a download from AutoPay.
+type Result string
+
+// The results of a transfer. They are the values of the result label.
+const (
+	ResultOK        Result = "ok"
+	ResultTransient Result = "transient" // failed; retried later (network, timeout)
+	ResultPermanent Result = "permanent" // failed; needs an operator (auth, host key, permission)
+)
+
+// ReplyOutcome is what became of a file from the bank (DESIGN §5, rule 7:
+// every file is accounted for).
+type ReplyOutcome string
+
+// The outcomes of a reply file. They are the values of the outcome label.
+const (
+	ReplyProcessed ReplyOutcome = "processed"
+	ReplyDuplicate ReplyOutcome = "duplicate"
+	ReplyFailed    ReplyOutcome = "failed"
+)
+
+// Alarm is a kind of overdue answer from the bank (DESIGN §6).
+type Alarm string
+
+// The alarms. They are the values of the alarm label.
+const (
+	// AlarmNoStatus: a batch has no pain.002 within alarms.status_within.
+	AlarmNoStatus Alarm = "no_status"
+	// AlarmNoBooking: a refund has no booking within
+	// alarms.booking_within_days.
+	AlarmNoBooking Alarm = "no_booking"
+)
+
+// unknownKind is the kind label of a file that is no known message.
+const unknownKind = "unknown"
+
+// Metrics are refundd's Prometheus metrics, on a registry of their own.
+// Label values come from the constants of this package and of the domain
+// packages only, never from data (no batch IDs, no file names), so that the
+// number of series stays small. The methods are safe for concurrent use.
+type Metrics struct {
+	reg *prometheus.Registry
+
+	mu           sync.Mutex // serializes SetBatches
+	batches      *prometheus.GaugeVec
+	batchLabels  map[string]bool
+	uploads      *prometheus.CounterVec
+	downloads    *prometheus.CounterVec
+	lastUpload   prometheus.Gauge
+	lastDownload prometheus.Gauge
+	replies      *prometheus.CounterVec
+	postings     prometheus.Counter
+	exceptions   *prometheus.CounterVec
+	alarms       *prometheus.CounterVec
+	overdue      *prometheus.GaugeVec
+	reloadOK     prometheus.Gauge
+	reloadTime   prometheus.Gauge
+}
+
+// NewMetrics returns refundd's metrics, registered together with the Go
+// runtime, process and build-info collectors on a new registry.
+//
+// The metrics (all prefixed refundd_):
+//
+//	batches{status}                              gauge: batches in the state store by status
+//	uploads_total{result}                        counter: pain.001 uploads by Result
+//	downloads_total{result}                      counter: download rounds by Result
+//	last_upload_success_timestamp_seconds        gauge: Unix time of the last successful upload
+//	last_download_success_timestamp_seconds      gauge: Unix time of the last successful download round
+//	replies_total{kind,outcome}                  counter: files from the bank by message type and ReplyOutcome
+//	postings_total                               counter: ledger postings written for the ERP
+//	exceptions_total{reason}                     counter: bank entries written as exceptions, by refund.Reason
+//	alarms_total{alarm}                          counter: alarms raised (each batch or refund once)
+//	overdue{alarm}                               gauge: batches or refunds overdue now
+//	config_last_reload_successful                gauge: 1 if the last configuration (re)load worked
+//	config_last_reload_success_timestamp_seconds gauge: Unix time of the last good (re)load
+func NewMetrics() *Metrics {
+	const ns = "refundd"
+	m := &Metrics{
+		reg:         prometheus.NewRegistry(),
+		batchLabels: map[string]bool{},
+		batches: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: ns, Name: "batches",
+			Help: "Batches in the state store by status.",
+		}, []string{"status"}),
+		uploads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Name: "uploads_total",
+			Help: "Uploads of payment files to AutoPay by result (ok, transient, permanent).",
+		}, []string{"result"}),
+		downloads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Name: "downloads_total",
+			Help: "Download rounds from AutoPay by result (ok, transient, permanent).",
+		}, []string{"result"}),
+		lastUpload: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: ns, Name: "last_upload_success_timestamp_seconds",
+			Help: "Unix time of the last successful upload; 0 if none since the start.",
+		}),
+		lastDownload: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: ns, Name: "last_download_success_timestamp_seconds",
+			Help: "Unix time of the last successful download round; 0 if none since the start.",
+		}),
+		replies: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Name: "replies_total",
+			Help: "Files from the bank by message type and outcome (processed, duplicate, failed).",
+		}, []string{"kind", "outcome"}),
+		postings: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: ns, Name: "postings_total",
+			Help: "Ledger postings written for the ERP.",
+		}),
+		exceptions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Name: "exceptions_total",
+			Help: "Bank entries written to the exceptions file, by reason.",
+		}, []string{"reason"}),
+		alarms: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Name: "alarms_total",
+			Help: "Alarms raised: no_status (no pain.002 in time), no_booking (no booking in time).",
+		}, []string{"alarm"}),
+		overdue: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: ns, Name: "overdue",
+			Help: "Batches without pain.002 (no_status) or refunds without booking (no_booking) past their time, now.",
+		}, []string{"alarm"}),
+		reloadOK: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: ns, Name: "config_last_reload_successful",
+			Help: "1 if the last configuration load or reload worked, 0 if it failed.",
+		}),
+		reloadTime: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: ns, Name: "config_last_reload_success_timestamp_seconds",
+			Help: "Unix time of the last successful configuration load or reload.",
+		}),
+	}
+	// Create every known series at 0, so that rate() and absent() work
+	// from the first scrape on.
+	for _, r := range []Result{ResultOK, ResultTransient, ResultPermanent} {
+		m.uploads.WithLabelValues(string(r))
+		m.downloads.WithLabelValues(string(r))
+	}
+	for _, k := range []formats.Type{formats.Pain002, formats.Camt054, formats.Camt053} {
+		for _, o := range []ReplyOutcome{ReplyProcessed, ReplyDuplicate, ReplyFailed} {
+			m.replies.WithLabelValues(string(k), string(o))
+		}
+	}
+	for _, a := range []Alarm{AlarmNoStatus, AlarmNoBooking} {
+		m.alarms.WithLabelValues(string(a))
+		m.overdue.WithLabelValues(string(a))
+	}
+	m.reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		collectors.NewBuildInfoCollector(),
+		m.batches, m.uploads, m.downloads, m.lastUpload, m.lastDownload,
+		m.replies, m.postings, m.exceptions, m.alarms, m.overdue,
+		m.reloadOK, m.reloadTime,
+	)
+	return m
+}
+
+// Registry returns the registry, for collectors of other packages (such as
+// collectors.NewDBStatsCollector for the state store) and for tests.
+func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+// Handler returns the HTTP handler of /metrics.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{
+		Registry:      m.reg, // counts its own errors
+		ErrorHandling: promhttp.ContinueOnError,
+	})
+}
+
+// SetBatches sets the number of batches by status, as counted in the state
+// store. A status seen before and missing from counts is set to 0.
+func (m *Metrics) SetBatches(counts map[string]int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for s := range m.batchLabels {
+		if _, ok := counts[s]; !ok {
+			m.batches.WithLabelValues(s).Set(0)
+		}
+	}
+	for s, n := range counts {
+		m.batchLabels[s] = true
+		m.batches.WithLabelValues(s).Set(float64(n))
+	}
+}
+
+// Upload counts an upload; a successful one also sets the time of the last
+// successful upload to at.
+func (m *Metrics) Upload(r Result, at time.Time) {
+	m.uploads.WithLabelValues(string(r)).Inc()
+	if r == ResultOK {
+		m.lastUpload.Set(unixSeconds(at))
+	}
+}
+
+// Download counts a download round (list and fetch the new files); a
+// successful one also sets the time of the last successful download to at.
+func (m *Metrics) Download(r Result, at time.Time) {
+	m.downloads.WithLabelValues(string(r)).Inc()
+	if r == ResultOK {
+		m.lastDownload.Set(unixSeconds(at))
+	}
+}
+
+// Reply counts a file from the bank of message type kind ("" for a file
+// that is no known message).
+func (m *Metrics) Reply(kind formats.Type, o ReplyOutcome) {
+	k := string(kind)
+	if k == "" {
+		k = unknownKind
+	}
+	m.replies.WithLabelValues(k, string(o)).Inc()
+}
+
+// Postings counts n ledger postings written for the ERP.
+func (m *Metrics) Postings(n int) {
+	m.postings.Add(float64(n))
+}
+
+// Exception counts a bank entry written as an exception.
+func (m *Metrics) Exception(r refund.Reason) {
+	m.exceptions.WithLabelValues(string(r)).Inc()
+}
+
+// Raise counts an alarm raised. Raise it once per batch or refund, not on
+// every check; SetOverdue tells how many are overdue now.
+func (m *Metrics) Raise(a Alarm) {
+	m.alarms.WithLabelValues(string(a)).Inc()
+}
+
+// SetOverdue sets the number of batches (AlarmNoStatus) or refunds
+// (AlarmNoBooking) that are overdue now.
+func (m *Metrics) SetOverdue(a Alarm, n int) {
+	m.overdue.WithLabelValues(string(a)).Set(float64(n))
+}
+
+// ConfigLoaded records the outcome of a configuration load or reload at
+// time at.
+func (m *Metrics) ConfigLoaded(ok bool, at time.Time) {
+	if !ok {
+		m.reloadOK.Set(0)
+		return
+	}
+	m.reloadOK.Set(1)
+	m.reloadTime.Set(unixSeconds(at))
+}
+
+func unixSeconds(t time.Time) float64 {
+	return float64(t.UnixNano()) / 1e9
+}
