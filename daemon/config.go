@@ -458,6 +458,12 @@ func (c *Config) Location() *time.Location {
 	return loc
 }
 
+// LedgerAccounts returns the general-ledger accounts of the postings
+// refundd writes (ledger.receivables_account, ledger.charges_account).
+func (c *Config) LedgerAccounts() refund.Ledger {
+	return refund.Ledger{Receivables: c.Ledger.ReceivablesAccount, Charges: c.Ledger.ChargesAccount}
+}
+
 // Rules returns the ERP's rules for refunds as configured, with today's date
 // taken from now in the configured time zone.
 func (c *Config) Rules(now time.Time) *refund.Rules {

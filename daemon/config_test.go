@@ -73,7 +73,7 @@ func TestConfigErrors(t *testing.T) {
 		name, yaml string
 		want       []string
 	}{
-		{"unknown top-level key", string(base) + "colour: blue\n", []string{"line 13", "field colour not found"}},
+		{"unknown top-level key", string(base) + "colour: blue\n", []string{"line 14", "field colour not found"}},
 		{"unknown nested key", strings.Replace(string(base), "prefix:", "prefx:", 1), []string{"field prefx not found"}},
 		{"empty", "", []string{"empty"}},
 		{"every problem at once", `

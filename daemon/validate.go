@@ -24,15 +24,17 @@ type Report struct {
 	Invalid  bool     // at least one problem is an error
 }
 
-// ValidateFile checks a batch file (.csv, .json) or a pain.001 (.xml) and
-// reports what it is and whether it is valid. The error is for files that
-// cannot be read at all.
+// ValidateFile checks a batch file (.csv, .json), or an ISO 20022 file
+// (.xml: a pain.001, pain.002, camt.054 or camt.053, told by its root
+// namespace), and reports what it is and whether it is valid. An XML file
+// of unknown type, hostile or truncated is invalid, with the reason. The
+// error is for files that cannot be read at all.
 func (c *Config) ValidateFile(path string, now time.Time) (*Report, error) {
 	switch strings.ToLower(filepath.Ext(path)) {
 	case ".csv", ".json":
 		return c.validateBatch(path, now)
 	case ".xml":
-		return validatePain001(path)
+		return validateXML(path)
 	}
 	return nil, fmt.Errorf("validate %s: unknown file type (want .csv or .json batch, or .xml)", path)
 }

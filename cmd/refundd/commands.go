@@ -22,7 +22,7 @@ const usage = `usage: refundd <command> [flags] [args]
 
 commands:
   render   -config FILE [-now TIME] BATCHFILE   write the pain.001 of a batch to stdout
-  validate -config FILE [-now TIME] FILE...     check batch and pain.001 files
+  validate -config FILE [-now TIME] FILE...     check batch, pain.001, pain.002, camt.054 and camt.053 files
   doctor   -config FILE                         check folders, keys and the SFTP connection to AutoPay
   version                                       print version and build information
 
@@ -127,7 +127,7 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 	var cf commonFlags
 	fs := newFlagSet("validate", stderr, &cf)
 	fs.Usage = func() {
-		fmt.Fprint(stderr, "usage: refundd validate -config FILE [-now TIME] FILE...\n\nChecks refund batches (.csv, .json) and pain.001 files (.xml) and says what each is.\n\n")
+		fmt.Fprint(stderr, "usage: refundd validate -config FILE [-now TIME] FILE...\n\nChecks refund batches (.csv, .json) and ISO 20022 files (.xml: pain.001, pain.002,\ncamt.054, camt.053, told by their namespace) and says what each is.\n\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {

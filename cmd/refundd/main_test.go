@@ -116,3 +116,28 @@ func TestUsage(t *testing.T) {
 		t.Errorf("missing config: exit %d, %q", code, errs)
 	}
 }
+
+func TestValidateReplies(t *testing.T) {
+	broken := filepath.Join(t.TempDir(), "broken.xml")
+	if err := os.WriteFile(broken, []byte(`<?xml version="1.0"?><Document Xmlns="urn:iso:std:iso:20022:tech:xsd:pain.002.001.03"/>`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ := runCmd("validate", "-config", cfg,
+		"../../daemon/testdata/replies/pain002.xml", "../../daemon/testdata/replies/camt054.xml", broken)
+	if code != exitFailure {
+		t.Errorf("exit %d; want 1", code)
+	}
+	for _, w := range []string{
+		"replies/pain002.xml: pain.002.001.03: valid: original MsgId RFD-B2026-0042-XPJ243KZ, group ACCP, 1 payment block(s), 1 transaction(s): 1 RJCT (AC04)\n",
+		"replies/camt054.xml: camt.054.001.02: valid: 7 entries (6 DBIT 100.00 EUR + 4256.00 NOK, 1 CRDT 1234.50 NOK), 7 transactions, 1 return (AC04), BOOK 6, PDNG 1\n",
+		broken + ": XML: INVALID: unknown message type or version\n  " + broken + ": formats: detect: root element <Document> has no namespace",
+	} {
+		if !strings.Contains(out, w) {
+			t.Errorf("output lacks %q:\n%s", w, out)
+		}
+	}
+	code, out, _ = runCmd("-h")
+	if code != exitOK || !strings.Contains(out, "check batch, pain.001, pain.002, camt.054 and camt.053 files") {
+		t.Errorf("usage does not name the reply files:\n%s", out)
+	}
+}
