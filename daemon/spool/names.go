@@ -1,0 +1,137 @@
+package spool
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// DoneSuffix is appended to a file's name to form its done marker: the
+// marker "refunds.csv.done" says that "refunds.csv" is complete. Names that
+// end in DoneSuffix (in any letter case) are never taken themselves.
+const DoneSuffix = ".done"
+
+// ErrName is returned for a name that is not a plain file name of the
+// folder: empty, ".", "..", with a path separator or a NUL byte, or a name
+// that Ignored reports.
+var ErrName = errors.New("not a plain file name")
+
+// ignoredPrefixes, ignoredSuffixes and ignoredNames are the names that Scan
+// never takes, compared without regard to letter case. Keep them in step
+// with the list in doc.go.
+var (
+	ignoredPrefixes = []string{
+		".", // hidden files; also ".#x" (Emacs locks), ".~lock.x#" (LibreOffice), ".x.tmp" (our own writers), rsync's ".x.AbC123"
+		"~", // "~$x.xlsx" (Microsoft Office owner files), "~x.tmp"
+		"#", // "#x#" (Emacs auto-save)
+	}
+	ignoredSuffixes = []string{
+		"~",           // backups (x~)
+		".tmp",        // the usual temporary name
+		".temp",       //
+		".part",       // curl, wget, Firefox, many SFTP clients
+		".partial",    //
+		".filepart",   // WinSCP
+		".crdownload", // Chromium
+		".download",   // Safari
+		".swp",        // vim
+		".swx",        // vim
+		".lock",       //
+		".err",        // refundd's own problem reports (failed/)
+		DoneSuffix,    // done markers
+	}
+	ignoredNames = []string{
+		"thumbs.db",   // Windows Explorer
+		"desktop.ini", // Windows Explorer
+	}
+)
+
+// Ignored reports whether Scan skips the name whatever it holds: hidden
+// names (a leading '.'), temporary and partial files, editor and office
+// lock and backup files, done markers and refundd's own .err reports. The
+// list is in the package documentation; letter case does not matter.
+func Ignored(name string) bool {
+	lower := strings.ToLower(name)
+	for _, p := range ignoredPrefixes {
+		if strings.HasPrefix(lower, p) {
+			return true
+		}
+	}
+	for _, s := range ignoredSuffixes {
+		if strings.HasSuffix(lower, s) {
+			return true
+		}
+	}
+	for _, n := range ignoredNames {
+		if lower == n {
+			return true
+		}
+	}
+	return false
+}
+
+// checkName refuses names that cannot be a single entry of a folder.
+func checkName(name string) error {
+	if name == "" || name == "." || name == ".." ||
+		strings.ContainsRune(name, '/') || strings.ContainsRune(name, os.PathSeparator) ||
+		strings.ContainsRune(name, 0) {
+		return fmt.Errorf("%q: %w", name, ErrName)
+	}
+	return nil
+}
+
+// checkCandidateName refuses names that Scan would never offer.
+func checkCandidateName(name string) error {
+	if err := checkName(name); err != nil {
+		return err
+	}
+	if Ignored(name) {
+		return fmt.Errorf("%q: %w (an ignored name)", name, ErrName)
+	}
+	return nil
+}
+
+// maxNumbered bounds the search for a free name.
+const maxNumbered = 10000
+
+// numbered returns the n-th choice of a name for name: name itself for 1,
+// then "stem (n).ext" ("refunds (2).csv").
+func numbered(name string, n int) string {
+	if n <= 1 {
+		return name
+	}
+	ext := filepath.Ext(name)
+	if ext == name {
+		ext = ""
+	}
+	return name[:len(name)-len(ext)] + " (" + strconv.Itoa(n) + ")" + ext
+}
+
+// unnumbered undoes numbered: "refunds (2).csv" gives "refunds.csv". A name
+// that numbered cannot have produced is returned as it is.
+func unnumbered(name string) string {
+	ext := filepath.Ext(name)
+	if ext == name {
+		ext = ""
+	}
+	stem := name[:len(name)-len(ext)]
+	if !strings.HasSuffix(stem, ")") {
+		return name
+	}
+	i := strings.LastIndex(stem, " (")
+	if i <= 0 {
+		return name
+	}
+	n, err := strconv.Atoi(stem[i+2 : len(stem)-1])
+	if err != nil || n < 2 {
+		return name
+	}
+	orig := stem[:i] + ext
+	if numbered(orig, n) != name {
+		return name
+	}
+	return orig
+}

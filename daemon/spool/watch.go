@@ -1,0 +1,337 @@
+package spool
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+	"github.com/robfig/cron/v3"
+)
+
+// DefaultDebounce is the Debounce of Options that leave it zero.
+const DefaultDebounce = 200 * time.Millisecond
+
+// scheduleParser reads Options.Schedule: five fields, or six with seconds
+// first, or a descriptor such as "@every 30s" or "@hourly"; "CRON_TZ=" and
+// "TZ=" prefixes select a time zone.
+var scheduleParser = cron.NewParser(cron.SecondOptional | cron.Minute | cron.Hour |
+	cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+
+// ParseSchedule checks a rescan schedule as Options.Schedule takes it, so
+// that a configuration can be validated before anything runs.
+func ParseSchedule(spec string) error {
+	_, err := scheduleParser.Parse(spec)
+	return err
+}
+
+// Options configure a Watcher.
+type Options struct {
+	// Dirs are the folders to watch (not recursively).
+	Dirs []string
+	// Debounce is how long the Watcher gathers file events before it
+	// kicks: the first event of a quiet spell starts the window, and one
+	// kick ends it, however many events came in it. 0 means
+	// DefaultDebounce.
+	Debounce time.Duration
+	// Schedule is the cron schedule of the full rescans, for example
+	// "@every 30s" (see ParseSchedule). It is required: file events are a
+	// hint, which network file systems never give and a full kernel queue
+	// drops, and the scheduled rescan is what finds every file. At each
+	// rescan the Watcher also watches again any folder whose watch was
+	// lost.
+	Schedule string
+	// NoEvents turns file events off, so that the rescans alone drive
+	// the work (for folders on NFS or SMB, which send no events).
+	NoEvents bool
+	// OnError is told of trouble that the Watcher works around by itself:
+	// a kernel queue overflow, a lost watch, a panic in a scheduled job. It
+	// may be called from several goroutines at once and must not block.
+	// nil drops them.
+	OnError func(error)
+}
+
+// Watcher turns file events on the folders, a cron schedule and explicit
+// requests into kicks: a value on the channel Kicks, which holds at most
+// one, so that kicks arriving while the receiver is busy merge into one.
+// A kick means "scan the folders"; it does not say which file changed.
+type Watcher struct {
+	dirs     []string
+	debounce time.Duration
+	schedule cron.Schedule
+	noEvents bool
+	onError  func(error)
+
+	kicks   chan struct{}
+	running atomic.Bool
+
+	mu      sync.Mutex  // guards the fields below
+	timer   *time.Timer // armed by KickAt
+	timerAt time.Time
+	fw      *fsnotify.Watcher // while Run runs with events
+}
+
+// NewWatcher checks opts and returns a Watcher, which does nothing until
+// Run.
+func NewWatcher(opts Options) (*Watcher, error) {
+	if opts.Debounce < 0 {
+		return nil, fmt.Errorf("watch: negative debounce %v", opts.Debounce)
+	}
+	if opts.Debounce == 0 {
+		opts.Debounce = DefaultDebounce
+	}
+	if opts.Schedule == "" {
+		return nil, errors.New("watch: a rescan schedule is required")
+	}
+	sched, err := scheduleParser.Parse(opts.Schedule)
+	if err != nil {
+		return nil, fmt.Errorf("watch: schedule %q: %w", opts.Schedule, err)
+	}
+	if !opts.NoEvents && len(opts.Dirs) == 0 {
+		return nil, errors.New("watch: no folders to watch")
+	}
+	w := &Watcher{
+		debounce: opts.Debounce,
+		schedule: sched,
+		noEvents: opts.NoEvents,
+		onError:  opts.OnError,
+		kicks:    make(chan struct{}, 1),
+	}
+	for _, d := range opts.Dirs {
+		w.dirs = append(w.dirs, filepath.Clean(d))
+	}
+	if w.onError == nil {
+		w.onError = func(error) {}
+	}
+	return w, nil
+}
+
+// Kicks returns the channel of kicks. It is never closed.
+func (w *Watcher) Kicks() <-chan struct{} { return w.kicks }
+
+// Kick asks for a scan. It never blocks: a kick that is already waiting
+// covers this one.
+func (w *Watcher) Kick() {
+	select {
+	case w.kicks <- struct{}{}:
+	default:
+	}
+}
+
+// KickAt asks for a scan at t, typically the time Folder.Unsettled
+// returns, so that a file that settles is taken then and not at the next
+// scheduled rescan. Only the earliest requested time is kept; a time in
+// the past kicks at once.
+func (w *Watcher) KickAt(t time.Time) {
+	d := time.Until(t)
+	if d <= 0 {
+		w.Kick()
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.timer != nil {
+		if !w.timerAt.After(t) {
+			return
+		}
+		w.timer.Stop()
+	}
+	var timer *time.Timer
+	timer = time.AfterFunc(d, func() {
+		w.mu.Lock()
+		if w.timer == timer {
+			w.timer = nil
+		}
+		w.mu.Unlock()
+		w.Kick()
+	})
+	w.timer, w.timerAt = timer, t
+}
+
+// stopTimer disarms KickAt.
+func (w *Watcher) stopTimer() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.timer != nil {
+		w.timer.Stop()
+		w.timer = nil
+	}
+}
+
+// Run watches the folders (unless NoEvents), kicks once, and then kicks on
+// file events, on the schedule and on KickAt, until ctx is done. It
+// returns nil then, after the scheduler has stopped and its job has
+// finished. It returns an error at once if a folder cannot be watched at
+// the start (a missing folder, the inotify limits); a watch lost later is
+// reported to OnError and set up again at a scheduled rescan. Run may be
+// called once.
+func (w *Watcher) Run(ctx context.Context) error {
+	if !w.running.CompareAndSwap(false, true) {
+		return errors.New("watch: Run called twice")
+	}
+	var (
+		events <-chan fsnotify.Event
+		errs   <-chan error
+	)
+	if !w.noEvents {
+		fw, err := fsnotify.NewWatcher()
+		if err != nil {
+			return fmt.Errorf("watch: %w", err)
+		}
+		defer func() {
+			w.mu.Lock()
+			w.fw = nil
+			w.mu.Unlock()
+			fw.Close()
+		}()
+		for _, d := range w.dirs {
+			if err := fw.Add(d); err != nil {
+				return fmt.Errorf("watch %s: %w", d, err)
+			}
+		}
+		w.mu.Lock()
+		w.fw = fw
+		w.mu.Unlock()
+		events, errs = fw.Events, fw.Errors
+	}
+	defer w.stopTimer()
+
+	// The first scan comes after the watches are in place, so that a file
+	// arriving in between is seen by one or the other.
+	w.Kick()
+
+	logger := cronLogger{w.onError}
+	c := cron.New(cron.WithChain(cron.Recover(logger), cron.SkipIfStillRunning(logger)))
+	c.Schedule(w.schedule, cron.FuncJob(func() {
+		w.rewatch()
+		w.Kick()
+	}))
+	c.Start()
+	// Deferred after fw.Close, so it runs before: the job may use fw.
+	defer func() { <-c.Stop().Done() }()
+
+	w.loop(ctx, events, errs)
+	return nil
+}
+
+// loop turns events and errors into kicks until ctx is done. It only reads
+// and kicks, never calls into the fsnotify watcher, which may be blocked
+// sending to it.
+func (w *Watcher) loop(ctx context.Context, events <-chan fsnotify.Event, errs <-chan error) {
+	var (
+		window *time.Timer
+		fire   <-chan time.Time
+	)
+	defer func() {
+		if window != nil {
+			window.Stop()
+		}
+	}()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case ev, ok := <-events:
+			if !ok {
+				events = nil
+				continue
+			}
+			if w.isDir(ev.Name) {
+				if ev.Has(fsnotify.Remove) || ev.Has(fsnotify.Rename) {
+					w.onError(fmt.Errorf("watch %s: the folder was removed or renamed; watching it again at the next scheduled rescan", ev.Name))
+					w.Kick()
+				}
+				continue
+			}
+			if !relevant(ev) {
+				continue
+			}
+			if fire == nil {
+				if window == nil {
+					window = time.NewTimer(w.debounce)
+				} else {
+					window.Reset(w.debounce)
+				}
+				fire = window.C
+			}
+		case <-fire:
+			fire = nil
+			w.Kick()
+		case err, ok := <-errs:
+			if !ok {
+				errs = nil
+				continue
+			}
+			if errors.Is(err, fsnotify.ErrEventOverflow) {
+				err = fmt.Errorf("watch: events were lost, scanning in full: %w", err)
+			} else {
+				err = fmt.Errorf("watch: %w; scanning in full", err)
+			}
+			w.onError(err)
+			w.Kick()
+		}
+	}
+}
+
+// relevant reports whether ev can make a file ready: a new name (created
+// or renamed in) or new data, of a name that Scan looks at or of a done
+// marker. Removals, renames away and mode changes cannot.
+func relevant(ev fsnotify.Event) bool {
+	if !ev.Has(fsnotify.Create) && !ev.Has(fsnotify.Write) {
+		return false
+	}
+	name := filepath.Base(ev.Name)
+	return strings.HasSuffix(name, DoneSuffix) || !Ignored(name)
+}
+
+// isDir reports whether name is one of the watched folders.
+func (w *Watcher) isDir(name string) bool {
+	return slices.Contains(w.dirs, filepath.Clean(name))
+}
+
+// rewatch watches again the folders whose watch is gone (the folder was
+// removed, renamed, or its file system unmounted). It runs in the cron job,
+// never in loop.
+func (w *Watcher) rewatch() {
+	w.mu.Lock()
+	fw := w.fw
+	w.mu.Unlock()
+	if fw == nil {
+		return
+	}
+	have := fw.WatchList()
+	for _, d := range w.dirs {
+		if slices.Contains(have, d) {
+			continue
+		}
+		if err := fw.Add(d); err != nil {
+			w.onError(fmt.Errorf("watch %s again: %w; the scheduled rescans go on", d, err))
+		}
+	}
+}
+
+// watching returns the folders being watched (for tests).
+func (w *Watcher) watching() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.fw == nil {
+		return nil
+	}
+	return w.fw.WatchList()
+}
+
+// cronLogger passes the scheduler's errors (a recovered panic) to OnError
+// and drops its chatter.
+type cronLogger struct{ onError func(error) }
+
+func (cronLogger) Info(string, ...any) {}
+
+func (l cronLogger) Error(err error, msg string, kv ...any) {
+	l.onError(fmt.Errorf("watch: scheduled rescan: %s %v: %w", msg, kv, err))
+}
