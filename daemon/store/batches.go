@@ -1,0 +1,315 @@
+package store
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"refundd/daemon/refund"
+)
+
+// Batch is one pain.001 message: an ERP refund batch, or an operator's
+// re-release of refunds that the bank rejected (a later Attempt).
+type Batch struct {
+	// MsgID is the pain.001 GrpHdr/MsgId, the batch's identity.
+	MsgID string
+	// Number is the ERP's refund-batch number; Attempt is 0 for the batch
+	// as exported, 1, 2, … for re-releases (see refund.MsgID).
+	Number  string
+	Attempt int
+	// FileHash is the content hash of the ERP file the batch came from,
+	// recorded with RecordFile; "" for a re-release.
+	FileHash string
+	Status   BatchStatus
+	Reason   string
+	// LocalPath is the pain.001 in the state folder; RemoteName the name
+	// it is uploaded under. Both are set before the batch is sending.
+	LocalPath  string
+	RemoteName string
+	// PainHash is the SHA-256 (lower-case hex) of the pain.001 bytes, so
+	// that a resend can be checked to be identical; "" when not given.
+	PainHash string
+	// MsgCreated is the pain.001 GrpHdr/CreDtTm, kept so that the message
+	// can be rendered again byte for byte.
+	MsgCreated time.Time
+	// NbOfTxs and Sums (one amount per currency, ordered by currency) are
+	// the batch's totals. CreateBatch computes them from the refunds; when
+	// given, they must agree.
+	NbOfTxs int
+	Sums    []refund.Amount
+	// Created is when the batch was recorded, Updated when it last
+	// changed, Sent when refundd knew that the bank had the file (zero
+	// until then).
+	Created, Updated, Sent time.Time
+}
+
+// CreateBatch records a batch with status received or sending (as b
+// says) and all its refunds with status new, with an event for each, in
+// one transaction: all of it is recorded or none.
+//
+// A batch created sending is the write-ahead intent of DESIGN §5: it needs
+// LocalPath and RemoteName. Each refund's MsgID and Batch may be left
+// empty (they are b's); its Status must be new or empty.
+//
+// The error wraps ErrDuplicate when the MsgId, the batch number and attempt,
+// or a refund (its EndToEndId, InstrId, or DocType, RefNbr and release) is
+// recorded already, and also when another release of the same refund is
+// still live (not rejected or returned): an operator re-releases only a
+// refund the bank did not pay. The message says which. It wraps
+// ErrNotFound when FileHash was not recorded with RecordFile, ErrInvalid
+// for a batch or refund that is incomplete or whose totals disagree.
+func (s *Store) CreateBatch(ctx context.Context, b Batch, rs []Refund) error {
+	if err := s.createBatch(ctx, b, rs); err != nil {
+		return fmt.Errorf("create batch %s: %w", b.MsgID, err)
+	}
+	return nil
+}
+
+func (s *Store) createBatch(ctx context.Context, b Batch, rs []Refund) error {
+	rs = slices.Clone(rs) // checkBatch fills in fields; the caller's slice stays as it was
+	sums, err := checkBatch(&b, rs)
+	if err != nil {
+		return err
+	}
+	return s.write(ctx, func(tx *sql.Tx) error {
+		if o, err := batchByMsgID(ctx, tx, b.MsgID); err == nil {
+			return fmt.Errorf("%w: MsgId %s is batch %s attempt %d, %s", ErrDuplicate, o.MsgID, o.Number, o.Attempt, o.Status)
+		} else if !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		var other string
+		err := tx.QueryRowContext(ctx, `SELECT msg_id FROM batches WHERE number = ? AND attempt = ?`, b.Number, b.Attempt).Scan(&other)
+		if err == nil {
+			return fmt.Errorf("%w: batch %s attempt %d is MsgId %s", ErrDuplicate, b.Number, b.Attempt, other)
+		} else if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+
+		at := s.stamp()
+		_, err = tx.ExecContext(ctx, `INSERT INTO batches (msg_id, number, attempt, file_hash, status, reason,
+			local_path, remote_name, pain_hash, msg_created, nb_of_txs, created, updated, sent)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '')`,
+			b.MsgID, b.Number, b.Attempt, nullIfEmpty(b.FileHash), string(b.Status), b.Reason,
+			b.LocalPath, b.RemoteName, b.PainHash, formatTime(b.MsgCreated), len(rs), at, at)
+		if isForeignKey(err) {
+			return fmt.Errorf("%w: file %s (record it with RecordFile first)", ErrNotFound, b.FileHash)
+		}
+		if err != nil {
+			return err
+		}
+		for _, t := range sums {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO batch_totals (msg_id, currency, nb_of_txs, minor) VALUES (?, ?, ?, ?)`,
+				b.MsgID, string(t.currency), t.n, t.minor); err != nil {
+				return err
+			}
+		}
+		if err := addEvent(ctx, tx, at, event{typ: SubjectBatch, id: b.MsgID, to: string(b.Status), reason: b.Reason,
+			detail: fmt.Sprintf("batch %s attempt %d, %d refunds", b.Number, b.Attempt, len(rs))}); err != nil {
+			return err
+		}
+		return insertRefunds(ctx, tx, at, &b, rs)
+	})
+}
+
+// insertRefunds inserts the refunds of batch b, each with its event.
+func insertRefunds(ctx context.Context, tx *sql.Tx, at string, b *Batch, rs []Refund) error {
+	live, err := tx.PrepareContext(ctx, `SELECT r.end_to_end_id, r.release_no, r.status, b.number, r.msg_id
+		FROM refunds r JOIN batches b ON b.msg_id = r.msg_id
+		WHERE r.doc_type = ? AND r.ref_nbr = ? AND r.status NOT IN ('rejected', 'returned') LIMIT 1`)
+	if err != nil {
+		return err
+	}
+	defer live.Close()
+	ins, err := tx.PrepareContext(ctx, `INSERT INTO refunds (end_to_end_id, doc_type, ref_nbr, release_no, msg_id,
+		pmt_inf_id, instr_id, amount_minor, currency, execution_date, creditor_account, debtor_account,
+		debtor_ledger_account, customer_id, status, created, updated)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'new', ?, ?)`)
+	if err != nil {
+		return err
+	}
+	defer ins.Close()
+	ev, err := tx.PrepareContext(ctx, `INSERT INTO events (at, subject_type, subject_id, from_status, to_status, reason, detail)
+		VALUES (?, 'refund', ?, '', 'new', '', ?)`)
+	if err != nil {
+		return err
+	}
+	defer ev.Close()
+
+	detail := "batch " + b.Number + " MsgId " + b.MsgID
+	for i := range rs {
+		r := &rs[i]
+		var e2e, st, number, msgID string
+		var rel int
+		err := live.QueryRowContext(ctx, string(r.DocType), r.RefNbr).Scan(&e2e, &rel, &st, &number, &msgID)
+		if err == nil {
+			return fmt.Errorf("%w: refund %s %s release %d is %s in batch %s (MsgId %s, EndToEndId %s); only a rejected or returned refund is released again",
+				ErrDuplicate, r.DocType, r.RefNbr, rel, st, number, msgID, e2e)
+		} else if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		_, err = ins.ExecContext(ctx, r.EndToEndID, string(r.DocType), r.RefNbr, r.Release, b.MsgID,
+			r.PmtInfID, nullIfEmpty(r.InstrID), r.Amount.Minor, string(r.Amount.Currency), r.ExecutionDate.String(),
+			r.CreditorAccount, r.DebtorAccount, r.DebtorLedgerAccount, r.CustomerID, at, at)
+		if isUnique(err) {
+			return duplicateRefund(ctx, tx, r, err)
+		}
+		if err != nil {
+			return fmt.Errorf("refund %s: %w", r.EndToEndID, err)
+		}
+		if _, err := ev.ExecContext(ctx, at, r.EndToEndID, detail); err != nil {
+			return fmt.Errorf("record event refund %s: %w", r.EndToEndID, err)
+		}
+	}
+	return nil
+}
+
+// duplicateRefund names the refund that r collides with.
+func duplicateRefund(ctx context.Context, tx *sql.Tx, r *Refund, cause error) error {
+	checks := []struct {
+		what, where string
+		args        []any
+	}{
+		{"EndToEndId " + r.EndToEndID, "r.end_to_end_id = ?", []any{r.EndToEndID}},
+		{fmt.Sprintf("%s %s release %d", r.DocType, r.RefNbr, r.Release), "r.doc_type = ? AND r.ref_nbr = ? AND r.release_no = ?",
+			[]any{string(r.DocType), r.RefNbr, r.Release}},
+		{"InstrId " + r.InstrID, "r.instr_id = ?", []any{r.InstrID}},
+	}
+	for _, c := range checks {
+		o, err := refundWhere(ctx, tx, c.where, c.args...)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		return fmt.Errorf("%w: refund %s: %s is refund %s %s release %d in batch %s (MsgId %s), %s",
+			ErrDuplicate, r.EndToEndID, c.what, o.DocType, o.RefNbr, o.Release, o.Batch, o.MsgID, o.Status)
+	}
+	return fmt.Errorf("%w: refund %s: %w", ErrDuplicate, r.EndToEndID, cause)
+}
+
+// total is the sum of a batch's refunds in one currency.
+type total struct {
+	currency refund.Currency
+	n        int
+	minor    int64
+}
+
+// checkBatch checks b and its refunds before anything is written, fills
+// in each refund's MsgID and Batch, and returns the totals per currency.
+func checkBatch(b *Batch, rs []Refund) ([]total, error) {
+	bad := func(format string, args ...any) ([]total, error) {
+		return nil, fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
+	}
+	switch {
+	case b.MsgID == "" || b.Number == "":
+		return bad("a batch needs a MsgId and a number")
+	case b.Attempt < 0:
+		return bad("attempt %d", b.Attempt)
+	case b.Status != BatchReceived && b.Status != BatchSending:
+		return bad("a batch is created received or sending, not %q", b.Status)
+	case b.Status == BatchSending && (b.LocalPath == "" || b.RemoteName == ""):
+		return bad("a batch created sending needs its local path and remote name (the write-ahead intent)")
+	case b.FileHash != "" && !validHash(b.FileHash):
+		return bad("file hash %q is not a lower-case hex SHA-256", b.FileHash)
+	case b.PainHash != "" && !validHash(b.PainHash):
+		return bad("pain.001 hash %q is not a lower-case hex SHA-256", b.PainHash)
+	case len(rs) == 0:
+		return bad("a batch without refunds")
+	case b.NbOfTxs != 0 && b.NbOfTxs != len(rs):
+		return bad("NbOfTxs %d, but %d refunds", b.NbOfTxs, len(rs))
+	}
+	byCur := map[refund.Currency]*total{}
+	for i := range rs {
+		r := &rs[i]
+		if r.MsgID == "" {
+			r.MsgID = b.MsgID
+		}
+		if r.Batch == "" {
+			r.Batch = b.Number
+		}
+		if err := checkRefund(b, r); err != nil {
+			return nil, fmt.Errorf("%w: refund %d (%s %s): %w", ErrInvalid, i+1, r.DocType, r.RefNbr, err)
+		}
+		t := byCur[r.Amount.Currency]
+		if t == nil {
+			t = &total{currency: r.Amount.Currency}
+			byCur[r.Amount.Currency] = t
+		}
+		if t.minor > math.MaxInt64-r.Amount.Minor {
+			return bad("the %s total overflows", r.Amount.Currency)
+		}
+		t.n++
+		t.minor += r.Amount.Minor
+	}
+	totals := make([]total, 0, len(byCur))
+	for _, t := range byCur {
+		totals = append(totals, *t)
+	}
+	slices.SortFunc(totals, func(x, y total) int { return cmp.Compare(x.currency, y.currency) })
+	if b.Sums != nil {
+		given := slices.Clone(b.Sums)
+		slices.SortFunc(given, func(x, y refund.Amount) int { return cmp.Compare(x.Currency, y.Currency) })
+		computed := sumsOf(totals)
+		if !slices.Equal(given, computed) {
+			return bad("sums %s, but the refunds add up to %s", formatSums(given), formatSums(computed))
+		}
+	}
+	return totals, nil
+}
+
+// checkRefund checks one refund of batch b.
+func checkRefund(b *Batch, r *Refund) error {
+	switch {
+	case r.EndToEndID == "" || r.RefNbr == "" || r.PmtInfID == "":
+		return errors.New("needs an EndToEndId, a RefNbr and a PmtInfId")
+	case r.DocType != refund.CreditNote && r.DocType != refund.Prepayment && r.DocType != refund.Payment:
+		return fmt.Errorf("document type %q", r.DocType)
+	case r.Release < 0:
+		return fmt.Errorf("release %d", r.Release)
+	case r.MsgID != b.MsgID || r.Batch != b.Number:
+		return fmt.Errorf("belongs to batch %s (MsgId %s)", r.Batch, r.MsgID)
+	case r.Status != "" && r.Status != refund.StatusNew:
+		return fmt.Errorf("a refund is created new, not %s", r.Status)
+	case r.Amount.Minor <= 0 || r.Amount.Minor > refund.MaxMinor:
+		return fmt.Errorf("amount %d minor units", r.Amount.Minor)
+	case len(r.Amount.Currency) != 3:
+		return fmt.Errorf("currency %q", r.Amount.Currency)
+	case r.ExecutionDate.IsZero():
+		return errors.New("needs an execution date")
+	case r.CreditorAccount == "":
+		return errors.New("needs a creditor account")
+	}
+	return nil
+}
+
+func sumsOf(ts []total) []refund.Amount {
+	as := make([]refund.Amount, len(ts))
+	for i, t := range ts {
+		as[i] = refund.Amount{Minor: t.minor, Currency: t.currency}
+	}
+	return as
+}
+
+func formatSums(as []refund.Amount) string {
+	parts := make([]string, len(as))
+	for i, a := range as {
+		parts[i] = a.String() + " " + string(a.Currency)
+	}
+	return "[" + strings.Join(parts, ", ") + "]"
+}
+
+// nullIfEmpty stores "" as NULL, for optional columns under a UNIQUE or
+// FOREIGN KEY constraint.
+func nullIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}

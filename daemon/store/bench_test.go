@@ -1,0 +1,55 @@
+package store
+
+import (
+	"fmt"
+	"testing"
+
+	"refundd/daemon/refund"
+)
+
+// BenchmarkCreateBatch records batches of 1 000 refunds, each in one
+// durable transaction (with 1 001 events and the uniqueness checks).
+func BenchmarkCreateBatch(b *testing.B) {
+	ctx := b.Context()
+	s := openTest(b)
+	const n = 1000
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		batch, rs := newBatch(fmt.Sprintf("BENCH%d", i), 0, n)
+		b.StartTimer()
+		if err := s.CreateBatch(ctx, batch, rs); err != nil {
+			b.Fatal(err)
+		}
+	}
+	sec := b.Elapsed().Seconds()
+	b.ReportMetric(float64(b.N)/sec, "batches/s")
+	b.ReportMetric(float64(b.N*n)/sec, "refunds/s")
+}
+
+// BenchmarkApplyReply applies replies that change a batch and each of its
+// refunds and record one bank-entry key per refund, each in one durable
+// transaction.
+func BenchmarkApplyReply(b *testing.B) {
+	for _, n := range []int{1, 100} {
+		b.Run(fmt.Sprintf("refunds=%d", n), func(b *testing.B) {
+			ctx := b.Context()
+			s := openTest(b)
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				number := fmt.Sprintf("BENCH%d", i)
+				batch, rs := sentBatch(b, s, number, n)
+				h := claimReply(b, s, "reply "+number)
+				r := Reply{Batches: []BatchStatusChange{{MsgID: batch.MsgID, To: BatchAccepted}}}
+				for _, x := range rs {
+					r.Refunds = append(r.Refunds, RefundStatusChange{EndToEndID: x.EndToEndID, To: refund.StatusBooked})
+					r.Keys = append(r.Keys, AppliedKey{Key: key("E-"+number, x.EndToEndID), Kind: refund.KindPayment, EndToEndID: x.EndToEndID})
+				}
+				b.StartTimer()
+				if _, err := s.ApplyReply(ctx, h, r); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "replies/s")
+		})
+	}
+}

@@ -1,0 +1,73 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+)
+
+// Event is one entry of the audit log: a status change of a batch, a
+// refund or a file, recorded in the transaction that made it. Creation is
+// an event from "". Events are never changed or deleted (triggers refuse
+// it).
+type Event struct {
+	ID          int64
+	At          time.Time
+	SubjectType SubjectType
+	// SubjectID is the batch's MsgId, the refund's EndToEndId or the
+	// file's content hash.
+	SubjectID string
+	From, To  string
+	// Reason is the reason of the change: a batch's or file's reason, a
+	// refund's reason code.
+	Reason string
+	// Detail says more: a refund's reason text, the reply file that made
+	// the change.
+	Detail string
+}
+
+// event is an event to record.
+type event struct {
+	typ            SubjectType
+	id, from, to   string
+	reason, detail string
+}
+
+// addEvent records e in tx at time at.
+func addEvent(ctx context.Context, tx *sql.Tx, at string, e event) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO events (at, subject_type, subject_id, from_status, to_status, reason, detail)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`, at, string(e.typ), e.id, e.from, e.to, e.reason, e.detail)
+	if err != nil {
+		return fmt.Errorf("record event %s %s: %w", e.typ, e.id, err)
+	}
+	return nil
+}
+
+// Events returns the audit trail of one batch, refund or file, oldest
+// first; none for an unknown subject.
+func (s *Store) Events(ctx context.Context, typ SubjectType, id string) ([]Event, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT id, at, subject_type, subject_id, from_status, to_status, reason, detail
+		FROM events WHERE subject_type = ? AND subject_id = ? ORDER BY id`, string(typ), id)
+	if err != nil {
+		return nil, fmt.Errorf("read events of %s %s: %w", typ, id, err)
+	}
+	defer rows.Close()
+	var es []Event
+	for rows.Next() {
+		var e Event
+		var at, st string
+		if err := rows.Scan(&e.ID, &at, &st, &e.SubjectID, &e.From, &e.To, &e.Reason, &e.Detail); err != nil {
+			return nil, fmt.Errorf("read events of %s %s: %w", typ, id, err)
+		}
+		e.SubjectType = SubjectType(st)
+		if e.At, err = parseTime(at); err != nil {
+			return nil, fmt.Errorf("read events of %s %s: %w", typ, id, err)
+		}
+		es = append(es, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read events of %s %s: %w", typ, id, err)
+	}
+	return es, nil
+}

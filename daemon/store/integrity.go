@@ -1,0 +1,135 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// maxProblems is how many problems IntegrityCheck lists.
+const maxProblems = 20
+
+// IntegrityCheck checks the database: SQLite's own structure check
+// (PRAGMA integrity_check), every foreign key (PRAGMA foreign_key_check),
+// and refundd's invariants, on one snapshot:
+//
+//   - every batch has as many refunds as its NbOfTxs, and its totals per
+//     currency are the sums of its refunds;
+//   - the status of every batch, refund and file is the last status its
+//     events record, so no change went unrecorded.
+//
+// A problem wraps ErrCorrupt and lists what was found. Run it at start-up
+// and refuse to start on an error: a damaged journal is never replaced by
+// a fresh one automatically, which would send everything again.
+func (s *Store) IntegrityCheck(ctx context.Context) error {
+	var problems []string
+	err := s.read(ctx, func(tx *sql.Tx) error {
+		for _, c := range checks {
+			ps, err := collect(ctx, tx, c.query, c.format)
+			if err != nil {
+				return fmt.Errorf("%s: %w", c.name, err)
+			}
+			problems = append(problems, ps...)
+			if len(problems) >= maxProblems {
+				break
+			}
+		}
+		return nil
+	})
+	if err == nil && len(problems) > 0 {
+		if len(problems) > maxProblems {
+			problems = append(problems[:maxProblems], "…")
+		}
+		err = fmt.Errorf("%w:\n\t%s", ErrCorrupt, strings.Join(problems, "\n\t"))
+	}
+	if err != nil {
+		return fmt.Errorf("check store %s: %w", s.path, err)
+	}
+	return nil
+}
+
+// checks are the queries of IntegrityCheck: each row is a problem,
+// formatted from its columns.
+var checks = []struct {
+	name, query string
+	format      func(cols []string) string
+}{
+	{"integrity_check", `PRAGMA integrity_check`, func(c []string) string {
+		if c[0] == "ok" {
+			return ""
+		}
+		return c[0]
+	}},
+	{"foreign_key_check", `PRAGMA foreign_key_check`, func(c []string) string {
+		return fmt.Sprintf("%s row %s refers to a missing %s", c[0], c[1], c[2])
+	}},
+	{"refund count", `SELECT b.msg_id, b.nb_of_txs, count(r.end_to_end_id) FROM batches b
+		LEFT JOIN refunds r ON r.msg_id = b.msg_id GROUP BY b.msg_id HAVING b.nb_of_txs <> count(r.end_to_end_id)`,
+		func(c []string) string { return fmt.Sprintf("batch %s has %s refunds, NbOfTxs %s", c[0], c[2], c[1]) }},
+	{"totals", `SELECT coalesce(t.msg_id, r.msg_id), coalesce(t.currency, r.currency), t.minor, r.minor
+		FROM batch_totals t FULL JOIN (SELECT msg_id, currency, count(*) AS n, sum(amount_minor) AS minor
+			FROM refunds GROUP BY msg_id, currency) r ON r.msg_id = t.msg_id AND r.currency = t.currency
+		WHERE t.nb_of_txs IS NOT r.n OR t.minor IS NOT r.minor`,
+		func(c []string) string {
+			return fmt.Sprintf("batch %s: %s total %s, refunds add up to %s", c[0], c[1], c[2], c[3])
+		}},
+	{"batch events", `SELECT b.msg_id, b.status, coalesce(e.to_status, '') FROM batches b
+		LEFT JOIN events e ON e.id = (SELECT max(id) FROM events WHERE subject_type = 'batch' AND subject_id = b.msg_id)
+		WHERE e.to_status IS NOT b.status`,
+		func(c []string) string {
+			return fmt.Sprintf("batch %s is %s, its last event says %q", c[0], c[1], c[2])
+		}},
+	{"refund events", `SELECT r.end_to_end_id, r.status, coalesce(e.to_status, '') FROM refunds r
+		LEFT JOIN events e ON e.id = (SELECT max(id) FROM events WHERE subject_type = 'refund' AND subject_id = r.end_to_end_id)
+		WHERE e.to_status IS NOT r.status`,
+		func(c []string) string {
+			return fmt.Sprintf("refund %s is %s, its last event says %q", c[0], c[1], c[2])
+		}},
+	{"file events", `SELECT f.hash, f.outcome, coalesce(e.to_status, '') FROM files f
+		LEFT JOIN events e ON e.id = (SELECT max(id) FROM events WHERE subject_type = 'file' AND subject_id = f.hash)
+		WHERE e.to_status IS NOT f.outcome`,
+		func(c []string) string { return fmt.Sprintf("file %s is %s, its last event says %q", c[0], c[1], c[2]) }},
+}
+
+// collect runs query and formats each row that is a problem.
+func collect(ctx context.Context, tx *sql.Tx, query string, format func([]string) string) ([]string, error) {
+	rows, err := tx.QueryContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	names, err := rows.Columns()
+	if err != nil {
+		return nil, err
+	}
+	var problems []string
+	for rows.Next() {
+		vals := make([]sql.NullString, len(names))
+		ptrs := make([]any, len(names))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, err
+		}
+		cols := make([]string, len(vals))
+		for i, v := range vals {
+			cols[i] = v.String
+			if !v.Valid {
+				cols[i] = "none"
+			}
+		}
+		if p := format(cols); p != "" {
+			problems = append(problems, p)
+		}
+		if len(problems) > maxProblems {
+			break
+		}
+	}
+	if err := rows.Err(); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, err
+	}
+	return problems, nil
+}

@@ -1,0 +1,188 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// migrations is the schema's history: migrations[i] takes the database
+// from version i to version i+1 (PRAGMA user_version). A released
+// migration is never edited; a change is a new entry at the end.
+var migrations = []string{
+	schemaV1,
+}
+
+// schemaV1 is the first schema. Times are TEXT in timeLayout (UTC), dates
+// YYYY-MM-DD, money INTEGER minor units beside a TEXT ISO 4217 code. The
+// status CHECKs repeat the Go tables of status.go; a new status needs a
+// migration that rebuilds the table.
+const schemaV1 = `
+CREATE TABLE files (
+	hash       TEXT NOT NULL PRIMARY KEY
+	           CHECK (length(hash) = 64 AND hash NOT GLOB '*[^0-9a-f]*'),
+	name       TEXT NOT NULL,
+	kind       TEXT NOT NULL CHECK (kind IN ('batch', 'reply')),
+	outcome    TEXT NOT NULL CHECK (outcome IN ('processing', 'done', 'duplicate', 'failed')),
+	reason     TEXT NOT NULL DEFAULT '',
+	first_seen TEXT NOT NULL,
+	updated    TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE batches (
+	msg_id      TEXT NOT NULL PRIMARY KEY CHECK (msg_id <> ''),
+	number      TEXT NOT NULL CHECK (number <> ''),
+	attempt     INTEGER NOT NULL CHECK (attempt >= 0),
+	file_hash   TEXT REFERENCES files (hash),
+	status      TEXT NOT NULL CHECK (status IN ('received', 'rejected', 'sending', 'sent',
+	            'in-doubt', 'receipt-ok', 'accepted', 'partially-accepted', 'rejected-by-bank',
+	            'pending', 'paid', 'completed')),
+	reason      TEXT NOT NULL DEFAULT '',
+	local_path  TEXT NOT NULL DEFAULT '',
+	remote_name TEXT NOT NULL DEFAULT '',
+	pain_hash   TEXT NOT NULL DEFAULT '',
+	msg_created TEXT NOT NULL DEFAULT '',
+	nb_of_txs   INTEGER NOT NULL CHECK (nb_of_txs > 0),
+	created     TEXT NOT NULL,
+	updated     TEXT NOT NULL,
+	sent        TEXT NOT NULL DEFAULT '',
+	UNIQUE (number, attempt)
+) STRICT;
+CREATE INDEX batches_status ON batches (status);
+CREATE INDEX batches_file ON batches (file_hash);
+
+CREATE TABLE batch_totals (
+	msg_id    TEXT NOT NULL REFERENCES batches (msg_id),
+	currency  TEXT NOT NULL CHECK (length(currency) = 3),
+	nb_of_txs INTEGER NOT NULL CHECK (nb_of_txs > 0),
+	minor     INTEGER NOT NULL CHECK (minor > 0),
+	PRIMARY KEY (msg_id, currency)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE refunds (
+	end_to_end_id         TEXT NOT NULL PRIMARY KEY CHECK (end_to_end_id <> ''),
+	doc_type              TEXT NOT NULL CHECK (doc_type IN ('CreditNote', 'Prepayment', 'Payment')),
+	ref_nbr               TEXT NOT NULL CHECK (ref_nbr <> ''),
+	release_no            INTEGER NOT NULL CHECK (release_no >= 0),
+	msg_id                TEXT NOT NULL REFERENCES batches (msg_id),
+	pmt_inf_id            TEXT NOT NULL CHECK (pmt_inf_id <> ''),
+	instr_id              TEXT UNIQUE CHECK (instr_id <> ''),
+	amount_minor          INTEGER NOT NULL CHECK (amount_minor > 0),
+	currency              TEXT NOT NULL CHECK (length(currency) = 3),
+	execution_date        TEXT NOT NULL CHECK (date(execution_date) IS execution_date),
+	creditor_account      TEXT NOT NULL CHECK (creditor_account <> ''),
+	debtor_account        TEXT NOT NULL DEFAULT '',
+	debtor_ledger_account TEXT NOT NULL DEFAULT '',
+	customer_id           TEXT NOT NULL DEFAULT '',
+	status                TEXT NOT NULL CHECK (status IN ('new', 'sent', 'accepted', 'pending',
+	                      'rejected', 'booked', 'returned')),
+	reason_code           TEXT NOT NULL DEFAULT '',
+	reason_text           TEXT NOT NULL DEFAULT '',
+	created               TEXT NOT NULL,
+	updated               TEXT NOT NULL,
+	UNIQUE (doc_type, ref_nbr, release_no)
+) STRICT;
+CREATE INDEX refunds_batch ON refunds (msg_id, pmt_inf_id);
+CREATE INDEX refunds_amount_date ON refunds (execution_date, currency, amount_minor);
+
+CREATE TABLE bank_entries (
+	account       TEXT NOT NULL,
+	entry         TEXT NOT NULL CHECK (entry <> ''),
+	tx            TEXT NOT NULL CHECK (tx <> ''),
+	file_hash     TEXT NOT NULL REFERENCES files (hash),
+	kind          TEXT NOT NULL CHECK (kind IN ('', 'payment', 'return', 'charges', 'exception')),
+	end_to_end_id TEXT NOT NULL DEFAULT '',
+	applied       TEXT NOT NULL,
+	PRIMARY KEY (account, entry, tx)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX bank_entries_file ON bank_entries (file_hash);
+CREATE INDEX bank_entries_refund ON bank_entries (end_to_end_id) WHERE end_to_end_id <> '';
+
+CREATE TABLE events (
+	id           INTEGER PRIMARY KEY AUTOINCREMENT,
+	at           TEXT NOT NULL,
+	subject_type TEXT NOT NULL CHECK (subject_type IN ('batch', 'refund', 'file')),
+	subject_id   TEXT NOT NULL,
+	from_status  TEXT NOT NULL,
+	to_status    TEXT NOT NULL,
+	reason       TEXT NOT NULL DEFAULT '',
+	detail       TEXT NOT NULL DEFAULT ''
+) STRICT;
+CREATE INDEX events_subject ON events (subject_type, subject_id, id);
+
+-- Append-only: no UPDATE, no DELETE, and no INSERT over an existing row
+-- (INSERT OR REPLACE deletes without firing DELETE triggers).
+CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+CREATE TRIGGER events_no_replace BEFORE INSERT ON events
+WHEN NEW.id IN (SELECT id FROM events)
+BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+
+CREATE TRIGGER bank_entries_no_update BEFORE UPDATE ON bank_entries
+BEGIN SELECT RAISE(ABORT, 'applied bank entries are append-only'); END;
+CREATE TRIGGER bank_entries_no_delete BEFORE DELETE ON bank_entries
+BEGIN SELECT RAISE(ABORT, 'applied bank entries are append-only'); END;
+CREATE TRIGGER bank_entries_no_replace BEFORE INSERT ON bank_entries
+WHEN EXISTS (SELECT 1 FROM bank_entries WHERE account = NEW.account AND entry = NEW.entry AND tx = NEW.tx)
+BEGIN SELECT RAISE(ABORT, 'applied bank entries are append-only'); END;
+`
+
+// migrate brings the database to version len(migs). Each migration runs in
+// its own write transaction together with the new user_version, so a crash
+// leaves the database at one version or the next, never in between. A
+// database at a version above len(migs) is refused with ErrSchemaTooNew and
+// left untouched.
+func migrate(ctx context.Context, db *sql.DB, migs []string) error {
+	for {
+		done, err := migrateOne(ctx, db, migs)
+		if err != nil || done {
+			return err
+		}
+	}
+}
+
+// migrateOne applies the next migration, if any; done reports that there
+// was none.
+func migrateOne(ctx context.Context, db *sql.DB, migs []string) (done bool, err error) {
+	tx, err := db.BeginTx(ctx, nil) // BEGIN IMMEDIATE: the version read below stays true
+	if err != nil {
+		return false, err
+	}
+	defer func() {
+		if err != nil || done {
+			_ = tx.Rollback() // nothing written, or err is the one to report
+		}
+	}()
+	var v int
+	if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+		return false, err
+	}
+	switch {
+	case v > len(migs):
+		return false, fmt.Errorf("%w: the database is at schema version %d, this program knows versions up to %d; run a newer refundd", ErrSchemaTooNew, v, len(migs))
+	case v == len(migs):
+		return true, nil
+	}
+	if _, err := tx.ExecContext(ctx, migs[v]); err != nil {
+		return false, fmt.Errorf("migrate to schema version %d: %w", v+1, err)
+	}
+	// PRAGMA takes no parameters; v+1 is an integer we formatted.
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", v+1)); err != nil {
+		return false, fmt.Errorf("migrate to schema version %d: %w", v+1, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return false, fmt.Errorf("migrate to schema version %d: %w", v+1, err)
+	}
+	return false, nil
+}
+
+// Version returns the schema version of the open database.
+func (s *Store) Version(ctx context.Context) (int, error) {
+	var v int
+	if err := s.r.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+		return 0, fmt.Errorf("read schema version %s: %w", s.path, err)
+	}
+	return v, nil
+}

@@ -1,0 +1,139 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"refundd/daemon/refund"
+)
+
+// Refund is one refund of a batch: what refund.Match needs of it (Sent),
+// its identity in the ERP (DocType, RefNbr, Release) and the bank's last
+// word on it.
+type Refund struct {
+	refund.Sent
+	DocType refund.DocType
+	// Release is 0 for the first payment of the refund, 1, 2, … for an
+	// operator's re-releases (see refund.EndToEndID).
+	Release int
+	// ReasonCode and ReasonText are the reason given with the last status
+	// change (pain.002 StsRsnInf), "" when none.
+	ReasonCode, ReasonText string
+	Created, Updated       time.Time
+}
+
+// refundCols are the columns that scanRefund reads, from refunds r joined
+// with batches b.
+const refundCols = `r.end_to_end_id, r.doc_type, r.ref_nbr, r.release_no, r.msg_id, b.number, r.pmt_inf_id,
+	coalesce(r.instr_id, ''), r.amount_minor, r.currency, r.execution_date, r.creditor_account, r.debtor_account,
+	r.debtor_ledger_account, r.customer_id, r.status, r.reason_code, r.reason_text, r.created, r.updated`
+
+const refundFrom = ` FROM refunds r JOIN batches b ON b.msg_id = r.msg_id `
+
+func scanRefund(sc interface{ Scan(...any) error }) (Refund, error) {
+	var r Refund
+	var docType, cur, date, st, created, updated string
+	err := sc.Scan(&r.EndToEndID, &docType, &r.RefNbr, &r.Release, &r.MsgID, &r.Batch, &r.PmtInfID,
+		&r.InstrID, &r.Amount.Minor, &cur, &date, &r.CreditorAccount, &r.DebtorAccount,
+		&r.DebtorLedgerAccount, &r.CustomerID, &st, &r.ReasonCode, &r.ReasonText, &created, &updated)
+	if err != nil {
+		return Refund{}, err
+	}
+	r.DocType, r.Amount.Currency, r.Status = refund.DocType(docType), refund.Currency(cur), refund.Status(st)
+	if r.ExecutionDate, err = refund.ParseDate(date); err != nil {
+		return Refund{}, err
+	}
+	if r.Created, err = parseTime(created); err != nil {
+		return Refund{}, err
+	}
+	if r.Updated, err = parseTime(updated); err != nil {
+		return Refund{}, err
+	}
+	return r, nil
+}
+
+// refundWhere reads the one refund that matches where; ErrNotFound when
+// none does.
+func refundWhere(ctx context.Context, q querier, where string, args ...any) (Refund, error) {
+	r, err := scanRefund(q.QueryRowContext(ctx, `SELECT `+refundCols+refundFrom+`WHERE `+where, args...))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Refund{}, ErrNotFound
+	}
+	return r, err
+}
+
+// refundsWhere reads the refunds that match where, in the order they were
+// recorded.
+func refundsWhere(ctx context.Context, q querier, where string, args ...any) ([]Refund, error) {
+	rows, err := q.QueryContext(ctx, `SELECT `+refundCols+refundFrom+`WHERE `+where+` ORDER BY r.rowid`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var rs []Refund
+	for rows.Next() {
+		r, err := scanRefund(rows)
+		if err != nil {
+			return nil, err
+		}
+		rs = append(rs, r)
+	}
+	return rs, rows.Err()
+}
+
+// Refund returns the refund with EndToEndId e2e.
+func (s *Store) Refund(ctx context.Context, e2e string) (Refund, error) {
+	r, err := refundWhere(ctx, s.r, "r.end_to_end_id = ?", e2e)
+	if err != nil {
+		return Refund{}, fmt.Errorf("read refund %s: %w", e2e, err)
+	}
+	return r, nil
+}
+
+// Refunds returns the refunds of the batch msgID in the order they were
+// given to CreateBatch; ErrNotFound for an unknown batch.
+func (s *Store) Refunds(ctx context.Context, msgID string) ([]Refund, error) {
+	var rs []Refund
+	err := s.read(ctx, func(tx *sql.Tx) error {
+		if _, err := batchByMsgID(ctx, tx, msgID); err != nil {
+			return err
+		}
+		var err error
+		rs, err = refundsWhere(ctx, tx, "r.msg_id = ?", msgID)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read refunds of batch %s: %w", msgID, err)
+	}
+	return rs, nil
+}
+
+// NextRelease returns the release number for paying the ERP document
+// (docType, refNbr) again: 0 when it was never recorded, else one more
+// than the highest release. The error wraps ErrDuplicate when a release
+// of it is still live (not rejected by the bank or returned): paying it
+// again could pay twice. CreateBatch checks the same in its transaction.
+func (s *Store) NextRelease(ctx context.Context, docType refund.DocType, refNbr string) (int, error) {
+	var next int
+	err := s.read(ctx, func(tx *sql.Tx) error {
+		rs, err := refundsWhere(ctx, tx, "r.doc_type = ? AND r.ref_nbr = ?", string(docType), refNbr)
+		if err != nil {
+			return err
+		}
+		for _, r := range rs {
+			if !released(r.Status) {
+				return fmt.Errorf("%w: release %d is %s in batch %s (EndToEndId %s); only a rejected or returned refund is released again",
+					ErrDuplicate, r.Release, r.Status, r.Batch, r.EndToEndID)
+			}
+			next = max(next, r.Release+1)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("next release of %s %s: %w", docType, refNbr, err)
+	}
+	return next, nil
+}

@@ -1,0 +1,188 @@
+package store
+
+import (
+	"slices"
+
+	"refundd/daemon/refund"
+)
+
+// BatchStatus is the status of a batch (DESIGN §4.5).
+type BatchStatus string
+
+// The statuses of a batch.
+const (
+	// BatchReceived: recorded, not yet handed to the uploader.
+	BatchReceived BatchStatus = "received"
+	// BatchRejected: refused by refundd before it was sent.
+	BatchRejected BatchStatus = "rejected"
+	// BatchSending: the write-ahead intent: the pain.001 is durable in
+	// the state folder and about to be uploaded under RemoteName.
+	BatchSending BatchStatus = "sending"
+	// BatchSent: the upload is complete and verified.
+	BatchSent BatchStatus = "sent"
+	// BatchInDoubt: the upload's outcome is unknown (a crash or a lost
+	// connection during it). Never resent blindly.
+	BatchInDoubt BatchStatus = "in-doubt"
+	// BatchReceiptOK: the bank's technical acceptance (pain.002 ACTC).
+	BatchReceiptOK BatchStatus = "receipt-ok"
+	// BatchAccepted: every transaction accepted (ACCP, ACSP, …).
+	BatchAccepted BatchStatus = "accepted"
+	// BatchPartiallyAccepted: some transactions accepted, some rejected.
+	BatchPartiallyAccepted BatchStatus = "partially-accepted"
+	// BatchRejectedByBank: the bank rejected the whole batch.
+	BatchRejectedByBank BatchStatus = "rejected-by-bank"
+	// BatchPending: the bank holds the batch (PDNG), e.g. for approval.
+	BatchPending BatchStatus = "pending"
+	// BatchPaid: the bank booked the batch's payments.
+	BatchPaid BatchStatus = "paid"
+	// BatchCompleted: every refund is in a final status and posted.
+	BatchCompleted BatchStatus = "completed"
+)
+
+// reached is the set of statuses that a reply from the bank can give a
+// batch: the bank has the file.
+var reached = []BatchStatus{BatchReceiptOK, BatchAccepted, BatchPartiallyAccepted, BatchRejectedByBank, BatchPending, BatchPaid}
+
+// batchNext is the table of allowed batch status changes, from → to.
+//
+//	received           → rejected, sending
+//	sending            → sent, in-doubt, and every status of a reply
+//	in-doubt           → sending (an operator's resend of the same bytes), sent,
+//	                     and every status of a reply
+//	sent               → receipt-ok, accepted, partially-accepted,
+//	                     rejected-by-bank, pending, paid
+//	receipt-ok         → accepted, partially-accepted, rejected-by-bank, pending, paid
+//	pending            → accepted, partially-accepted, rejected-by-bank, paid
+//	accepted           → partially-accepted, rejected-by-bank, paid
+//	partially-accepted → paid, completed
+//	paid               → completed
+//	rejected, rejected-by-bank, completed: final
+//
+// A reply proves that the bank has the file, so it may move a batch that is
+// still sending or in doubt. A reply that would move a batch backwards (a
+// late receipt after an acceptance) is refused; the caller drops that
+// change (see AllowedBatch).
+var batchNext = map[BatchStatus][]BatchStatus{
+	BatchReceived:          {BatchRejected, BatchSending},
+	BatchSending:           append([]BatchStatus{BatchSent, BatchInDoubt}, reached...),
+	BatchInDoubt:           append([]BatchStatus{BatchSending, BatchSent}, reached...),
+	BatchSent:              reached,
+	BatchReceiptOK:         {BatchAccepted, BatchPartiallyAccepted, BatchRejectedByBank, BatchPending, BatchPaid},
+	BatchPending:           {BatchAccepted, BatchPartiallyAccepted, BatchRejectedByBank, BatchPaid},
+	BatchAccepted:          {BatchPartiallyAccepted, BatchRejectedByBank, BatchPaid},
+	BatchPartiallyAccepted: {BatchPaid, BatchCompleted},
+	BatchPaid:              {BatchCompleted},
+	BatchRejected:          nil,
+	BatchRejectedByBank:    nil,
+	BatchCompleted:         nil,
+}
+
+// BatchStatuses returns every batch status, in the order of DESIGN §4.5.
+func BatchStatuses() []BatchStatus {
+	return []BatchStatus{BatchReceived, BatchRejected, BatchSending, BatchSent, BatchInDoubt,
+		BatchReceiptOK, BatchAccepted, BatchPartiallyAccepted, BatchRejectedByBank,
+		BatchPending, BatchPaid, BatchCompleted}
+}
+
+// Valid reports whether s is a batch status.
+func (s BatchStatus) Valid() bool { _, ok := batchNext[s]; return ok }
+
+// AllowedBatch reports whether a batch may go from status from to status
+// to. A status to itself is allowed (and changes nothing).
+func AllowedBatch(from, to BatchStatus) bool {
+	next, ok := batchNext[from]
+	return ok && to.Valid() && (from == to || slices.Contains(next, to))
+}
+
+// reachesBank reports whether a batch going from → to has just been
+// proven to be at the bank: its new refunds are sent.
+func reachesBank(from, to BatchStatus) bool {
+	return (from == BatchSending || from == BatchInDoubt) && (to == BatchSent || slices.Contains(reached, to))
+}
+
+// refundNext is the table of allowed refund status changes, from → to.
+//
+//	new      → sent, accepted, pending, rejected
+//	sent     → accepted, pending, rejected, booked
+//	pending  → accepted, rejected, booked
+//	accepted → pending, rejected, booked
+//	booked   → returned
+//	rejected, returned: final (a re-release is a new refund)
+//
+// A new refund may take a reply's status directly: its batch may be in
+// doubt when the reply proves that the bank has it. Until a refund is
+// booked, rejected or returned, a status report moves it as the bank says
+// (accepted → pending too: ACCP, then PDNG). A refund goes to booked only
+// from a status in which refund.Match posts a debit.
+var refundNext = map[refund.Status][]refund.Status{
+	refund.StatusNew:      {refund.StatusSent, refund.StatusAccepted, refund.StatusPending, refund.StatusRejected},
+	refund.StatusSent:     {refund.StatusAccepted, refund.StatusPending, refund.StatusRejected, refund.StatusBooked},
+	refund.StatusPending:  {refund.StatusAccepted, refund.StatusRejected, refund.StatusBooked},
+	refund.StatusAccepted: {refund.StatusPending, refund.StatusRejected, refund.StatusBooked},
+	refund.StatusBooked:   {refund.StatusReturned},
+	refund.StatusRejected: nil,
+	refund.StatusReturned: nil,
+}
+
+// validRefund reports whether s is a refund status.
+func validRefund(s refund.Status) bool { _, ok := refundNext[s]; return ok }
+
+// AllowedRefund reports whether a refund may go from status from to status
+// to. A status to itself is allowed (and changes nothing).
+func AllowedRefund(from, to refund.Status) bool {
+	next, ok := refundNext[from]
+	return ok && validRefund(to) && (from == to || slices.Contains(next, to))
+}
+
+// released reports whether a refund in status st is finished with for
+// good without money having stayed with the payee, so that an operator may
+// release it again under a new EndToEndId.
+func released(st refund.Status) bool {
+	return st == refund.StatusRejected || st == refund.StatusReturned
+}
+
+// FileKind says what a file is: an ERP batch export or a bank reply.
+type FileKind string
+
+// The kinds of file.
+const (
+	FileBatch FileKind = "batch"
+	FileReply FileKind = "reply"
+)
+
+// FileOutcome is what became of a file.
+type FileOutcome string
+
+// The outcomes of a file.
+const (
+	// FileProcessing: claimed, not finished (after a crash: to resume).
+	FileProcessing FileOutcome = "processing"
+	// FileDone: processed.
+	FileDone FileOutcome = "done"
+	// FileDuplicate: new content, but what it carries is known (a batch
+	// number already sent, a reply already applied under another file).
+	FileDuplicate FileOutcome = "duplicate"
+	// FileFailed: refused, with a reason.
+	FileFailed FileOutcome = "failed"
+)
+
+// valid reports whether o is a file outcome.
+func (o FileOutcome) valid() bool {
+	return o == FileProcessing || o == FileDone || o == FileDuplicate || o == FileFailed
+}
+
+// AllowedFile reports whether a file may go from outcome from to outcome
+// to: processing → done, duplicate or failed; an outcome to itself.
+func AllowedFile(from, to FileOutcome) bool {
+	return from.valid() && to.valid() && (from == to || from == FileProcessing)
+}
+
+// SubjectType names what an event is about.
+type SubjectType string
+
+// The subjects of events.
+const (
+	SubjectBatch  SubjectType = "batch"
+	SubjectRefund SubjectType = "refund"
+	SubjectFile   SubjectType = "file"
+)
