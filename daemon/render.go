@@ -42,6 +42,31 @@ type Plan struct {
 
 	cfg   *Config
 	rules *refund.Rules
+	sel   *Selection // nil: every refund of the file, attempt 0, release 0
+}
+
+// Selection picks refunds of a batch file for an operator's re-release: a
+// new message (its Attempt, see refund.MsgID) with only these refunds,
+// each under its release number (see refund.EndToEndID).
+type Selection struct {
+	Attempt  int
+	Releases map[DocRef]int
+}
+
+// DocRef names an ERP document: its type and number.
+type DocRef struct {
+	DocType refund.DocType
+	RefNbr  string
+}
+
+// release returns the release number of a refund, and whether the plan
+// takes it at all.
+func (p *Plan) release(r *refund.Refund) (int, bool) {
+	if p.sel == nil {
+		return 0, true
+	}
+	n, ok := p.sel.Releases[DocRef{r.DocType, r.RefNbr}]
+	return n, ok
 }
 
 // Group is one payment-information block of a plan.
@@ -71,7 +96,15 @@ func (p *Plan) Totals() (n int, sums map[refund.Currency]int64) {
 // against the configuration and returns the plan. Problems with the file are
 // in the plan, not in the error; the error is for I/O.
 func (c *Config) PlanBatch(name string, open Opener, now time.Time) (*Plan, error) {
-	p := &Plan{File: name, Created: now.In(c.Location()), cfg: c, rules: c.Rules(now)}
+	return c.PlanSelected(name, open, now, nil)
+}
+
+// PlanSelected is PlanBatch for the refunds of the file that sel picks,
+// as a message with sel's attempt number; refunds that sel does not pick
+// are passed over, their problems too. A nil sel picks every refund, as
+// PlanBatch does.
+func (c *Config) PlanSelected(name string, open Opener, now time.Time, sel *Selection) (*Plan, error) {
+	p := &Plan{File: name, Created: now.In(c.Location()), cfg: c, rules: c.Rules(now), sel: sel}
 	groups := map[refund.GroupKey]*Group{}
 	var total3 int64 // the batch total in thousandths, to keep every sum in range
 	h := sha256.New()
@@ -112,7 +145,11 @@ func (c *Config) PlanBatch(name string, open Opener, now time.Time) (*Plan, erro
 		return p, nil
 	}
 
-	p.MsgID = refund.MsgID(c.Company.OrgNumber, p.Batch, 0)
+	attempt := 0
+	if sel != nil {
+		attempt = sel.Attempt
+	}
+	p.MsgID = refund.MsgID(c.Company.OrgNumber, p.Batch, attempt)
 	for _, g := range groups {
 		p.Groups = append(p.Groups, g)
 	}
@@ -149,6 +186,9 @@ func (p *Plan) scan(open Opener, h hash.Hash, report func(erp.Problem), fn func(
 	}
 	defer f.Close()
 	return erp.Scan(p.File, io.TeeReader(f, h), func(rec erp.Record) error {
+		if _, ok := p.release(&rec.Refund); !ok {
+			return nil
+		}
 		for _, q := range rec.Problems {
 			report(q)
 		}
@@ -199,7 +239,8 @@ func (p *Plan) Render(open Opener, w io.Writer) error {
 			if t == nil || t.Key() != g.Key {
 				return nil
 			}
-			transaction(&tx, t)
+			release, _ := p.release(&t.Refund)
+			transaction(&tx, t, release)
 			return enc.Transaction(&tx)
 		})
 		if err != nil {
@@ -238,9 +279,9 @@ func (c *Config) paymentInfo(g *Group) pain001.PaymentInfo {
 }
 
 // transaction maps a transfer to a CdtTrfTxInf, reusing tx's memory.
-func transaction(tx *pain001.Transaction, t *refund.Transfer) {
+func transaction(tx *pain001.Transaction, t *refund.Transfer, release int) {
 	exp, _ := t.Amount.Currency.Exponent()
-	e2e := refund.EndToEndID(t.DocType, t.RefNbr, 0)
+	e2e := refund.EndToEndID(t.DocType, t.RefNbr, release)
 	*tx = pain001.Transaction{
 		InstrID:          e2e,
 		EndToEndID:       e2e,

@@ -23,6 +23,10 @@ const usage = `usage: refundd <command> [flags] [args]
 commands:
   render   -config FILE [-now TIME] BATCHFILE   write the pain.001 of a batch to stdout
   validate -config FILE [-now TIME] FILE...     check batch, pain.001, pain.002, camt.054 and camt.053 files
+  run      [-once] -config FILE                 run the daemon (-once: process what is pending and exit)
+  status   [-json] -config FILE [BATCH]         batches, or the refunds of one batch, with their status
+  resolve  -config FILE -sent|-release MSGID    settle a batch whose upload is in doubt
+  rerelease -config FILE ENDTOENDID...          pay refunds the bank rejected again, in a new batch
   doctor   -config FILE                         check folders, keys and the SFTP connection to AutoPay
   version                                       print version and build information
 
@@ -40,6 +44,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdRender(args[1:], stdout, stderr)
 	case "validate":
 		return cmdValidate(args[1:], stdout, stderr)
+	case "run":
+		return cmdRun(args[1:], stdout, stderr)
+	case "status":
+		return cmdStatus(args[1:], stdout, stderr)
+	case "resolve":
+		return cmdResolve(args[1:], stdout, stderr)
+	case "rerelease":
+		return cmdRerelease(args[1:], stdout, stderr)
 	case "doctor":
 		return cmdDoctor(args[1:], stdout, stderr)
 	case "version":

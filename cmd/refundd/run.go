@@ -1,0 +1,180 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"refundd/daemon"
+	"refundd/daemon/lock"
+	"refundd/daemon/notify"
+	"refundd/daemon/obs"
+	"refundd/daemon/store"
+)
+
+// cmdRun runs the daemon, or with -once everything pending, then exits.
+func cmdRun(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	config := fs.String("config", daemon.DefaultConfigPath, "configuration `file`")
+	once := fs.Bool("once", false, "process everything pending in every folder (export, inbox, the AutoPay download folder), then exit")
+	noEvents := fs.Bool("no-events", false, "find files by the scheduled rescans only (folders on NFS or SMB)")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, "usage: refundd run [-once] -config FILE\n\n"+
+			"Runs the daemon: batches from the export folder to AutoPay, the bank's replies\n"+
+			"into the import folder. SIGTERM or SIGINT finish the current step and stop;\n"+
+			"SIGHUP reloads the configuration (an invalid one is refused, the old one stays).\n\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	if fs.NArg() != 0 {
+		fs.Usage()
+		return exitUsage
+	}
+	cfg, err := daemon.LoadConfig(*config)
+	if err != nil {
+		fmt.Fprintf(stderr, "refundd run: %v\n", err)
+		return exitFailure
+	}
+	format, terminal := cfg.Log.Format, false
+	if f, ok := stdout.(*os.File); ok && obs.IsTerminal(f) {
+		terminal = true
+		if format == obs.FormatJSON {
+			format = obs.FormatAuto // human-readable on a terminal
+		}
+	}
+	log, err := obs.NewLogger(stdout, cfg.Log.Level, format, terminal)
+	if err != nil {
+		fmt.Fprintf(stderr, "refundd run: %v\n", err)
+		return exitFailure
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	reload := make(chan struct{}, 1)
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				select {
+				case reload <- struct{}{}:
+				default: // one waiting reload covers this one
+				}
+			}
+		}
+	}()
+
+	metrics := obs.NewMetrics()
+	ready := obs.NewReadiness("config", "store", "sftp")
+	d, err := daemon.New(cfg, daemon.Options{Logger: log, Metrics: metrics, Readiness: ready, ConfigPath: *config, NoEvents: *noEvents})
+	if err != nil {
+		var le *lock.LockedError
+		if errors.As(err, &le) {
+			fmt.Fprintf(stderr, "refundd run: %v; only one refundd may use a state folder\n", le)
+		} else {
+			fmt.Fprintf(stderr, "refundd run: %v\n", err)
+		}
+		log.Error().Err(err).Msg("not started")
+		return exitFailure
+	}
+	defer d.Close()
+	metrics.ConfigLoaded(true, time.Now())
+
+	if *once {
+		log.Info().Str(obs.FieldFile, cfg.File).Msg("processing what is pending")
+		if err := d.RunOnce(ctx); err != nil {
+			log.Error().Err(err).Msg("stopped with error")
+			return exitFailure
+		}
+		log.Info().Msg("done")
+		return exitOK
+	}
+	return serve(ctx, d, cfg, log, metrics, ready, reload)
+}
+
+// serve runs the daemon with its HTTP endpoints and systemd's watchdog
+// until ctx ends.
+func serve(ctx context.Context, d *daemon.Daemon, cfg *daemon.Config, log zerolog.Logger, metrics *obs.Metrics, ready *obs.Readiness, reload <-chan struct{}) int {
+	inner, cancel := context.WithCancel(ctx)
+	defer cancel()
+	httpDone := make(chan error, 1)
+	if cfg.HTTP.Listen != "" {
+		srv, err := obs.NewHTTPServer(obs.HTTPConfig{Addr: cfg.HTTP.Listen, Ready: ready.Err, Metrics: metrics, Logger: log})
+		if err == nil {
+			srv.Handle("GET /status", statusPage(d))
+			err = srv.Listen()
+		}
+		if err != nil {
+			log.Error().Err(err).Msg("not started")
+			return exitFailure
+		}
+		go func() { httpDone <- srv.Serve(inner) }()
+	} else {
+		httpDone <- nil
+	}
+	go func() {
+		if err := notify.Watchdog(inner, nil); err != nil {
+			log.Warn().Err(err).Msg("systemd watchdog")
+		}
+	}()
+	log.Info().Str(obs.FieldFile, cfg.File).Str("state", cfg.Paths.State).Msg("started")
+	if err := notify.Ready(); err != nil {
+		log.Warn().Err(err).Msg("systemd notification failed")
+	}
+	err := d.Run(inner, reload)
+	if nerr := notify.Stopping(); nerr != nil {
+		log.Warn().Err(nerr).Msg("systemd notification failed")
+	}
+	cancel()
+	if herr := <-httpDone; herr != nil {
+		log.Warn().Err(herr).Msg("http server")
+	}
+	if err != nil {
+		log.Error().Err(err).Msg("stopped with error")
+		return exitFailure
+	}
+	log.Info().Msg("stopped")
+	return exitOK
+}
+
+// statusPage serves the batches as the status command shows them: a
+// table, or JSON with ?format=json; ?batch= shows one batch's refunds.
+func statusPage(d *daemon.Daemon) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		bs, err := daemon.Status(r.Context(), d.Store(), r.URL.Query().Get("batch"))
+		if errors.Is(err, store.ErrNotFound) {
+			http.Error(w, "no such batch", http.StatusNotFound)
+			return
+		}
+		if err != nil {
+			http.Error(w, "status unavailable", http.StatusInternalServerError)
+			return
+		}
+		asJSON := r.URL.Query().Get("format") == "json"
+		if asJSON {
+			w.Header().Set("Content-Type", "application/json")
+		} else {
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		if err := daemon.WriteStatus(w, bs, asJSON); err != nil {
+			return // the client went away
+		}
+	})
+}

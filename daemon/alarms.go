@@ -1,0 +1,127 @@
+package daemon
+
+import (
+	"context"
+	"time"
+
+	"refundd/daemon/obs"
+	"refundd/daemon/refund"
+	"refundd/daemon/store"
+)
+
+// checkAlarms warns about answers from the bank that are overdue: a batch
+// sent without a pain.002 for longer than alarms.status_within, and a
+// refund accepted without a booking for more than
+// alarms.booking_within_days banking days after its execution date. Each
+// batch or refund is warned about once per run; the overdue gauges hold
+// how many are overdue now.
+func (d *Daemon) checkAlarms(ctx context.Context) {
+	now := d.now()
+	log := d.log.With().Str(obs.FieldComponent, "alarms").Logger()
+	sent, err := d.store.BatchesByStatus(ctx, store.BatchSent)
+	if err != nil {
+		log.Warn().Err(err).Msg("checking the alarms failed")
+		return
+	}
+	noStatus := 0
+	for _, b := range sent {
+		if b.Sent.IsZero() || now.Sub(b.Sent) <= d.cfg.Alarms.StatusWithin {
+			continue
+		}
+		noStatus++
+		if key := "status " + b.MsgID; !d.alarmed[key] {
+			d.alarmed[key] = true
+			d.metrics.Raise(obs.AlarmNoStatus)
+			log.Warn().Bool("alarm", true).Str("alarm_kind", string(obs.AlarmNoStatus)).Str(obs.FieldBatch, b.Number).
+				Str(obs.FieldMsgID, b.MsgID).Time("sent", b.Sent).Str("status_within", d.cfg.Alarms.StatusWithin.String()).
+				Msg("no status report from the bank for a sent batch")
+		}
+	}
+	d.metrics.SetOverdue(obs.AlarmNoStatus, noStatus)
+
+	open, err := d.store.BatchesByStatus(ctx, store.BatchReceiptOK, store.BatchAccepted, store.BatchPartiallyAccepted,
+		store.BatchPending, store.BatchSent, store.BatchPaid)
+	if err != nil {
+		log.Warn().Err(err).Msg("checking the alarms failed")
+		return
+	}
+	today := refund.DateOf(now.In(d.cfg.Location()))
+	noBooking := 0
+	for _, b := range open {
+		rs, err := d.store.Refunds(ctx, b.MsgID)
+		if err != nil {
+			log.Warn().Err(err).Msg("checking the alarms failed")
+			return
+		}
+		for _, r := range rs {
+			if r.Status != refund.StatusAccepted || !bookingOverdue(r.ExecutionDate, today, d.cfg.Alarms.BookingWithinDays) {
+				continue
+			}
+			noBooking++
+			if key := "booking " + r.EndToEndID; !d.alarmed[key] {
+				d.alarmed[key] = true
+				d.metrics.Raise(obs.AlarmNoBooking)
+				log.Warn().Bool("alarm", true).Str("alarm_kind", string(obs.AlarmNoBooking)).Str(obs.FieldBatch, r.Batch).
+					Str(obs.FieldMsgID, r.MsgID).Str(obs.FieldRef, r.RefNbr).Str(obs.FieldE2E, r.EndToEndID).
+					Str("execution_date", r.ExecutionDate.String()).Int("booking_within_days", d.cfg.Alarms.BookingWithinDays).
+					Msg("no booking from the bank for an accepted refund")
+			}
+		}
+	}
+	d.metrics.SetOverdue(obs.AlarmNoBooking, noBooking)
+}
+
+// bookingOverdue reports whether today is more than days banking days
+// after the execution date exec.
+func bookingOverdue(exec, today refund.Date, days int) bool {
+	if exec.IsZero() {
+		return false
+	}
+	n := 0
+	for d := exec.AddDays(1); !today.Before(d); d = d.AddDays(1) {
+		if refund.IsBankingDay(d) {
+			n++
+			if n > days {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// statusTime is the layout of times in the status screen.
+const statusTime = time.RFC3339
+
+// settleBatches moves a batch whose refunds the bank has all answered
+// for good to paid: none is waiting (new, sent, accepted, pending) and at
+// least one was booked.
+func (d *Daemon) settleBatches(ctx context.Context) {
+	bs, err := d.store.BatchesByStatus(ctx, store.BatchReceiptOK, store.BatchAccepted, store.BatchPartiallyAccepted, store.BatchPending)
+	if err != nil {
+		d.log.Warn().Err(err).Msg("reading the batches to settle failed")
+		return
+	}
+	for _, b := range bs {
+		rs, err := d.store.Refunds(ctx, b.MsgID)
+		if err != nil {
+			d.log.Warn().Err(err).Msg("reading the batches to settle failed")
+			return
+		}
+		waiting, booked := false, false
+		for _, r := range rs {
+			switch r.Status {
+			case refund.StatusBooked, refund.StatusReturned:
+				booked = true
+			case refund.StatusRejected:
+			default:
+				waiting = true
+			}
+		}
+		if waiting || !booked || !store.AllowedBatch(b.Status, store.BatchPaid) {
+			continue
+		}
+		log := d.log.With().Str(obs.FieldComponent, "inbound").Str(obs.FieldStage, "settle").
+			Str(obs.FieldBatch, b.Number).Str(obs.FieldMsgID, b.MsgID).Logger()
+		d.setBatch(ctx, b, store.BatchPaid, "every refund booked or rejected", log)
+	}
+}

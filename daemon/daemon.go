@@ -1,0 +1,476 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"refundd/daemon/atomicfile"
+	"refundd/daemon/erp"
+	"refundd/daemon/lock"
+	"refundd/daemon/notify"
+	"refundd/daemon/obs"
+	"refundd/daemon/spool"
+	"refundd/daemon/store"
+	"refundd/sftpx"
+)
+
+// StoreFile is the name of the state database in the state folder.
+const StoreFile = "refundd.db"
+
+// OutboxDir is the folder of the state folder that holds every pain.001
+// refundd wrote, under <MsgId>.xml, from before its upload for good.
+const OutboxDir = "outbox"
+
+// Default bounds of the wait before an upload is tried again.
+const (
+	DefaultRetryMin = 5 * time.Second
+	DefaultRetryMax = 10 * time.Minute
+)
+
+// maxOnceRounds bounds how often RunOnce scans again for files that were
+// not settled yet.
+const maxOnceRounds = 30
+
+// Options are what a Daemon takes besides its configuration.
+type Options struct {
+	// Logger receives every log line; the zero Logger logs nothing.
+	Logger zerolog.Logger
+	// Metrics are updated as work is done; nil means new metrics that no
+	// one reads.
+	Metrics *obs.Metrics
+	// Readiness, when set, is told whether the store and SFTP work.
+	Readiness *obs.Readiness
+	// Now is the clock of the pain.001 creation times, the files for the
+	// ERP and the alarms; nil means time.Now. Waiting for files to settle
+	// and for retries uses the real time.
+	Now func() time.Time
+	// ConfigPath is the file that a reload reads; "" means the file the
+	// configuration was loaded from (Config.File).
+	ConfigPath string
+	// NoEvents turns file events off: the scheduled rescans alone find the
+	// files (folders on NFS or SMB).
+	NoEvents bool
+	// RetryMin and RetryMax bound the wait before a failed upload is
+	// tried again (it doubles from RetryMin); 0 means the defaults.
+	RetryMin, RetryMax time.Duration
+}
+
+// Daemon is refundd at work on one state folder: it takes batches from the
+// export folder to AutoPay, and the bank's replies from AutoPay and the
+// inbox folder into the ERP's import folder. Its methods are not safe for
+// concurrent use.
+type Daemon struct {
+	cfg     *Config
+	opts    Options
+	log     zerolog.Logger
+	metrics *obs.Metrics
+	now     func() time.Time
+
+	lock   *lock.Lock
+	store  *store.Store
+	export *spool.Folder
+	inbox  *spool.Folder
+	out    *erp.Writer
+	outbox string
+
+	sftp    *sftpx.Client
+	retries map[string]retry // by MsgId: failed uploads waiting
+	alarmed map[string]bool  // alarms raised, by kind and subject
+}
+
+// retry is the state of a failed upload.
+type retry struct {
+	at   time.Time
+	wait time.Duration
+}
+
+// New locks the state folder, opens and checks the state store and the
+// folders of cfg, and returns a Daemon that does nothing until Run or
+// RunOnce. A second Daemon on the same state folder is refused with an
+// error wrapping lock.ErrLocked. Close releases everything.
+func New(cfg *Config, opts Options) (*Daemon, error) {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Metrics == nil {
+		opts.Metrics = obs.NewMetrics()
+	}
+	if opts.RetryMin <= 0 {
+		opts.RetryMin = DefaultRetryMin
+	}
+	if opts.RetryMax <= 0 {
+		opts.RetryMax = DefaultRetryMax
+	}
+	if opts.ConfigPath == "" {
+		opts.ConfigPath = cfg.File
+	}
+	d := &Daemon{
+		opts:    opts,
+		log:     opts.Logger,
+		metrics: opts.Metrics,
+		now:     opts.Now,
+		retries: map[string]retry{},
+		alarmed: map[string]bool{},
+	}
+	if err := d.open(cfg); err != nil {
+		d.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+func (d *Daemon) open(cfg *Config) error {
+	state := cfg.Paths.State
+	if state == "" {
+		return fmt.Errorf("start: %w: paths.state is not set", ErrConfig)
+	}
+	l, err := lock.Acquire(state)
+	if err != nil {
+		return fmt.Errorf("start: %w", err)
+	}
+	d.lock = l
+	d.outbox = filepath.Join(state, OutboxDir)
+	if err := checkStateKept(state, d.outbox); err != nil {
+		return err
+	}
+	s, err := store.Open(filepath.Join(state, StoreFile))
+	if err != nil {
+		return fmt.Errorf("start: %w", err)
+	}
+	d.store = s
+	if err := s.IntegrityCheck(context.Background()); err != nil {
+		return fmt.Errorf("start: %w", err)
+	}
+	if err := os.MkdirAll(d.outbox, 0o750); err != nil {
+		return fmt.Errorf("start: outbox %s: %w", d.outbox, err)
+	}
+	if d.opts.Readiness != nil {
+		d.opts.Readiness.Set("store", nil)
+	}
+	return d.configure(cfg)
+}
+
+// ErrStateLost marks a state folder whose database is missing although
+// refundd has sent files from it.
+var ErrStateLost = errors.New("state database missing")
+
+// checkStateKept refuses to start with a new, empty state database in a
+// state folder whose outbox holds payment files: the database that knew
+// what was sent is lost, and starting afresh could pay a batch again.
+func checkStateKept(state, outbox string) error {
+	if _, err := os.Stat(filepath.Join(state, StoreFile)); !errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	sent, _ := filepath.Glob(filepath.Join(outbox, "*.xml"))
+	if len(sent) == 0 {
+		return nil
+	}
+	return fmt.Errorf("start: %w: %s does not exist but %s holds %d pain.001 file(s); restore the database from a backup (refundd never starts afresh over sent payments)",
+		ErrStateLost, filepath.Join(state, StoreFile), outbox, len(sent))
+}
+
+// configure sets up everything that depends on the configuration besides
+// the state folder.
+func (d *Daemon) configure(cfg *Config) error {
+	export, err := spool.Open(spool.Config{Dir: cfg.Paths.Export, State: cfg.Paths.State, Kind: "export",
+		StableFor: cfg.Watch.StableFor, Now: d.now})
+	if err != nil {
+		return fmt.Errorf("start: export folder: %w", err)
+	}
+	inbox, err := spool.Open(spool.Config{Dir: cfg.Paths.Inbox, State: cfg.Paths.State, Kind: "inbox",
+		StableFor: cfg.Watch.StableFor, Now: d.now})
+	if err != nil {
+		return fmt.Errorf("start: inbox folder: %w", err)
+	}
+	if d.sftp != nil {
+		d.sftp.Close()
+		d.sftp = nil
+	}
+	d.cfg, d.export, d.inbox = cfg, export, inbox
+	d.out = &erp.Writer{Dir: cfg.Paths.Import, Now: d.now}
+	if d.opts.Readiness != nil {
+		d.opts.Readiness.Set("config", nil)
+	}
+	return nil
+}
+
+// Close closes the SFTP connection and the state store and releases the
+// lock on the state folder.
+func (d *Daemon) Close() error {
+	var errs []error
+	if d.sftp != nil {
+		errs = append(errs, d.sftp.Close())
+		d.sftp = nil
+	}
+	if d.store != nil {
+		errs = append(errs, d.store.Close())
+		d.store = nil
+	}
+	if d.lock != nil {
+		errs = append(errs, d.lock.Release())
+		d.lock = nil
+	}
+	return errors.Join(errs...)
+}
+
+// Store returns the daemon's state store, for the status screen.
+func (d *Daemon) Store() *store.Store { return d.store }
+
+// RunOnce does everything that is pending, as one pass of Run would and
+// more: it resolves the uploads of an earlier run, downloads the replies
+// waiting on the server, takes every batch and reply in the export and
+// inbox folders (waiting for files that are still being written to
+// settle), uploads, and applies the replies. It returns nil when all of
+// that is done, also when some files failed (they are in failed/ with
+// their reasons); an error means that refundd could not go on (a failed
+// fsync, a broken store).
+func (d *Daemon) RunOnce(ctx context.Context) error {
+	d.resolveInDoubt(ctx)
+	if err := d.step(ctx, true); err != nil {
+		return err
+	}
+	for range maxOnceRounds {
+		next := d.nextWake()
+		if next.IsZero() || ctx.Err() != nil {
+			return nil
+		}
+		if time.Until(next) > d.cfg.Watch.StableFor+spool.DefaultSettle && !d.unsettled() {
+			return nil // only uploads waiting for their retry
+		}
+		t := time.NewTimer(max(time.Until(next), 10*time.Millisecond))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-t.C:
+		}
+		if err := d.step(ctx, false); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// unsettled reports whether a folder has files that are not ready yet.
+func (d *Daemon) unsettled() bool {
+	n1, _ := d.export.Unsettled()
+	n2, _ := d.inbox.Unsettled()
+	return n1+n2 > 0
+}
+
+// nextWake returns when the next step is due for a file that is not
+// settled or an upload to try again; zero for none.
+func (d *Daemon) nextWake() time.Time {
+	var next time.Time
+	earlier := func(t time.Time) {
+		if !t.IsZero() && (next.IsZero() || t.Before(next)) {
+			next = t
+		}
+	}
+	if n, t := d.export.Unsettled(); n > 0 {
+		earlier(t)
+	}
+	if n, t := d.inbox.Unsettled(); n > 0 {
+		earlier(t)
+	}
+	for _, r := range d.retries {
+		earlier(r.at)
+	}
+	return next
+}
+
+// Run runs the daemon until ctx ends, then finishes the step in progress
+// and returns nil. A value on reload reloads the configuration from
+// Options.ConfigPath: a valid one replaces the current one between two
+// steps; an invalid one is logged and the current one stays. Run returns
+// an error only when refundd cannot go on (a failed fsync, a broken store,
+// a folder that cannot be watched).
+func (d *Daemon) Run(ctx context.Context, reload <-chan struct{}) error {
+	for {
+		inner, cancel := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- d.runConfig(inner) }()
+		var next *Config
+		for next == nil {
+			select {
+			case err := <-done:
+				cancel()
+				return err
+			case <-reload:
+				next = d.reload()
+			}
+		}
+		cancel()
+		if err := <-done; err != nil {
+			return err
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err := d.configure(next); err != nil {
+			d.log.Error().Err(err).Str(obs.FieldFile, next.File).Msg("configuration not reloaded; the running one stays")
+			d.metrics.ConfigLoaded(false, time.Now())
+			logErr(d.log, notify.Ready())
+			continue
+		}
+		d.log.Info().Str(obs.FieldFile, next.File).Msg("configuration reloaded")
+		d.metrics.ConfigLoaded(true, time.Now())
+		logErr(d.log, notify.Ready())
+	}
+}
+
+// reload reads the configuration file again and returns it, or nil when it
+// is invalid or changes what a reload cannot change.
+func (d *Daemon) reload() *Config {
+	logErr(d.log, notify.Reloading())
+	cfg, err := LoadConfig(d.opts.ConfigPath)
+	if err == nil && filepath.Clean(cfg.Paths.State) != filepath.Clean(d.cfg.Paths.State) {
+		err = fmt.Errorf("reload %s: %w: paths.state cannot change while refundd runs", d.opts.ConfigPath, ErrConfig)
+	}
+	if err != nil {
+		d.log.Error().Err(err).Str(obs.FieldFile, d.opts.ConfigPath).Msg("configuration not reloaded; the running one stays")
+		d.metrics.ConfigLoaded(false, time.Now())
+		logErr(d.log, notify.Ready())
+		return nil
+	}
+	return cfg
+}
+
+// runConfig runs with the current configuration until ctx ends.
+func (d *Daemon) runConfig(ctx context.Context) error {
+	w, err := spool.NewWatcher(spool.Options{
+		Dirs:     []string{d.cfg.Paths.Export, d.cfg.Paths.Inbox},
+		Schedule: d.cfg.Watch.Rescan,
+		NoEvents: d.opts.NoEvents,
+		OnError: func(err error) {
+			d.log.Warn().Err(err).Str(obs.FieldComponent, "watch").Msg("watcher trouble; the rescan covers it")
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("run: %w", err)
+	}
+	var dl *spool.Watcher
+	if d.cfg.SFTP.Address != "" && d.cfg.SFTP.DownloadDir != "" {
+		dl, err = spool.NewWatcher(spool.Options{Schedule: d.cfg.SFTP.DownloadSchedule, NoEvents: true,
+			OnError: func(err error) {
+				d.log.Warn().Err(err).Str(obs.FieldComponent, "download").Msg("download schedule trouble")
+			}})
+		if err != nil {
+			return fmt.Errorf("run: %w", err)
+		}
+	}
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	ctx, cancel := context.WithCancel(ctx) // stops the watchers however this returns
+	defer cancel()
+	werr := make(chan error, 2)
+	start := func(w *spool.Watcher) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := w.Run(ctx); err != nil {
+				werr <- err
+			}
+		}()
+	}
+	start(w)
+	var dlKicks <-chan struct{}
+	if dl != nil {
+		start(dl)
+		dlKicks = dl.Kicks()
+	}
+
+	d.resolveInDoubt(ctx)
+	download := true
+	for {
+		if err := d.step(ctx, download); err != nil {
+			return err
+		}
+		if next := d.nextWake(); !next.IsZero() {
+			w.KickAt(next)
+		}
+		download = false
+		select {
+		case <-ctx.Done():
+			return nil
+		case err := <-werr:
+			return fmt.Errorf("run: %w", err)
+		case <-w.Kicks():
+		case <-dlKicks:
+			download = true
+		}
+	}
+}
+
+// step does one round of work: download the replies (when download),
+// take the batches, upload, take the replies, check the alarms. Work on a
+// file is finished even when ctx ends meanwhile; ctx is checked between
+// files. The error is one that stops refundd.
+//
+// A panic in a step is logged with its stack and the step ends; the next
+// one runs as usual (every step starts again from the store and the
+// folders).
+func (d *Daemon) step(ctx context.Context, download bool) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			d.log.Error().Str("panic", fmt.Sprint(r)).Bytes("stack", debug.Stack()).Msg("step failed with a panic; the next one runs as usual")
+			err = nil
+		}
+	}()
+	work := context.WithoutCancel(ctx)
+	if download && ctx.Err() == nil {
+		d.download(work)
+	}
+	if err := d.outbound(ctx, work); err != nil {
+		return err
+	}
+	d.uploadAll(ctx, work)
+	if err := d.inbound(ctx, work); err != nil {
+		return err
+	}
+	d.settleBatches(work)
+	d.checkAlarms(work)
+	d.countBatches(work)
+	return nil
+}
+
+// fatal reports whether err means that refundd must stop: a failed fsync
+// (the data may be lost although a later fsync succeeds) or a store that
+// fails its checks.
+func fatal(err error) bool {
+	return errors.Is(err, spool.ErrSync) || errors.Is(err, atomicfile.ErrSync) ||
+		errors.Is(err, store.ErrCorrupt) || errors.Is(err, store.ErrSchemaTooNew)
+}
+
+// countBatches sets the batch gauge from the store.
+func (d *Daemon) countBatches(ctx context.Context) {
+	bs, err := d.store.ListBatches(ctx)
+	if err != nil {
+		d.log.Warn().Err(err).Msg("counting batches failed")
+		return
+	}
+	counts := map[string]int{}
+	for _, s := range store.BatchStatuses() {
+		counts[string(s)] = 0
+	}
+	for _, b := range bs {
+		counts[string(b.Status)]++
+	}
+	d.metrics.SetBatches(counts)
+}
+
+// logErr logs an error of a notification to systemd.
+func logErr(log zerolog.Logger, err error) {
+	if err != nil {
+		log.Warn().Err(err).Msg("systemd notification failed")
+	}
+}

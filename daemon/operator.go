@@ -1,0 +1,200 @@
+package daemon
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"refundd/daemon/refund"
+	"refundd/daemon/store"
+)
+
+// Resolution is an operator's decision on a batch in doubt.
+type Resolution int
+
+// The resolutions of a batch in doubt.
+const (
+	// ResolveSent: the operator confirmed (in AutoPay, with the bank)
+	// that the file arrived; the batch is sent.
+	ResolveSent Resolution = iota + 1
+	// ResolveRelease: the file did not arrive; the batch goes back to
+	// sending, and the daemon uploads the same file, with the same ids,
+	// again.
+	ResolveRelease
+)
+
+// ResolveStore is what Resolve needs of the state store (*store.Store).
+type ResolveStore interface {
+	Batch(ctx context.Context, msgID string) (store.Batch, error)
+	SetBatchStatus(ctx context.Context, msgID string, to store.BatchStatus, reason string) ([]store.Change, error)
+}
+
+// Resolve records an operator's decision on the batch msgID, which must
+// be in doubt, with an event that names the operator. It returns the new
+// status.
+func Resolve(ctx context.Context, s ResolveStore, msgID string, how Resolution) (store.BatchStatus, error) {
+	b, err := s.Batch(ctx, msgID)
+	if err != nil {
+		return "", fmt.Errorf("resolve %s: %w", msgID, err)
+	}
+	if b.Status != store.BatchInDoubt {
+		return "", fmt.Errorf("resolve %s: %w: the batch is %s, not %s", msgID, store.ErrTransition, b.Status, store.BatchInDoubt)
+	}
+	to, reason := store.BatchSent, "operator confirmed that the file was sent"
+	if how == ResolveRelease {
+		to, reason = store.BatchSending, "operator released the same file for a resend"
+	}
+	reason += operator()
+	if _, err := s.SetBatchStatus(ctx, msgID, to, reason); err != nil {
+		return "", fmt.Errorf("resolve %s: %w", msgID, err)
+	}
+	return to, nil
+}
+
+// RereleaseStore is what Rerelease needs of the state store
+// (*store.Store).
+type RereleaseStore interface {
+	intentStore
+	Refund(ctx context.Context, e2e string) (store.Refund, error)
+	NextRelease(ctx context.Context, docType refund.DocType, refNbr string) (int, error)
+	NextAttempt(ctx context.Context, number string) (int, error)
+	BatchByNumber(ctx context.Context, number string) ([]store.Batch, error)
+	File(ctx context.Context, hash string) (store.File, error)
+}
+
+// Rerelease puts refunds that the bank rejected (or returned) into a new
+// batch: the same ERP batch number with the next attempt, so a new MsgId,
+// and each refund with its next release, so a new EndToEndId. The refunds
+// are read again from the archived ERP batch file and checked against
+// today's rules; the pain.001 is written to the outbox and the batch is
+// recorded as sending, with an event, for the daemon to upload. All the
+// refunds must come from one ERP batch.
+func Rerelease(ctx context.Context, cfg *Config, s RereleaseStore, e2es []string, now time.Time) (store.Batch, error) {
+	if len(e2es) == 0 {
+		return store.Batch{}, fmt.Errorf("re-release: %w: no EndToEndId given", store.ErrInvalid)
+	}
+	sel := &Selection{Releases: map[DocRef]int{}}
+	var number string
+	for _, id := range e2es {
+		r, err := s.Refund(ctx, id)
+		if err != nil {
+			return store.Batch{}, fmt.Errorf("re-release %s: %w", id, err)
+		}
+		if r.Status != refund.StatusRejected && r.Status != refund.StatusReturned {
+			return store.Batch{}, fmt.Errorf("re-release %s: %w: the refund is %s; only a refund the bank rejected or returned is paid again",
+				id, store.ErrTransition, r.Status)
+		}
+		if number != "" && r.Batch != number {
+			return store.Batch{}, fmt.Errorf("re-release %s: %w: refund of batch %s, the others are of batch %s; re-release one batch at a time",
+				id, store.ErrInvalid, r.Batch, number)
+		}
+		number = r.Batch
+		next, err := s.NextRelease(ctx, r.DocType, r.RefNbr)
+		if err != nil {
+			return store.Batch{}, fmt.Errorf("re-release %s: %w", id, err)
+		}
+		sel.Releases[DocRef{r.DocType, r.RefNbr}] = next
+	}
+	bs, err := s.BatchByNumber(ctx, number)
+	if err != nil {
+		return store.Batch{}, fmt.Errorf("re-release: batch %s: %w", number, err)
+	}
+	var source store.File
+	for _, b := range bs {
+		if b.FileHash != "" {
+			if source, err = s.File(ctx, b.FileHash); err != nil {
+				return store.Batch{}, fmt.Errorf("re-release: batch %s: %w", number, err)
+			}
+			break
+		}
+	}
+	if source.Hash == "" {
+		return store.Batch{}, fmt.Errorf("re-release: batch %s: %w: no ERP file recorded", number, store.ErrNotFound)
+	}
+	file, err := archivedFile(filepath.Join(cfg.Paths.State, "archive", "export"), source)
+	if err != nil {
+		return store.Batch{}, fmt.Errorf("re-release: batch %s: %w", number, err)
+	}
+	if sel.Attempt, err = s.NextAttempt(ctx, number); err != nil {
+		return store.Batch{}, fmt.Errorf("re-release: %w", err)
+	}
+	open := func() (io.ReadCloser, error) { return os.Open(file) }
+	plan, err := cfg.PlanSelected(source.Name, open, now, sel)
+	if err != nil {
+		return store.Batch{}, fmt.Errorf("re-release: %w", err)
+	}
+	if !plan.Valid() {
+		var ps []string
+		for _, q := range plan.Problems {
+			if !q.Warning {
+				ps = append(ps, q.String())
+			}
+		}
+		return store.Batch{}, fmt.Errorf("re-release: %w: %s", ErrInvalidBatch, strings.Join(ps, "; "))
+	}
+	if plan.NbOfTxs != len(sel.Releases) {
+		return store.Batch{}, fmt.Errorf("re-release: %w: found %d of the %d refunds in %s", store.ErrNotFound, plan.NbOfTxs, len(sel.Releases), file)
+	}
+	outbox := filepath.Join(cfg.Paths.State, OutboxDir)
+	if err := os.MkdirAll(outbox, 0o750); err != nil {
+		return store.Batch{}, fmt.Errorf("re-release: %w", err)
+	}
+	upload := cfg.SFTP.UploadDir
+	if upload == "" {
+		upload = "/"
+	}
+	b, err := writeIntent(ctx, s, outbox, upload, plan, open, "", "operator re-release of "+strings.Join(e2es, ", ")+operator())
+	if err != nil {
+		return store.Batch{}, fmt.Errorf("re-release: %w", err)
+	}
+	return b, nil
+}
+
+// archivedFile finds the archived copy of an ERP file below dir: a file
+// named as it was dropped (perhaps with a " (n)") with its content hash.
+func archivedFile(dir string, f store.File) (string, error) {
+	ext := filepath.Ext(f.Name)
+	stem := strings.TrimSuffix(f.Name, ext)
+	var found string
+	err := filepath.WalkDir(dir, func(p string, de fs.DirEntry, err error) error {
+		if err != nil || found != "" || !de.Type().IsRegular() {
+			return err
+		}
+		n := de.Name()
+		if n != f.Name && !(strings.HasPrefix(n, stem+" (") && strings.HasSuffix(n, ext)) {
+			return nil
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) == f.Hash {
+			found = p
+		}
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	if found == "" {
+		return "", fmt.Errorf("%w: the archived copy of %s (sha256 %s) below %s", store.ErrNotFound, f.Name, f.Hash, dir)
+	}
+	return found, nil
+}
+
+// operator returns " (<user name>)" for the events of an operator's
+// command, "" when the user is not known.
+func operator() string {
+	if u, err := user.Current(); err == nil {
+		return " (" + u.Username + ")"
+	}
+	return ""
+}

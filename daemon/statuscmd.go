@@ -1,0 +1,152 @@
+package daemon
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"refundd/daemon/store"
+)
+
+// StatusBatch is a batch as the status command shows it.
+type StatusBatch struct {
+	Batch   string    `json:"batch"`
+	Attempt int       `json:"attempt"`
+	MsgID   string    `json:"msgId"`
+	Status  string    `json:"status"`
+	Reason  string    `json:"reason,omitempty"`
+	Refunds int       `json:"refunds"`
+	Totals  []string  `json:"totals"`
+	Created time.Time `json:"created"`
+	Sent    time.Time `json:"sent,omitzero"`
+	Updated time.Time `json:"updated"`
+	File    string    `json:"file,omitempty"`
+	// Items are the refunds, shown for one batch only.
+	Items []StatusRefund `json:"items,omitempty"`
+}
+
+// StatusRefund is a refund as the status command shows it.
+type StatusRefund struct {
+	RefNbr        string    `json:"refNbr"`
+	DocType       string    `json:"docType"`
+	Release       int       `json:"release"`
+	CustomerID    string    `json:"customerId"`
+	EndToEndID    string    `json:"endToEndId"`
+	Amount        string    `json:"amount"`
+	ExecutionDate string    `json:"executionDate"`
+	Status        string    `json:"status"`
+	ReasonCode    string    `json:"reasonCode,omitempty"`
+	ReasonText    string    `json:"reasonText,omitempty"`
+	Created       time.Time `json:"created"`
+	Updated       time.Time `json:"updated"`
+}
+
+// OpenStore opens the state store of cfg for the status and operator
+// commands, which may run beside the daemon.
+// A missing database is an error: these commands never create one.
+func OpenStore(cfg *Config) (*store.Store, error) {
+	p := filepath.Join(cfg.Paths.State, StoreFile)
+	if _, err := os.Stat(p); err != nil {
+		return nil, fmt.Errorf("open store: %w (has refundd run with this configuration?)", err)
+	}
+	return store.Open(p)
+}
+
+// StatusStore is what Status reads from the state store (*store.Store).
+type StatusStore interface {
+	ListBatches(ctx context.Context) ([]store.Batch, error)
+	BatchByNumber(ctx context.Context, number string) ([]store.Batch, error)
+	Batch(ctx context.Context, msgID string) (store.Batch, error)
+	Refunds(ctx context.Context, msgID string) ([]store.Refund, error)
+}
+
+// Status returns every batch, the newest first, or with batch (an ERP
+// batch number or a MsgId) the attempts of that batch with their refunds.
+// An unknown batch is an error wrapping store.ErrNotFound.
+func Status(ctx context.Context, s StatusStore, batch string) ([]StatusBatch, error) {
+	var bs []store.Batch
+	var err error
+	switch {
+	case batch == "":
+		bs, err = s.ListBatches(ctx)
+	default:
+		bs, err = s.BatchByNumber(ctx, batch)
+		if errors.Is(err, store.ErrNotFound) {
+			var b store.Batch
+			b, err = s.Batch(ctx, batch)
+			bs = []store.Batch{b}
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("status %s: %w", batch, err)
+	}
+	out := make([]StatusBatch, 0, len(bs))
+	for _, b := range bs {
+		sb := StatusBatch{Batch: b.Number, Attempt: b.Attempt, MsgID: b.MsgID, Status: string(b.Status), Reason: b.Reason,
+			Refunds: b.NbOfTxs, Created: b.Created, Sent: b.Sent, Updated: b.Updated, File: filepath.Base(b.LocalPath)}
+		for _, a := range b.Sums {
+			sb.Totals = append(sb.Totals, a.String()+" "+string(a.Currency))
+		}
+		if batch != "" {
+			rs, err := s.Refunds(ctx, b.MsgID)
+			if err != nil {
+				return nil, fmt.Errorf("status %s: %w", batch, err)
+			}
+			for _, r := range rs {
+				sb.Items = append(sb.Items, StatusRefund{RefNbr: r.RefNbr, DocType: string(r.DocType), Release: r.Release,
+					CustomerID: r.CustomerID, EndToEndID: r.EndToEndID, Amount: r.Amount.String() + " " + string(r.Amount.Currency),
+					ExecutionDate: r.ExecutionDate.String(), Status: string(r.Status), ReasonCode: r.ReasonCode,
+					ReasonText: r.ReasonText, Created: r.Created, Updated: r.Updated})
+			}
+		}
+		out = append(out, sb)
+	}
+	return out, nil
+}
+
+// WriteStatus writes batches as a table, or as JSON when asJSON.
+func WriteStatus(w io.Writer, batches []StatusBatch, asJSON bool) error {
+	if asJSON {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		if batches == nil {
+			batches = []StatusBatch{}
+		}
+		return enc.Encode(batches)
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	when := func(t time.Time) string {
+		if t.IsZero() {
+			return "-"
+		}
+		return t.Local().Format(statusTime)
+	}
+	fmt.Fprintln(tw, "BATCH\tATTEMPT\tMSGID\tSTATUS\tREFUNDS\tTOTAL\tCREATED\tSENT\tUPDATED")
+	for _, b := range batches {
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", b.Batch, b.Attempt, b.MsgID, b.Status, b.Refunds,
+			strings.Join(b.Totals, ", "), when(b.Created), when(b.Sent), when(b.Updated))
+	}
+	for _, b := range batches {
+		if len(b.Items) == 0 {
+			continue
+		}
+		fmt.Fprintf(tw, "\nREFUNDS OF %s (%s)\n", b.Batch, b.MsgID)
+		fmt.Fprintln(tw, "REF\tTYPE\tCUSTOMER\tENDTOENDID\tAMOUNT\tEXECUTION\tSTATUS\tREASON\tUPDATED")
+		for _, r := range b.Items {
+			reason := strings.TrimSpace(r.ReasonCode + " " + r.ReasonText)
+			if reason == "" {
+				reason = "-"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.RefNbr, r.DocType, r.CustomerID, r.EndToEndID,
+				r.Amount, r.ExecutionDate, r.Status, reason, when(r.Updated))
+		}
+	}
+	return tw.Flush()
+}
