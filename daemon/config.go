@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"time"
@@ -112,6 +113,7 @@ type SFTP struct {
 	HostKeyFingerprints  []string      `yaml:"host_key_fingerprints"`
 	UploadDir            string        `yaml:"upload_dir"`
 	DownloadDir          string        `yaml:"download_dir"`
+	DownloadArchiveDir   string        `yaml:"download_archive_dir"`
 	DownloadSchedule     string        `yaml:"download_schedule"`
 	Timeout              time.Duration `yaml:"timeout"`
 	KeepAlive            time.Duration `yaml:"keepalive"`
@@ -394,6 +396,14 @@ func (c *Config) validateSFTP(bad func(key, format string, args ...any)) {
 		}
 		if s.UploadDir == "" {
 			bad("sftp.upload_dir", "required")
+		}
+	}
+	if s.DownloadArchiveDir != "" {
+		switch {
+		case s.DownloadDir == "":
+			bad("sftp.download_archive_dir", "needs sftp.download_dir: there is nothing to archive without it")
+		case path.Clean(s.DownloadArchiveDir) == path.Clean(s.DownloadDir):
+			bad("sftp.download_archive_dir", "%q is sftp.download_dir itself; replies moved there would be fetched again", s.DownloadArchiveDir)
 		}
 	}
 	if s.KnownHosts != "" && len(s.HostKeyFingerprints) > 0 {

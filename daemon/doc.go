@@ -20,8 +20,9 @@
 // # Inbound
 //
 // Replies are downloaded from AutoPay into the inbox folder (durably,
-// with a done marker) and removed on the server; files dropped into the
-// inbox by others are taken too. Each is recorded by its hash, processed
+// with a done marker) and removed on the server, or moved there into
+// sftp.download_archive_dir (never over a file of the same name); files
+// dropped into the inbox by others are taken too. Each is recorded by its hash, processed
 // (ProcessReply writes the files for the ERP), and only then applied to
 // the store in one transaction with the keys of the bookings it posted,
 // so that nothing is posted twice.

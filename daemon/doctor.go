@@ -166,6 +166,9 @@ func doctorSFTP(ctx context.Context, c *Config, add func(name, detail string, er
 	if s.DownloadDir != "" {
 		list("sftp.download_dir", s.DownloadDir)
 	}
+	if s.DownloadArchiveDir != "" {
+		list("sftp.download_archive_dir", s.DownloadArchiveDir)
+	}
 	if uploadOK {
 		err := client.Probe(ctx, s.UploadDir)
 		add("write sftp.upload_dir "+s.UploadDir, "a probe file under the temporary name "+s.TempPattern+" was written and removed", err)

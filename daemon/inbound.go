@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"refundd/daemon/obs"
 	"refundd/daemon/refund"
 	"refundd/daemon/spool"
@@ -24,8 +26,9 @@ import (
 
 // download fetches every file in the remote download folder into the
 // inbox folder, durably and with a done marker, and then removes it on the
-// server. A crash between the two fetches the file again next time; the
-// copy is then refused as a duplicate by its content.
+// server, or moves it into sftp.download_archive_dir when that is set. A
+// crash between the two fetches the file again next time; the copy is
+// then refused as a duplicate by its content.
 func (d *Daemon) download(ctx context.Context) {
 	if d.cfg.SFTP.Address == "" || d.cfg.SFTP.DownloadDir == "" {
 		return
@@ -76,11 +79,12 @@ func (d *Daemon) download(ctx context.Context) {
 				failed(err)
 				return
 			}
-			if err := c.Remove(ctx, remote); err != nil {
+			where, err := d.takeAway(ctx, c, remote)
+			if err != nil {
 				failed(err)
 				return
 			}
-			log.Info().Str(obs.FieldFile, remote).Msg("reply taken before; removed on the server")
+			log.Info().Str(obs.FieldFile, remote).Func(archivedAt(where)).Msg("reply taken before; taken away on the server")
 			continue
 		}
 		local, err := placeDownload(tmp, d.inbox.Dir(), fi.Name())
@@ -88,14 +92,36 @@ func (d *Daemon) download(ctx context.Context) {
 			failed(err)
 			return
 		}
-		if err := c.Remove(ctx, remote); err != nil {
+		where, err := d.takeAway(ctx, c, remote)
+		if err != nil {
 			failed(err)
 			return
 		}
-		log.Info().Str(obs.FieldFile, remote).Str("local", filepath.Base(local)).Int64(obs.FieldBytes, n).Msg("reply downloaded")
+		log.Info().Str(obs.FieldFile, remote).Str("local", filepath.Base(local)).Func(archivedAt(where)).
+			Int64(obs.FieldBytes, n).Msg("reply downloaded")
 	}
 	d.metrics.Download(obs.ResultOK, time.Now())
 	d.sftpState(nil)
+}
+
+// takeAway takes a downloaded reply away from the remote download folder:
+// it moves it into sftp.download_archive_dir when that is set (under a
+// new name when its own is taken there; nothing is overwritten) and
+// returns its new path, or else removes it and returns "".
+func (d *Daemon) takeAway(ctx context.Context, c *sftpx.Client, remote string) (string, error) {
+	if d.cfg.SFTP.DownloadArchiveDir == "" {
+		return "", c.Remove(ctx, remote)
+	}
+	return c.Move(ctx, remote, d.cfg.SFTP.DownloadArchiveDir)
+}
+
+// archivedAt logs where on the server a reply was moved, if it was.
+func archivedAt(where string) func(*zerolog.Event) {
+	return func(e *zerolog.Event) {
+		if where != "" {
+			e.Str("remote_archive", where)
+		}
+	}
 }
 
 // sftpState tells the readiness whether the last SFTP call worked.

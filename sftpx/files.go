@@ -182,3 +182,62 @@ func syncDir(dir string) error {
 	}
 	return nil
 }
+
+// maxMoveNames bounds the names Move tries in the target folder.
+const maxMoveNames = 1000
+
+// Move moves the remote file name into the remote folder dir, under its
+// own name or, when that is taken, "base (2).ext", "base (3).ext" and so
+// on, and returns its new path. It never overwrites a file: it looks for
+// a free name first and then uses the plain SFTP rename, which refuses an
+// existing target (never posix-rename@openssh.com, which replaces it), so
+// a file that appears under the name in between is not overwritten
+// either; the next name is tried. Folders are not moved. Move is not
+// tried again on a new connection: a lost reply could make a moved file
+// look missing.
+func (c *Client) Move(ctx context.Context, name, dir string) (string, error) {
+	base := path.Base(name)
+	ext := path.Ext(base)
+	stem := strings.TrimSuffix(base, ext)
+	var moved string
+	err := c.do(ctx, never, func(s *session) error {
+		fi, err := s.sftp.Lstat(name)
+		if err != nil {
+			return err
+		}
+		if fi.IsDir() {
+			return fmt.Errorf("%w: is a folder", fs.ErrInvalid)
+		}
+		for i := 1; i <= maxMoveNames; i++ {
+			target := path.Join(dir, base)
+			if i > 1 {
+				target = path.Join(dir, fmt.Sprintf("%s (%d)%s", stem, i, ext))
+			}
+			_, err := s.sftp.Lstat(target)
+			if err == nil {
+				continue
+			}
+			if !errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("stat %s: %w", target, err)
+			}
+			err = s.sftp.Rename(name, target)
+			if err == nil {
+				moved = target
+				return nil
+			}
+			// A plain rename refuses an existing target (OpenSSH answers
+			// a bare failure): someone took the name in between.
+			if isServerReply(err) && s.failed() == nil {
+				if _, serr := s.sftp.Lstat(target); serr == nil {
+					continue
+				}
+			}
+			return fmt.Errorf("rename to %s: %w", target, err)
+		}
+		return fmt.Errorf("%w: no free name for %s in %s", ErrTargetExists, base, dir)
+	})
+	if err != nil {
+		return "", fmt.Errorf("move %s: %w", name, err)
+	}
+	return moved, nil
+}
