@@ -46,6 +46,9 @@ type StatusRefund struct {
 	ReasonText    string    `json:"reasonText,omitempty"`
 	Created       time.Time `json:"created"`
 	Updated       time.Time `json:"updated"`
+	// BankRefs are the bank's references of the refund's bookings (its
+	// payment, then its return), when the store offers them.
+	BankRefs []string `json:"bankRefs,omitempty"`
 }
 
 // OpenStore opens the state store of cfg for the status and operator
@@ -65,6 +68,12 @@ type StatusStore interface {
 	BatchByNumber(ctx context.Context, number string) ([]store.Batch, error)
 	Batch(ctx context.Context, msgID string) (store.Batch, error)
 	Refunds(ctx context.Context, msgID string) ([]store.Refund, error)
+}
+
+// BankRefStore is what a StatusStore may also offer: the bank's
+// references of the bookings of a batch's refunds (*store.Store does).
+type BankRefStore interface {
+	BankRefs(ctx context.Context, msgID string) (map[string][]string, error)
 }
 
 // Status returns every batch, the newest first, or with batch (an ERP
@@ -99,11 +108,17 @@ func Status(ctx context.Context, s StatusStore, batch string) ([]StatusBatch, er
 			if err != nil {
 				return nil, fmt.Errorf("status %s: %w", batch, err)
 			}
+			var refs map[string][]string
+			if bs, ok := s.(BankRefStore); ok {
+				if refs, err = bs.BankRefs(ctx, b.MsgID); err != nil {
+					return nil, fmt.Errorf("status %s: %w", batch, err)
+				}
+			}
 			for _, r := range rs {
 				sb.Items = append(sb.Items, StatusRefund{RefNbr: r.RefNbr, DocType: string(r.DocType), Release: r.Release,
 					CustomerID: r.CustomerID, EndToEndID: r.EndToEndID, Amount: r.Amount.String() + " " + string(r.Amount.Currency),
 					ExecutionDate: r.ExecutionDate.String(), Status: string(r.Status), ReasonCode: r.ReasonCode,
-					ReasonText: r.ReasonText, Created: r.Created, Updated: r.Updated})
+					ReasonText: r.ReasonText, BankRefs: refs[r.EndToEndID], Created: r.Created, Updated: r.Updated})
 			}
 		}
 		out = append(out, sb)

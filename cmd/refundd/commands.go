@@ -28,6 +28,7 @@ commands:
   resolve  -config FILE -sent|-release MSGID    settle a batch whose upload is in doubt
   rerelease -config FILE ENDTOENDID...          pay refunds the bank rejected again, in a new batch
   doctor   -config FILE                         check folders, keys and the SFTP connection to AutoPay
+  sandbox  [-dir DIR] [-once]                   run refundd against a local AutoPay stand-in with an example batch
   version                                       print version and build information
 
 Run "refundd <command> -h" for the flags of a command.
@@ -54,6 +55,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdRerelease(args[1:], stdout, stderr)
 	case "doctor":
 		return cmdDoctor(args[1:], stdout, stderr)
+	case "sandbox":
+		return cmdSandbox(args[1:], stdout, stderr)
 	case "version":
 		return cmdVersion(stdout)
 	case "-h", "-help", "--help", "help":

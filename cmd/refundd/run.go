@@ -18,7 +18,6 @@ import (
 	"refundd/daemon/lock"
 	"refundd/daemon/notify"
 	"refundd/daemon/obs"
-	"refundd/daemon/store"
 )
 
 // cmdRun runs the daemon, or with -once everything pending, then exits.
@@ -117,7 +116,7 @@ func serve(ctx context.Context, d *daemon.Daemon, cfg *daemon.Config, log zerolo
 	if cfg.HTTP.Listen != "" {
 		srv, err := obs.NewHTTPServer(obs.HTTPConfig{Addr: cfg.HTTP.Listen, Ready: ready.Err, Metrics: metrics, Logger: log})
 		if err == nil {
-			srv.Handle("GET /status", statusPage(d))
+			handleStatus(srv, d)
 			err = srv.Listen()
 		}
 		if err != nil {
@@ -153,28 +152,14 @@ func serve(ctx context.Context, d *daemon.Daemon, cfg *daemon.Config, log zerolo
 	return exitOK
 }
 
-// statusPage serves the batches as the status command shows them: a
-// table, or JSON with ?format=json; ?batch= shows one batch's refunds.
+// handleStatus adds the status page and its JSON API to srv.
+func handleStatus(srv *obs.HTTPServer, d *daemon.Daemon) {
+	daemon.HandleStatus(srv, d.Store())
+}
+
+// statusPage serves the status page, for tests.
 func statusPage(d *daemon.Daemon) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		bs, err := daemon.Status(r.Context(), d.Store(), r.URL.Query().Get("batch"))
-		if errors.Is(err, store.ErrNotFound) {
-			http.Error(w, "no such batch", http.StatusNotFound)
-			return
-		}
-		if err != nil {
-			http.Error(w, "status unavailable", http.StatusInternalServerError)
-			return
-		}
-		asJSON := r.URL.Query().Get("format") == "json"
-		if asJSON {
-			w.Header().Set("Content-Type", "application/json")
-		} else {
-			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		}
-		w.Header().Set("Cache-Control", "no-store")
-		if err := daemon.WriteStatus(w, bs, asJSON); err != nil {
-			return // the client went away
-		}
-	})
+	mux := http.NewServeMux()
+	daemon.HandleStatus(mux, d.Store())
+	return mux
 }

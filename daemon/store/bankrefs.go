@@ -1,0 +1,41 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+)
+
+// BankRefs returns the bank's references (AcctSvcrRef) of the bookings
+// applied to the refunds of the batch msgID, payments and returns, by
+// EndToEndId, in the order they were applied. A booking without a
+// reference of the bank is left out.
+func (s *Store) BankRefs(ctx context.Context, msgID string) (map[string][]string, error) {
+	// An entry is the refund's when it was recorded as matched to it, or,
+	// recorded without the match, when its transaction key is the
+	// refund's EndToEndId. The keys of the exception lines of status
+	// reports (account "pain.002") are no bookings.
+	rows, err := s.r.QueryContext(ctx, `SELECT r.end_to_end_id, e.entry FROM bank_entries e
+		JOIN refunds r ON r.end_to_end_id = e.end_to_end_id OR (e.end_to_end_id = '' AND e.tx = r.end_to_end_id)
+		WHERE r.msg_id = ? AND e.kind IN ('', 'payment', 'return') AND e.account <> 'pain.002'
+		ORDER BY e.applied, e.entry`, msgID)
+	if err != nil {
+		return nil, fmt.Errorf("read bank references of batch %s: %w", msgID, err)
+	}
+	defer rows.Close()
+	refs := map[string][]string{}
+	for rows.Next() {
+		var e2e, entry string
+		if err := rows.Scan(&e2e, &entry); err != nil {
+			return nil, fmt.Errorf("read bank references of batch %s: %w", msgID, err)
+		}
+		if strings.HasPrefix(entry, "ntry:") || strings.HasPrefix(entry, "booking:") {
+			continue
+		}
+		refs[e2e] = append(refs[e2e], entry)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read bank references of batch %s: %w", msgID, err)
+	}
+	return refs, nil
+}
