@@ -7,7 +7,9 @@ import (
 	"hash"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"refundd/daemon/erp"
@@ -105,6 +107,12 @@ func (c *Config) PlanBatch(name string, open Opener, now time.Time) (*Plan, erro
 // PlanBatch does.
 func (c *Config) PlanSelected(name string, open Opener, now time.Time, sel *Selection) (*Plan, error) {
 	p := &Plan{File: name, Created: now.In(c.Location()), cfg: c, rules: c.Rules(now), sel: sel}
+	// A file of another kind is a problem of the file, not an error: it
+	// would otherwise be tried again for ever.
+	if q, ok := unknownFormat(name); ok {
+		p.Problems = append(p.Problems, q)
+		return p, nil
+	}
 	groups := map[refund.GroupKey]*Group{}
 	var total3 int64 // the batch total in thousandths, to keep every sum in range
 	h := sha256.New()
@@ -180,6 +188,9 @@ func pow10(n int) int64 {
 // errors. Problems of refunds go to report; those of the file as a whole
 // are returned.
 func (p *Plan) scan(open Opener, h hash.Hash, report func(erp.Problem), fn func(erp.Record, *refund.Transfer) error) ([]erp.Problem, error) {
+	if q, ok := unknownFormat(p.File); ok {
+		return []erp.Problem{q}, nil
+	}
 	f, err := open()
 	if err != nil {
 		return nil, fmt.Errorf("open batch %s: %w", p.File, err)
@@ -344,4 +355,14 @@ func RenderFile(c *Config, path string, now time.Time, out, diag io.Writer) erro
 		return fmt.Errorf("render %s: write output: %w", path, err)
 	}
 	return nil
+}
+
+// unknownFormat returns the problem of a batch file whose name is neither
+// .csv nor .json.
+func unknownFormat(name string) (erp.Problem, bool) {
+	ext := strings.ToLower(filepath.Ext(name))
+	if ext == ".csv" || ext == ".json" {
+		return erp.Problem{}, false
+	}
+	return erp.Problem{Pos: erp.Pos{File: name}, Msg: fmt.Sprintf("unknown format %q: a batch file is .csv or .json", ext)}, true
 }

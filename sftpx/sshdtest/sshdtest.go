@@ -389,7 +389,9 @@ func (l *tail) String() string {
 
 // Proxy forwards TCP connections to a target until stalled: then it
 // forwards nothing more in either direction and keeps the connections open,
-// like a server or network path that stops answering.
+// like a server or network path that stops answering. It can also refuse
+// new connections (Drop), reset the open ones (Reset) and forward slowly
+// (Trickle).
 type Proxy struct {
 	// Addr is the proxy's address on 127.0.0.1.
 	Addr string
@@ -400,6 +402,9 @@ type Proxy struct {
 
 	mu      sync.Mutex
 	stalled bool
+	drop    bool
+	chunk   int           // when > 0, the most forwarded at once
+	pause   time.Duration // after each chunk
 	conns   map[net.Conn]bool
 	release chan struct{} // closed to end the stalled copies
 }
@@ -436,6 +441,35 @@ func (p *Proxy) Resume() {
 	p.release = make(chan struct{})
 }
 
+// Drop makes the proxy close new connections as soon as it accepts them
+// (drop true), or forward them again (drop false).
+func (p *Proxy) Drop(drop bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.drop = drop
+}
+
+// Reset ends every open connection at once with a TCP reset, on both
+// sides; new connections are forwarded.
+func (p *Proxy) Reset() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for c := range p.conns {
+		if tc, ok := c.(*net.TCPConn); ok {
+			tc.SetLinger(0)
+		}
+		c.Close()
+	}
+}
+
+// Trickle forwards at most chunk bytes at a time in each direction and
+// waits pause after each; a chunk of 0 forwards at full speed again.
+func (p *Proxy) Trickle(chunk int, pause time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.chunk, p.pause = chunk, pause
+}
+
 func (p *Proxy) close() {
 	p.l.Close()
 	p.mu.Lock()
@@ -459,6 +493,13 @@ func (p *Proxy) accept() {
 		c, err := p.l.Accept()
 		if err != nil {
 			return
+		}
+		p.mu.Lock()
+		drop := p.drop
+		p.mu.Unlock()
+		if drop {
+			c.Close()
+			continue
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		var d net.Dialer
@@ -493,7 +534,7 @@ func (p *Proxy) copy(dst, src net.Conn) {
 				<-release
 				return
 			}
-			if _, err := dst.Write(buf[:n]); err != nil {
+			if err := p.forward(dst, buf[:n]); err != nil {
 				return
 			}
 		}
@@ -501,4 +542,25 @@ func (p *Proxy) copy(dst, src net.Conn) {
 			return
 		}
 	}
+}
+
+// forward writes b to dst, in chunks with pauses while trickling.
+func (p *Proxy) forward(dst net.Conn, b []byte) error {
+	for len(b) > 0 {
+		p.mu.Lock()
+		chunk, pause := p.chunk, p.pause
+		p.mu.Unlock()
+		n := len(b)
+		if chunk > 0 {
+			n = min(n, chunk)
+		}
+		if _, err := dst.Write(b[:n]); err != nil {
+			return err
+		}
+		b = b[n:]
+		if chunk > 0 {
+			time.Sleep(pause)
+		}
+	}
+	return nil
 }
