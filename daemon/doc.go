@@ -27,6 +27,15 @@
 // the store in one transaction with the keys of the bookings it posted,
 // so that nothing is posted twice.
 //
+// # Crash points
+//
+// Every step boundary of both pipelines carries a crash point of package
+// failpoint (before and after the upload intent, during the upload, after
+// the remote rename, around every status commit, during and after each
+// file written for the ERP, around applying a reply). They do nothing
+// unless the environment arms them; a test then has the process killed
+// there and checks that a restart neither pays nor posts twice.
+//
 // # Lifecycle
 //
 // New locks the state folder (one daemon per state folder) and checks the

@@ -16,6 +16,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"refundd/daemon/failpoint"
 	"refundd/daemon/obs"
 	"refundd/daemon/refund"
 	"refundd/daemon/spool"
@@ -68,6 +69,7 @@ func (d *Daemon) download(ctx context.Context) {
 			failed(err)
 			return
 		}
+		failpoint.Hit(failpoint.AfterDownload)
 		// A file taken before (its removal on the server failed, or a run
 		// stopped before it) is not placed again: it would only be refused
 		// as a duplicate, on every round.
@@ -92,6 +94,7 @@ func (d *Daemon) download(ctx context.Context) {
 			failed(err)
 			return
 		}
+		failpoint.Hit(failpoint.AfterPlace)
 		where, err := d.takeAway(ctx, c, remote)
 		if err != nil {
 			failed(err)
@@ -248,10 +251,12 @@ func (d *Daemon) takeReply(ctx context.Context, cl spool.Claimed, resumed bool) 
 	for _, k := range res.Keys {
 		reply.Keys = append(reply.Keys, store.AppliedKey{Key: k})
 	}
+	failpoint.Hit(failpoint.BeforeApply)
 	applied, err := d.store.ApplyReply(ctx, cl.SHA256, reply)
 	if err != nil {
 		return err
 	}
+	failpoint.Hit(failpoint.AfterApply)
 	archived, err := d.inbox.Done(cl, "")
 	if err != nil {
 		return err

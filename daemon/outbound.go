@@ -1,7 +1,6 @@
 package daemon
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -20,6 +19,7 @@ import (
 
 	"refundd/daemon/atomicfile"
 	"refundd/daemon/erp"
+	"refundd/daemon/failpoint"
 	"refundd/daemon/obs"
 	"refundd/daemon/refund"
 	"refundd/daemon/spool"
@@ -132,6 +132,7 @@ func (d *Daemon) takeBatch(ctx context.Context, cl spool.Claimed, resumed bool) 
 	if err != nil || !ok {
 		return err
 	}
+	failpoint.Hit(failpoint.BeforeIntent)
 	open := func() (io.ReadCloser, error) { return os.Open(cl.Path) }
 	plan, err := d.cfg.PlanBatch(cl.Name, open, d.now())
 	if err != nil {
@@ -169,6 +170,7 @@ func (d *Daemon) takeBatch(ctx context.Context, cl spool.Claimed, resumed bool) 
 	if err != nil {
 		return err
 	}
+	failpoint.Hit(failpoint.AfterIntent)
 	log.Info().Str(obs.FieldMsgID, b.MsgID).Str(obs.FieldStage, "record").Str(obs.FieldStatus, string(store.BatchSending)).
 		Int("refunds", b.NbOfTxs).Msg("batch recorded for upload")
 	return d.finishBatchFile(ctx, cl, b, log)
@@ -209,6 +211,7 @@ func writeIntent(ctx context.Context, s intentStore, outbox, uploadDir string, p
 	if err != nil {
 		return store.Batch{}, err
 	}
+	failpoint.Hit(failpoint.IntentRendered)
 	attempt := 0
 	if plan.sel != nil {
 		attempt = plan.sel.Attempt
@@ -232,6 +235,7 @@ func (d *Daemon) finishBatchFile(ctx context.Context, cl spool.Claimed, b store.
 	if err := d.store.FinishFile(ctx, cl.SHA256, store.FileDone, ""); err != nil {
 		return err
 	}
+	failpoint.Hit(failpoint.BatchFileFinished)
 	archived, err := d.export.Done(cl, "")
 	if err != nil {
 		return err
@@ -441,13 +445,23 @@ func (d *Daemon) upload(ctx context.Context, b store.Batch) {
 		d.uploadFailed(b, err, sftpx.IsPermanent(err), log)
 		return
 	}
-	err = c.Put(ctx, b.RemoteName, bytes.NewReader(data))
+	// The mutation is the bug the crash test must see: the outcome
+	// recorded before the upload.
+	early := failpoint.Mutated(failpoint.OutcomeBeforeUpload)
+	if early {
+		d.setBatch(ctx, b, store.BatchSent, "", log)
+	}
+	failpoint.Hit(failpoint.BeforeUpload)
+	err = c.Put(ctx, b.RemoteName, &crashReader{data: data})
 	switch {
 	case err == nil:
+		failpoint.Hit(failpoint.AfterRemoteRename)
 		delete(d.retries, b.MsgID)
 		d.metrics.Upload(obs.ResultOK, time.Now())
 		log.Info().Int(obs.FieldBytes, len(data)).Msg("pain.001 uploaded")
-		d.setBatch(ctx, b, store.BatchSent, "", log)
+		if !early {
+			d.setBatch(ctx, b, store.BatchSent, "", log)
+		}
 	case errors.Is(err, sftpx.ErrTargetExists), errors.Is(err, sftpx.ErrInDoubt):
 		delete(d.retries, b.MsgID)
 		d.metrics.Upload(obs.ResultPermanent, time.Now())
@@ -459,10 +473,12 @@ func (d *Daemon) upload(ctx context.Context, b store.Batch) {
 
 // setBatch changes a batch's status and logs it.
 func (d *Daemon) setBatch(ctx context.Context, b store.Batch, to store.BatchStatus, reason string, log zerolog.Logger) {
+	failpoint.Hit(failpoint.BeforeBatchStatus)
 	if _, err := d.store.SetBatchStatus(ctx, b.MsgID, to, reason); err != nil {
 		log.Error().Err(err).Msg("recording the batch status failed")
 		return
 	}
+	failpoint.Hit(failpoint.AfterBatchStatus)
 	ev := log.Info()
 	if to == store.BatchInDoubt {
 		ev = log.Warn()
@@ -525,4 +541,30 @@ func (d *Daemon) resolveInDoubt(ctx context.Context) {
 			l.Warn().Str(obs.FieldStatus, string(b.Status)).Msg("batch in doubt: waiting for a pain.002 or an operator (refundd resolve)")
 		}
 	}
+}
+
+// crashReader reads data in two halves, with the crash point DuringUpload
+// between them: killed there, the server holds at most part of the
+// temporary file.
+type crashReader struct {
+	data []byte
+	off  int
+}
+
+// Read implements io.Reader.
+func (r *crashReader) Read(p []byte) (int, error) {
+	if r.off >= len(r.data) {
+		return 0, io.EOF
+	}
+	half := len(r.data) / 2
+	if r.off == half && half > 0 {
+		failpoint.Hit(failpoint.DuringUpload)
+	}
+	end := len(r.data)
+	if r.off < half {
+		end = half
+	}
+	n := copy(p, r.data[r.off:end])
+	r.off += n
+	return n, nil
 }

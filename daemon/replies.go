@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"refundd/daemon/erp"
+	"refundd/daemon/failpoint"
 	"refundd/daemon/refund"
 	"refundd/formats"
 	"refundd/formats/camt054"
@@ -365,20 +366,25 @@ func reportTag(m formats.Message) string {
 // matches, exceptions; a kind without lines is not written.
 func (p *replyRun) write(statuses []erp.StatusRow, vouchers []refund.Voucher, matches []erp.MatchRow, exceptions []erp.ExceptionRow) error {
 	res, out := p.res, p.d.Out
+	failpoint.Hit(failpoint.ReplyParsed)
 	var err error
 	if res.Files.Status, err = out.WriteStatus(statuses); err != nil {
 		return err
 	}
 	res.Statuses = statuses
+	failpoint.Hit(failpoint.AfterLedgerWrite)
 	if res.Files.Postings, err = out.WritePostings(vouchers); err != nil {
 		return err
 	}
+	failpoint.Hit(failpoint.AfterLedgerWrite)
 	if res.Files.Matches, err = out.WriteMatches(matches); err != nil {
 		return err
 	}
+	failpoint.Hit(failpoint.AfterLedgerWrite)
 	if res.Files.Exceptions, err = out.WriteExceptions(exceptions); err != nil {
 		return err
 	}
+	failpoint.Hit(failpoint.AfterLedgerWrite)
 	return nil
 }
 

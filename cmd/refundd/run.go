@@ -15,6 +15,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"refundd/daemon"
+	"refundd/daemon/failpoint"
 	"refundd/daemon/lock"
 	"refundd/daemon/notify"
 	"refundd/daemon/obs"
@@ -40,6 +41,10 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	if fs.NArg() != 0 {
 		fs.Usage()
 		return exitUsage
+	}
+	if err := failpoint.Check(); err != nil {
+		fmt.Fprintf(stderr, "refundd run: %v\n", err)
+		return exitFailure
 	}
 	cfg, err := daemon.LoadConfig(*config)
 	if err != nil {

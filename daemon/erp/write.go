@@ -6,10 +6,14 @@ import (
 	"encoding/base32"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
 	"refundd/daemon/atomicfile"
+	"refundd/daemon/failpoint"
 	"refundd/daemon/refund"
 )
 
@@ -49,9 +53,44 @@ func (w *Writer) WriteStatus(rows []StatusRow) (string, error) {
 }
 
 // WritePostings writes a postings file with the lines of vouchers and
-// returns its name, or "" when there are none.
+// returns its name, or "" when there are none. A postings file with the
+// same contents already in the folder (written by a run that stopped
+// before it recorded the reply) is not written again: its name is
+// returned, so that a booking is posted once. One the ERP took away is
+// written again; its vouchers carry the same ids.
 func (w *Writer) WritePostings(vouchers []refund.Voucher) (string, error) {
-	return w.write(KindPostings, len(vouchers), func(b io.Writer) error { return EncodePostings(b, vouchers) })
+	if len(vouchers) == 0 {
+		return "", nil
+	}
+	var buf bytes.Buffer
+	if err := EncodePostings(&buf, vouchers); err != nil {
+		return "", fmt.Errorf("encode %s file: %w", KindPostings, err)
+	}
+	if name := w.written(KindPostings, buf.Bytes()); name != "" {
+		return name, nil
+	}
+	return w.write(KindPostings, len(vouchers), func(b io.Writer) error { _, err := b.Write(buf.Bytes()); return err })
+}
+
+// written returns the name of a file of the kind in the folder with the
+// contents data, or "" when there is none (or the folder cannot be read:
+// the file is then written again, which the voucher ids make harmless).
+func (w *Writer) written(kind string, data []byte) string {
+	suffix := "-" + contentID(data) + ".csv"
+	es, err := os.ReadDir(w.Dir)
+	if err != nil {
+		return ""
+	}
+	for _, e := range es {
+		name := e.Name()
+		if !e.Type().IsRegular() || !strings.HasPrefix(name, kind+"-") || !strings.HasSuffix(name, suffix) {
+			continue
+		}
+		if have, err := os.ReadFile(filepath.Join(w.Dir, name)); err == nil && bytes.Equal(have, data) {
+			return name
+		}
+	}
+	return ""
 }
 
 // WriteMatches writes a matches file with rows and returns its name, or ""
@@ -83,7 +122,12 @@ func (w *Writer) write(kind string, n int, enc func(io.Writer) error) (string, e
 		files = &atomicfile.Writer{}
 	}
 	err := files.Write(w.Dir, name, func(f io.Writer) error {
-		_, err := f.Write(buf.Bytes())
+		data := buf.Bytes()
+		if _, err := f.Write(data[:len(data)/2]); err != nil {
+			return err
+		}
+		failpoint.Hit(failpoint.DuringLedgerWrite)
+		_, err := f.Write(data[len(data)/2:])
 		return err
 	})
 	if err != nil {

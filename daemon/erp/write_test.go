@@ -421,3 +421,32 @@ func encoded[R any](t *testing.T, enc func(io.Writer, []R) error, rows []R) []by
 	}
 	return b.Bytes()
 }
+
+// TestWriterPostingsOnce: the same postings again (a reply processed a
+// second time after a crash) name the file written before and write no
+// second one; once that file is gone, they are written again.
+func TestWriterPostingsOnce(t *testing.T) {
+	dir := t.TempDir()
+	w := &Writer{Dir: dir, Now: func() time.Time { return at }}
+	first, err := w.WritePostings(vouchers(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := w.WritePostings(vouchers(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again != first {
+		t.Errorf("second write named %s, want %s", again, first)
+	}
+	if es, _ := os.ReadDir(dir); len(es) != 1 {
+		t.Errorf("%d files in the folder, want 1", len(es))
+	}
+	if err := os.Remove(filepath.Join(dir, first)); err != nil {
+		t.Fatal(err)
+	}
+	third, err := w.WritePostings(vouchers(t))
+	if err != nil || third == "" || third == first {
+		t.Errorf("after the ERP took the file: %q, %v", third, err)
+	}
+}

@@ -1,0 +1,555 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"refundd/daemon"
+	"refundd/daemon/failpoint"
+	"refundd/daemon/sandbox"
+	"refundd/daemon/spool"
+	"refundd/daemon/store"
+	"refundd/formats/pain001"
+)
+
+// crashLoop configures one crash loop.
+type crashLoop struct {
+	// batches is the number of batch files dropped, spread over the loop.
+	batches int
+	// budget bounds the killing; minKills is the number of kills it aims
+	// for, maxKills the number it stops at.
+	budget             time.Duration
+	minKills, maxKills int
+	// points, when set, arms these failpoints in turn, one per run, and
+	// nothing else; otherwise each run is armed at random.
+	points []failpoint.Name
+	// env is added to the daemon's environment.
+	env []string
+}
+
+// crashResult is what a crash loop did and found.
+type crashResult struct {
+	kills, fpKills, uploads int
+	points                  map[failpoint.Name]int // kills by failpoint
+	elapsed                 time.Duration
+	violations              []string
+}
+
+// TestCrashLoop runs the real binary against a local sshd and a simulated
+// bank while killing it with SIGKILL, hundreds of times, at random
+// failpoints and at random moments, and restarts it each time; then lets
+// it finish and checks that nothing was paid or posted twice and nothing
+// was lost.
+func TestCrashLoop(t *testing.T) {
+	res := runCrashLoop(t, crashLoop{batches: 90, budget: 90 * time.Second, minKills: 220, maxKills: 320})
+	for _, v := range res.violations {
+		t.Error(v)
+	}
+	t.Logf("crash loop: %d kills (%d at failpoints), %d uploads, %s", res.kills, res.fpKills, res.uploads, res.elapsed.Round(time.Second))
+	for _, n := range failpoint.Names() {
+		t.Logf("  %-22s %d kills", n, res.points[n])
+	}
+	if res.kills < 200 {
+		t.Errorf("only %d kills, want at least 200", res.kills)
+	}
+	if len(res.violations) == 0 {
+		fmt.Printf("crash loop: %d kills, invariants hold\n", res.kills)
+	}
+}
+
+// TestCrashLoopMutation runs a short crash loop with a deliberately
+// broken daemon (the outcome of an upload recorded before the upload) and
+// asserts that the invariant checker sees it, and the same loop with the
+// daemon as it is, which must hold.
+func TestCrashLoopMutation(t *testing.T) {
+	loop := func(env ...string) crashResult {
+		return runCrashLoop(t, crashLoop{batches: 4, budget: 3 * time.Second, minKills: 3, maxKills: 3,
+			points: []failpoint.Name{failpoint.BeforeUpload}, env: env})
+	}
+	res := loop(failpoint.EnvMutation+"="+string(failpoint.OutcomeBeforeUpload), failpoint.EnvTestMutations+"=1")
+	t.Logf("mutation %s: %d kills, violations:\n%s", failpoint.OutcomeBeforeUpload, res.kills, strings.Join(res.violations, "\n"))
+	if !slices.ContainsFunc(res.violations, func(v string) bool { return strings.Contains(v, "never uploaded") }) {
+		t.Errorf("the checker did not see the mutation %s", failpoint.OutcomeBeforeUpload)
+	}
+	// The mutation needs the second variable: without it the daemon is
+	// the real one.
+	res = loop(failpoint.EnvMutation + "=" + string(failpoint.OutcomeBeforeUpload))
+	for _, v := range res.violations {
+		t.Errorf("without %s: %s", failpoint.EnvTestMutations, v)
+	}
+	if res.kills != 3 {
+		t.Errorf("without %s: %d kills, want 3", failpoint.EnvTestMutations, res.kills)
+	}
+}
+
+// crashBin builds refundd into a temporary folder of the test.
+func crashBin(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "refundd")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// runCrashLoop runs one crash loop, then one clean run until everything is
+// done, and checks the invariants.
+func runCrashLoop(t *testing.T, cl crashLoop) crashResult {
+	t.Helper()
+	bin := crashBin(t)
+	config, dir, up := runEnv(t)
+	down := filepath.Join(filepath.Dir(up), "outbound")
+	data, err := os.ReadFile(config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Replies are fetched every second, not every minute.
+	if !bytes.Contains(data, []byte("timeout: 10s}")) {
+		t.Fatalf("the test configuration changed; set sftp.download_schedule another way:\n%s", data)
+	}
+	data = bytes.Replace(data, []byte("timeout: 10s}"), []byte("timeout: 10s, download_schedule: \"@every 1s\"}"), 1)
+	if err := os.WriteFile(config, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	// The bank writes into a staging folder; its files are moved into the
+	// download folder, each name recorded.
+	stage := filepath.Join(dir, "bank-stage")
+	if err := os.MkdirAll(stage, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	bank := sandbox.NewBank(sandbox.BankConfig{UploadDir: up, DownloadDir: stage, Delay: 100 * time.Millisecond, Poll: 50 * time.Millisecond})
+	var replies []string
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	var bankErr error
+	var mu sync.Mutex
+	wg.Go(func() {
+		t := time.NewTicker(50 * time.Millisecond)
+		defer t.Stop()
+		for {
+			err := bank.Step()
+			es, rerr := os.ReadDir(stage)
+			err = errors.Join(err, rerr)
+			for _, e := range es {
+				if strings.HasPrefix(e.Name(), ".") {
+					continue
+				}
+				if rerr := os.Rename(filepath.Join(stage, e.Name()), filepath.Join(down, e.Name())); rerr != nil {
+					err = errors.Join(err, rerr)
+					continue
+				}
+				mu.Lock()
+				replies = append(replies, e.Name())
+				mu.Unlock()
+			}
+			if err != nil {
+				mu.Lock()
+				bankErr = err
+				mu.Unlock()
+				return
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	})
+	defer func() { cancel(); wg.Wait() }()
+
+	// The ERP drops the batches over the first part of the loop; every
+	// fifth is dropped a second time under another name.
+	export := filepath.Join(dir, "export")
+	var dropped []string
+	var mine []string // the reference numbers of the refunds dropped
+	dropAt := func(i int) time.Duration { return cl.budget * 2 / 3 * time.Duration(i) / time.Duration(cl.batches) }
+	next := 0
+	drop := func(elapsed time.Duration) {
+		for next < cl.batches && dropAt(next) <= elapsed {
+			name, content, refs := crashBatch(next)
+			dropBatch(t, export, name, content)
+			dropped, mine = append(dropped, name), append(mine, refs...)
+			if next%5 == 4 {
+				again := "again-" + name
+				dropBatch(t, export, again, content)
+				dropped = append(dropped, again)
+			}
+			next++
+		}
+	}
+
+	rnd := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
+	res := crashResult{points: map[failpoint.Name]int{}}
+	start := time.Now()
+	var logs *syncBuffer
+	for run := 0; res.kills < cl.maxKills; run++ {
+		elapsed := time.Since(start)
+		if elapsed > cl.budget && res.kills >= cl.minKills || elapsed > cl.budget+cl.budget/2 {
+			break
+		}
+		drop(elapsed)
+		env := slices.Clone(cl.env)
+		var wait time.Duration
+		switch {
+		case cl.points != nil:
+			env = append(env, failpoint.EnvFailpoints+"="+string(cl.points[run%len(cl.points)]))
+			wait = 3 * time.Second
+		case run%3 == 0:
+			// A kill at a random moment from outside.
+			wait = time.Duration(50+rnd.IntN(500)) * time.Millisecond
+		case run%3 == 1:
+			// Three points at once, so that a run with little to do still
+			// meets one.
+			var names []string
+			for _, i := range rnd.Perm(len(failpoint.Names()))[:3] {
+				names = append(names, string(failpoint.Names()[i]))
+			}
+			env = append(env, failpoint.EnvFailpoints+"="+strings.Join(names, ","))
+			wait = time.Duration(200+rnd.IntN(800)) * time.Millisecond
+		default:
+			env = append(env, fmt.Sprintf("%s=random:%d:%d", failpoint.EnvFailpoints, rnd.Uint64(), 2+rnd.IntN(10)))
+			wait = time.Duration(200+rnd.IntN(800)) * time.Millisecond
+		}
+		cmd := exec.Command(bin, "run", "-config", config)
+		cmd.Env = append(os.Environ(), env...)
+		logs = &syncBuffer{}
+		cmd.Stdout, cmd.Stderr = logs, logs
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		exited := make(chan error, 1)
+		go func() { exited <- cmd.Wait() }()
+		var werr error
+		select {
+		case werr = <-exited:
+		case <-time.After(wait):
+			cmd.Process.Signal(syscall.SIGKILL)
+			werr = <-exited
+		}
+		var ee *exec.ExitError
+		if errors.As(werr, &ee) {
+			if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL {
+				res.kills++
+				if m := killedAt.FindStringSubmatch(logs.String()); m != nil {
+					res.fpKills++
+					res.points[failpoint.Name(m[1])]++
+				}
+				continue
+			}
+		}
+		t.Fatalf("refundd run ended by itself (%v); log:\n%s", werr, tail(logs))
+	}
+	drop(cl.budget) // the rest, if the kills came early
+
+	// A clean run to the end: everything dropped is taken, uploaded,
+	// answered and applied.
+	cmd := exec.Command(bin, "run", "-config", config)
+	cmd.Env = append(os.Environ(), cl.env...)
+	var last syncBuffer
+	cmd.Stdout, cmd.Stderr = &last, &last
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	quiet := func() bool {
+		return pendingFiles(export) == 0 && pendingFiles(filepath.Join(dir, "inbox")) == 0 && pendingFiles(down) == 0 &&
+			pendingFiles(stage) == 0 && (pendingFiles(up) == 0 || bank.Idle()) && pendingFiles(filepath.Join(dir, "state", "work", "export")) == 0 &&
+			pendingFiles(filepath.Join(dir, "state", "work", "inbox")) == 0
+	}
+	settled, deadline := time.Time{}, time.Now().Add(60*time.Second)
+	for time.Now().Before(deadline) {
+		if !quiet() {
+			settled = time.Time{}
+		} else if settled.IsZero() {
+			settled = time.Now()
+		} else if time.Since(settled) > 2500*time.Millisecond {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("the last run: %v\n%s", err, last.String())
+	}
+	cancel()
+	wg.Wait()
+	res.elapsed = time.Since(start)
+	mu.Lock()
+	defer mu.Unlock()
+	if bankErr != nil {
+		t.Fatalf("bank: %v", bankErr)
+	}
+	res.violations, res.uploads = checkCrashInvariants(dir, up, dropped, mine, replies)
+	if len(res.violations) > 0 && cl.env == nil {
+		t.Logf("last run's log:\n%s", last.String())
+	}
+	if len(res.violations) > 0 {
+		errs, _ := filepath.Glob(filepath.Join(export, "failed", "*.err"))
+		for _, e := range errs {
+			data, _ := os.ReadFile(e)
+			t.Logf("%s: %s", filepath.Base(e), data)
+		}
+	}
+	return res
+}
+
+// killedAt matches the line a failpoint writes before it kills.
+var killedAt = regexp.MustCompile(`failpoint (\S+): killing the process`)
+
+// tail returns the last part of a log.
+func tail(b *syncBuffer) []byte {
+	s := b.String()
+	return []byte(s[max(0, len(s)-4000):])
+}
+
+// crashBatch returns the name and content of batch i and the reference
+// numbers of its refunds.
+func crashBatch(i int) (name string, content []byte, refs []string) {
+	var b strings.Builder
+	b.WriteString("Batch;DocType;RefNbr;CustomerID;CustomerName;PaymentMethod;AccountType;Account;BIC;Country;Amount;Currency;PaymentDate;CustomerOrderNbr;PaymentRef\r\n")
+	batch := fmt.Sprintf("CL%04d", i)
+	for j, acct := range []string{"1234 56 78903", "15031234562", "1234 56 78903"} {
+		ref := fmt.Sprintf("CN%d%04d", j+3, i)
+		method := "AUTOPAY"
+		if j == 1 {
+			method = "DOMESTIC"
+		}
+		fmt.Fprintf(&b, "%s;CreditNote;%s;C%d;Kari Nordmann;%s;BBAN;%s;;NO;%d,%02d;NOK;2026-12-02;SO-%d;\r\n", batch, ref, 1000+i, method, acct, 10+i, j, i)
+		refs = append(refs, ref)
+	}
+	return "batch-" + batch + ".csv", []byte(b.String()), refs
+}
+
+// dropBatch drops a file into the export folder: written, renamed into
+// place, then marked done.
+func dropBatch(t *testing.T, dir, name string, content []byte) {
+	t.Helper()
+	tmp := filepath.Join(dir, "."+name+".tmp")
+	if err := os.WriteFile(tmp, content, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name+spool.DoneSuffix), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// pendingFiles counts the files in dir that are not hidden, not markers
+// and not .err files (a missing folder has none).
+func pendingFiles(dir string) int {
+	es, _ := os.ReadDir(dir)
+	n := 0
+	for _, e := range es {
+		if e.Type().IsRegular() && !spool.Ignored(e.Name()) {
+			n++
+		}
+	}
+	return n
+}
+
+// numberedName matches the "name (2).ext" that spool and the download
+// give a file whose name is taken.
+var numberedName = regexp.MustCompile(` \(\d+\)(\.[^.]*)?$`)
+
+// baseName returns name without its number.
+func baseName(name string) string {
+	return numberedName.ReplaceAllString(name, "$1")
+}
+
+// checkCrashInvariants checks the state a crash loop left: dir is the
+// test's folder (export, inbox, import, state), up the remote upload
+// folder, dropped the batch files dropped, refs the reference numbers of
+// every refund in them, replies the files the bank wrote. It returns every
+// violation and the number of uploads.
+func checkCrashInvariants(dir, up string, dropped, refs, replies []string) (violations []string, uploads int) {
+	bad := func(format string, args ...any) { violations = append(violations, fmt.Sprintf(format, args...)) }
+
+	// The remote: every file complete, no MsgId or EndToEndId twice.
+	es, err := os.ReadDir(up)
+	if err != nil {
+		bad("read the upload folder: %v", err)
+	}
+	msgIDs := map[string]string{}
+	uploaded := map[string][]string{} // EndToEndId → files
+	for _, e := range es {
+		if strings.HasPrefix(e.Name(), ".") || !strings.HasSuffix(e.Name(), ".xml") {
+			bad("remote upload folder holds %s: a partial or foreign file", e.Name())
+			continue
+		}
+		uploads++
+		f, err := os.Open(filepath.Join(up, e.Name()))
+		if err != nil {
+			bad("open %s: %v", e.Name(), err)
+			continue
+		}
+		_, err = pain001.Decode(f, pain001.Handler{
+			Header: func(_ int, h *pain001.GroupHeader) error {
+				if prev, ok := msgIDs[h.MsgID]; ok {
+					bad("MsgId %s uploaded twice: %s and %s", h.MsgID, prev, e.Name())
+				}
+				msgIDs[h.MsgID] = e.Name()
+				if e.Name() != h.MsgID+".xml" {
+					bad("remote %s holds MsgId %s", e.Name(), h.MsgID)
+				}
+				return nil
+			},
+			Transaction: func(_ int, tx *pain001.Transaction) error {
+				uploaded[tx.EndToEndID] = append(uploaded[tx.EndToEndID], e.Name())
+				return nil
+			},
+		})
+		f.Close()
+		if err != nil {
+			bad("remote %s is not a complete pain.001: %v", e.Name(), err)
+		}
+	}
+	for e2e, files := range uploaded {
+		if len(files) > 1 {
+			bad("refund %s uploaded %d times: %v", e2e, len(files), files)
+		}
+	}
+
+	// The store: sound, and every refund of a batch either uploaded once
+	// or its batch flagged in doubt for an operator.
+	ctx := context.Background()
+	s, err := store.Open(filepath.Join(dir, "state", daemon.StoreFile))
+	if err != nil {
+		bad("open the store: %v", err)
+		return violations, uploads
+	}
+	defer s.Close()
+	if err := s.IntegrityCheck(ctx); err != nil {
+		bad("store integrity: %v", err)
+	}
+	all := []store.BatchStatus{store.BatchReceived, store.BatchRejected, store.BatchSending, store.BatchSent, store.BatchInDoubt,
+		store.BatchReceiptOK, store.BatchAccepted, store.BatchPartiallyAccepted, store.BatchRejectedByBank, store.BatchPending,
+		store.BatchPaid, store.BatchCompleted}
+	bs, err := s.BatchesByStatus(ctx, all...)
+	if err != nil {
+		bad("read the batches: %v", err)
+	}
+	byRef := map[string]string{} // RefNbr → EndToEndId
+	booked := map[string]bool{}  // EndToEndIds the bank will book
+	for _, b := range bs {
+		rs, err := s.Refunds(ctx, b.MsgID)
+		if err != nil {
+			bad("refunds of %s: %v", b.MsgID, err)
+			continue
+		}
+		for _, r := range rs {
+			if prev, ok := byRef[r.RefNbr]; ok {
+				bad("refund %s recorded twice: %s and %s", r.RefNbr, prev, r.EndToEndID)
+			}
+			byRef[r.RefNbr] = r.EndToEndID
+			switch n := len(uploaded[r.EndToEndID]); {
+			case n == 0 && b.Status != store.BatchInDoubt:
+				bad("refund %s (%s) of batch %s is %s but was never uploaded", r.RefNbr, r.EndToEndID, b.MsgID, b.Status)
+			case n == 1:
+				booked[r.EndToEndID] = true
+			}
+		}
+	}
+	for _, ref := range refs {
+		if _, ok := byRef[ref]; !ok {
+			bad("refund %s was dropped but is not recorded", ref)
+		}
+	}
+
+	// The postings: each booking exactly once.
+	vouchers := map[string]map[string]bool{} // EndToEndId → voucher ids
+	files, _ := filepath.Glob(filepath.Join(dir, "import", "postings-*.csv"))
+	voucherFile := map[string]string{}
+	for _, p := range files {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			bad("read %s: %v", p, err)
+			continue
+		}
+		cr := csv.NewReader(bytes.NewReader(data))
+		cr.Comma = ';'
+		recs, err := cr.ReadAll()
+		if err != nil || len(recs) < 2 || recs[0][0] != "Voucher" || !bytes.HasSuffix(data, []byte("\r\n")) {
+			bad("postings file %s is partial or unreadable: %v", filepath.Base(p), err)
+			continue
+		}
+		for _, r := range recs[1:] {
+			voucher, e2e := r[0], r[10]
+			if f, ok := voucherFile[voucher]; ok && f != p {
+				bad("voucher %s posted twice: in %s and %s", voucher, filepath.Base(f), filepath.Base(p))
+			}
+			voucherFile[voucher] = p
+			if e2e == "" {
+				continue
+			}
+			if vouchers[e2e] == nil {
+				vouchers[e2e] = map[string]bool{}
+			}
+			vouchers[e2e][voucher] = true
+		}
+	}
+	for e2e := range booked {
+		if n := len(vouchers[e2e]); n != 1 {
+			bad("refund %s booked by the bank has %d postings, want 1", e2e, n)
+		}
+	}
+	for e2e := range vouchers {
+		if !booked[e2e] {
+			bad("posting for %s, which was not uploaded once", e2e)
+		}
+	}
+
+	// The files: each batch file and each reply accounted for, once done,
+	// the rest duplicates or failed with an .err.
+	account := func(kind string, names []string, failedDir string) {
+		done := map[string]int{}
+		filepath.WalkDir(filepath.Join(dir, "state", "archive", kind), func(p string, d fs.DirEntry, err error) error {
+			if err == nil && d.Type().IsRegular() {
+				done[baseName(d.Name())]++
+			}
+			return nil
+		})
+		failed := map[string]int{}
+		fes, _ := os.ReadDir(failedDir)
+		for _, e := range fes {
+			if strings.HasSuffix(e.Name(), ".err") {
+				continue
+			}
+			if _, err := os.Stat(filepath.Join(failedDir, e.Name()+".err")); err != nil {
+				bad("%s/failed/%s has no .err", kind, e.Name())
+			}
+			failed[baseName(e.Name())]++
+		}
+		for _, n := range names {
+			switch {
+			case done[n] == 1:
+			case done[n] == 0 && failed[n] > 0 && kind == "export":
+			default:
+				bad("%s file %s: archived %d times, failed %d times", kind, n, done[n], failed[n])
+			}
+		}
+		if n := pendingFiles(filepath.Join(dir, "state", "work", kind)); n > 0 {
+			bad("%d %s file(s) left in work/", n, kind)
+		}
+	}
+	account("export", dropped, filepath.Join(dir, "export", "failed"))
+	account("inbox", replies, filepath.Join(dir, "inbox", "failed"))
+	slices.Sort(violations)
+	return violations, uploads
+}
