@@ -7,6 +7,7 @@ import (
 
 	"refundd/daemon/erp"
 	"refundd/daemon/refund"
+	"refundd/formats/xsdtest"
 )
 
 // memRefunds is an in-memory SentRefunds over a list of refunds, standing
@@ -116,13 +117,7 @@ func (m *memSeen) record(keys []refund.Key) {
 // except under CI=true, where it fails: CI must read the samples.
 func sampleFiles(t *testing.T, message string) []string {
 	t.Helper()
-	dir := filepath.Join("..", "..", "shared", "iso20022", "samples", message)
-	if _, err := os.Stat(dir); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("samples: %v; CI=true, so this fails instead of skipping", err)
-		}
-		t.Skipf("samples: %v", err)
-	}
+	dir := xsdtest.Shared(t, "iso20022", "samples", message)
 	files, err := filepath.Glob(filepath.Join(dir, "*.xml"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no %s samples in %s (%v)", message, dir, err)

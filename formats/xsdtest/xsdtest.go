@@ -19,6 +19,14 @@ import (
 // "pain.001.001.03.xsd".
 func Schema(t testing.TB, name string) string {
 	t.Helper()
+	return Shared(t, "iso20022", "xsd", name)
+}
+
+// Shared returns the path of a file or folder in the shared folder beside
+// the repository checkout, e.g. Shared(t, "iso20022", "samples"). When it
+// is missing the test is skipped, or fails under CI=true.
+func Shared(t testing.TB, elem ...string) string {
+	t.Helper()
 	dir, err := os.Getwd()
 	if err != nil {
 		t.Fatal(err)
@@ -33,9 +41,9 @@ func Schema(t testing.TB, name string) string {
 		}
 		dir = parent
 	}
-	p := filepath.Join(dir, "..", "shared", "iso20022", "xsd", name)
+	p := filepath.Join(append([]string{dir, "..", "shared"}, elem...)...)
 	if _, err := os.Stat(p); err != nil {
-		missing(t, "schema "+name+" not found beside the checkout: "+err.Error())
+		missing(t, filepath.Join(elem...)+" not found beside the checkout: "+err.Error())
 	}
 	return p
 }

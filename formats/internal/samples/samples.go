@@ -9,34 +9,15 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"refundd/formats/xsdtest"
 )
 
 // Dir returns the folder of the samples of one message type, e.g.
 // "camt.054".
 func Dir(t testing.TB, message string) string {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatalf("samples: no go.mod above the test's folder")
-		}
-		dir = parent
-	}
-	p := filepath.Join(dir, "..", "shared", "iso20022", "samples", message)
-	if _, err := os.Stat(p); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("samples: %v; CI=true, so this fails instead of skipping", err)
-		}
-		t.Skipf("samples: %v", err)
-	}
-	return p
+	return xsdtest.Shared(t, "iso20022", "samples", message)
 }
 
 // Files returns the paths of the XML samples of one message type.
