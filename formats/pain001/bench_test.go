@@ -26,8 +26,8 @@ func benchDoc(n int) (GroupHeader, PaymentInfo, []Transaction) {
 		sum += t.Amount.Units
 		txs1[i] = t
 	}
-	hdr.NbOfTxs, hdr.CtrlSum = n, Decimal{sum, 2}
-	p.NbOfTxs, p.CtrlSum = n, Decimal{sum, 2}
+	hdr.NbOfTxs, hdr.CtrlSum = n, Decimal{Units: sum, Scale: 2}
+	p.NbOfTxs, p.CtrlSum = n, Decimal{Units: sum, Scale: 2}
 	return hdr, p, txs1
 }
 

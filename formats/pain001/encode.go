@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"time"
 	"unicode/utf8"
+
+	"refundd/formats"
 )
 
 // Version is a supported message version.
@@ -34,14 +36,9 @@ func ParseVersion(s string) (Version, error) {
 // Namespace returns the XML namespace of v.
 func (v Version) Namespace() string { return "urn:iso:std:iso:20022:tech:xsd:pain." + string(v) }
 
-// Decimal is the exact decimal number Units / 10^Scale.
-type Decimal struct {
-	Units int64
-	Scale int // 0..5
-}
-
-// String formats d with exactly Scale decimals, e.g. "1234.50".
-func (d Decimal) String() string { return string(appendDecimal(nil, d)) }
+// Decimal is the exact decimal number Units / 10^Scale (formats.Decimal).
+// A pain.001 takes scales 0 to 5.
+type Decimal = formats.Decimal
 
 // Amount is a decimal amount in a currency.
 type Amount struct {
@@ -163,7 +160,7 @@ func (e *Encoder) Header(h GroupHeader) error {
 	b = append(b, "</CreDtTm>\n      <NbOfTxs>"...)
 	b = strconv.AppendInt(b, int64(h.NbOfTxs), 10)
 	b = append(b, "</NbOfTxs>\n      <CtrlSum>"...)
-	b = appendDecimal(b, h.CtrlSum)
+	b = formats.AppendDecimal(b, h.CtrlSum)
 	b = append(b, "</CtrlSum>\n"...)
 	b = party(b, 6, "InitgPty", h.InitiatingParty)
 	b = append(b, "    </GrpHdr>\n"...)
@@ -203,7 +200,7 @@ func (e *Encoder) PaymentInfo(p PaymentInfo) error {
 	b = append(b, "</BtchBookg>\n      <NbOfTxs>"...)
 	b = strconv.AppendInt(b, int64(p.NbOfTxs), 10)
 	b = append(b, "</NbOfTxs>\n      <CtrlSum>"...)
-	b = appendDecimal(b, p.CtrlSum)
+	b = formats.AppendDecimal(b, p.CtrlSum)
 	b = append(b, "</CtrlSum>\n"...)
 	if p.ServiceLevel != "" || p.CategoryPurpose != "" {
 		b = append(b, "      <PmtTpInf>\n"...)
@@ -281,7 +278,7 @@ func (e *Encoder) Transaction(t *Transaction) error {
 	b = append(b, "        </PmtId>\n        <Amt>\n          <InstdAmt Ccy=\""...)
 	b = escape(b, t.Amount.Currency)
 	b = append(b, "\">"...)
-	b = appendDecimal(b, t.Amount.Decimal)
+	b = formats.AppendDecimal(b, t.Amount.Decimal)
 	b = append(b, "</InstdAmt>\n        </Amt>\n"...)
 	if t.CreditorAgentBIC != "" {
 		b = e.agent(b, 8, "CdtrAgt", t.CreditorAgentBIC)
@@ -320,7 +317,7 @@ func (e *Encoder) Close() error {
 	ctrl, _ := rescale(e.hdr.CtrlSum)
 	if e.nTx != e.hdr.NbOfTxs || e.sum != ctrl {
 		return e.fail(fmt.Errorf("pain001: GrpHdr of %s declares %d transactions summing to %s, wrote %d summing to %s: %w",
-			e.hdr.MsgID, e.hdr.NbOfTxs, appendDecimal(nil, e.hdr.CtrlSum), e.nTx, appendDecimal(nil, Decimal{e.sum, sumScale}), ErrTotals))
+			e.hdr.MsgID, e.hdr.NbOfTxs, formats.AppendDecimal(nil, e.hdr.CtrlSum), e.nTx, formats.AppendDecimal(nil, Decimal{Units: e.sum, Scale: sumScale}), ErrTotals))
 	}
 	if err := e.flush(append(e.buf[:0], "    </PmtInf>\n  </CstmrCdtTrfInitn>\n</Document>\n"...)); err != nil {
 		return err
@@ -336,7 +333,7 @@ func (e *Encoder) checkPmt() error {
 	ctrl, _ := rescale(e.pmt.CtrlSum)
 	if e.nPmt != e.pmt.NbOfTxs || e.sumPmt != ctrl {
 		return fmt.Errorf("pain001: PmtInf %s declares %d transactions summing to %s, wrote %d summing to %s: %w",
-			e.pmt.PmtInfID, e.pmt.NbOfTxs, appendDecimal(nil, e.pmt.CtrlSum), e.nPmt, appendDecimal(nil, Decimal{e.sumPmt, sumScale}), ErrTotals)
+			e.pmt.PmtInfID, e.pmt.NbOfTxs, formats.AppendDecimal(nil, e.pmt.CtrlSum), e.nPmt, formats.AppendDecimal(nil, Decimal{Units: e.sumPmt, Scale: sumScale}), ErrTotals)
 	}
 	if e.nPmt == 0 {
 		return fmt.Errorf("pain001: PmtInf %s has no transactions", e.pmt.PmtInfID)
@@ -492,34 +489,6 @@ func escape(b []byte, s string) []byte {
 
 func isXMLChar(r rune) bool {
 	return r >= 0x20 && r <= 0xD7FF || r >= 0xE000 && r <= 0xFFFD || r >= 0x10000 && r <= 0x10FFFF
-}
-
-func appendDecimal(b []byte, d Decimal) []byte {
-	u := uint64(d.Units)
-	if d.Units < 0 {
-		b = append(b, '-')
-		u = uint64(^d.Units) + 1
-	}
-	var tmp [32]byte
-	i := len(tmp)
-	for n := 0; n < d.Scale; n++ {
-		i--
-		tmp[i] = '0' + byte(u%10)
-		u /= 10
-	}
-	if d.Scale > 0 {
-		i--
-		tmp[i] = '.'
-	}
-	for {
-		i--
-		tmp[i] = '0' + byte(u%10)
-		u /= 10
-		if u == 0 {
-			break
-		}
-	}
-	return append(b, tmp[i:]...)
 }
 
 // maxSum bounds sums at sumScale so that they never overflow.

@@ -53,19 +53,19 @@ func sample() (GroupHeader, []PaymentInfo, [][]Transaction) {
 	}}
 	txs := [][]Transaction{{{
 		InstrID: "CN-10042-AAAAAAAA", EndToEndID: "CN-10042-AAAAAAAA",
-		Amount:          Amount{Decimal{1234550, 2}, "NOK"},
+		Amount:          Amount{Decimal{Units: 1234550, Scale: 2}, "NOK"},
 		Creditor:        Party{Name: "Ærlig & Sønn <AS> \"Ø\" 'Å'"},
 		CreditorAccount: Account{Other: "12345678903", Scheme: "BBAN"},
 		Purpose:         "REFU", Remittance: "Refusjon ordre 5001",
 	}, {
 		EndToEndID:      "PY-10043-BBBBBBBB",
-		Amount:          Amount{Decimal{99, 2}, "NOK"},
+		Amount:          Amount{Decimal{Units: 99, Scale: 2}, "NOK"},
 		Creditor:        Party{Name: "Kari Nordmann"},
 		CreditorAccount: Account{Other: "86011117947", Scheme: "BBAN"},
 		Purpose:         "REFU", Remittance: "Refusjon KID 123",
 	}}, {{
 		InstrID: "PP-10044-CCCCCCCC", EndToEndID: "PP-10044-CCCCCCCC",
-		Amount:           Amount{Decimal{10000, 2}, "EUR"},
+		Amount:           Amount{Decimal{Units: 10000, Scale: 2}, "EUR"},
 		CreditorAgentBIC: "COBADEFFXXX",
 		Creditor:         Party{Name: "Jurgen Muller", Country: "DE"},
 		CreditorAccount:  Account{IBAN: "DE89370400440532013000"},
@@ -280,11 +280,11 @@ func TestParseDecimal(t *testing.T) {
 		want Decimal
 		ok   bool
 	}{
-		{"1234.50", Decimal{123450, 2}, true},
-		{"0.01", Decimal{1, 2}, true},
-		{"12", Decimal{12, 0}, true},
-		{".5", Decimal{5, 1}, true},
-		{"1.00001", Decimal{100001, 5}, true},
+		{"1234.50", Decimal{Units: 123450, Scale: 2}, true},
+		{"0.01", Decimal{Units: 1, Scale: 2}, true},
+		{"12", Decimal{Units: 12, Scale: 0}, true},
+		{".5", Decimal{Units: 5, Scale: 1}, true},
+		{"1.00001", Decimal{Units: 100001, Scale: 5}, true},
 		{"1.000001", Decimal{}, false},
 		{"1,5", Decimal{}, false},
 		{"", Decimal{}, false},
