@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"refundd/formats"
 )
 
 // ErrNotPain001 is returned by Decode for a document that is not a
@@ -337,29 +339,12 @@ func parseCount(s string) (int, error) {
 // ParseDecimal reads an xs:decimal with at most 5 fraction digits and 18
 // digits in all, exactly (no float).
 func ParseDecimal(s string) (Decimal, error) {
-	s = strings.TrimSpace(s)
-	neg := strings.HasPrefix(s, "-")
-	t := strings.TrimLeft(s, "+-")
-	intPart, frac, _ := strings.Cut(t, ".")
-	if intPart == "" && frac == "" || strings.Trim(intPart, "0123456789") != "" || strings.Trim(frac, "0123456789") != "" || len(s)-len(t) > 1 {
-		return Decimal{}, fmt.Errorf("%q is not a decimal number", s)
+	d, err := formats.ParseDecimalNumber(s)
+	if err != nil {
+		return Decimal{}, err
 	}
-	if len(frac) > sumScale {
+	if d.Scale > sumScale {
 		return Decimal{}, fmt.Errorf("%q has more than %d decimals", s, sumScale)
 	}
-	digits := strings.TrimLeft(intPart+frac, "0")
-	if len(digits) > 18 {
-		return Decimal{}, fmt.Errorf("%q has more than 18 digits", s)
-	}
-	var u int64
-	if digits != "" {
-		var err error
-		if u, err = strconv.ParseInt(digits, 10, 64); err != nil {
-			return Decimal{}, fmt.Errorf("%q: %w", s, err)
-		}
-	}
-	if neg {
-		u = -u
-	}
-	return Decimal{Units: u, Scale: len(frac)}, nil
+	return d, nil
 }
