@@ -62,6 +62,11 @@ type Options struct {
 	// RetryMin and RetryMax bound the wait before a failed upload is
 	// tried again (it doubles from RetryMin); 0 means the defaults.
 	RetryMin, RetryMax time.Duration
+	// FS is the file system of the files refundd writes: the pain.001 in
+	// the outbox and the files for the ERP in the import folder. nil means
+	// the operating system's; tests substitute one that fails (a full disk,
+	// a failed fsync).
+	FS atomicfile.FS
 }
 
 // Daemon is refundd at work on one state folder: it takes batches from the
@@ -82,9 +87,13 @@ type Daemon struct {
 	out    *erp.Writer
 	outbox string
 
+	files *atomicfile.Writer // writes the outbox and the import folder
+
 	sftp    *sftpx.Client
 	retries map[string]retry // by MsgId: failed uploads waiting
 	alarmed map[string]bool  // alarms raised, by kind and subject
+	refused dialHold         // the server refused for good: no dial before its time
+	full    error            // the last "disk full" error while no new work is taken; nil when writing works
 }
 
 // retry is the state of a failed upload.
@@ -118,6 +127,7 @@ func New(cfg *Config, opts Options) (*Daemon, error) {
 		log:     opts.Logger,
 		metrics: opts.Metrics,
 		now:     opts.Now,
+		files:   &atomicfile.Writer{FS: opts.FS},
 		retries: map[string]retry{},
 		alarmed: map[string]bool{},
 	}
@@ -196,7 +206,9 @@ func (d *Daemon) configure(cfg *Config) error {
 		d.sftp = nil
 	}
 	d.cfg, d.export, d.inbox = cfg, export, inbox
-	d.out = &erp.Writer{Dir: cfg.Paths.Import, Now: d.now}
+	// A new configuration (a fixed host key or login) is tried at once.
+	d.refused, d.retries = dialHold{}, map[string]retry{}
+	d.out = &erp.Writer{Dir: cfg.Paths.Import, Now: d.now, Files: d.files}
 	if d.opts.Readiness != nil {
 		d.opts.Readiness.Set("config", nil)
 	}
@@ -427,20 +439,31 @@ func (d *Daemon) step(ctx context.Context, download bool) (err error) {
 		}
 	}()
 	work := context.WithoutCancel(ctx)
-	if download && ctx.Err() == nil {
+	d.checkFull()
+	if download && ctx.Err() == nil && d.full == nil {
 		d.download(work)
 	}
 	if err := d.outbound(ctx, work); err != nil {
-		return err
+		return d.stop(err)
 	}
 	d.uploadAll(ctx, work)
 	if err := d.inbound(ctx, work); err != nil {
-		return err
+		return d.stop(err)
 	}
 	d.settleBatches(work)
 	d.checkAlarms(work)
 	d.countBatches(work)
 	return nil
+}
+
+// stop says why refundd stops on a fatal error and returns it.
+func (d *Daemon) stop(err error) error {
+	if d.opts.Readiness != nil {
+		d.opts.Readiness.Set("disk", err)
+	}
+	d.log.Error().Err(err).Msg("refundd stops: a write could not be made durable or the state store is broken; " +
+		"nothing was recorded for the file in work, which is taken again after a restart once the disk is checked")
+	return err
 }
 
 // fatal reports whether err means that refundd must stop: a failed fsync

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"refundd/daemon/atomicfile"
 	"refundd/daemon/refund"
 	"refundd/daemon/store"
 )
@@ -151,7 +152,7 @@ func Rerelease(ctx context.Context, cfg *Config, s RereleaseStore, e2es []string
 	if upload == "" {
 		upload = "/"
 	}
-	b, err := writeIntent(ctx, s, outbox, upload, plan, open, "", "operator re-release of "+strings.Join(e2es, ", ")+operator())
+	b, err := writeIntent(ctx, s, &atomicfile.Writer{}, outbox, upload, plan, open, "", "operator re-release of "+strings.Join(e2es, ", ")+operator())
 	if err != nil {
 		return store.Batch{}, fmt.Errorf("re-release: %w", err)
 	}

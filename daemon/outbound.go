@@ -42,11 +42,20 @@ func (d *Daemon) outbound(ctx, work context.Context) error {
 // and the next one is taken, unless the error is fatal.
 func (d *Daemon) takeFiles(ctx context.Context, f *spool.Folder, component string, handle func(spool.Claimed, bool) error) error {
 	log := d.log.With().Str(obs.FieldComponent, component).Logger()
+	// do handles one file; stop is set when the disk is full, and no
+	// further file is taken in this round.
+	stop := false
 	do := func(cl spool.Claimed, resumed bool) error {
-		if err := handle(cl, resumed); err != nil {
-			if fatal(err) {
-				return err
-			}
+		err := handle(cl, resumed)
+		switch {
+		case err == nil:
+			d.clearFull(log)
+		case fatal(err):
+			return err
+		case diskFull(err):
+			d.setFull(log, cl.Name, err)
+			stop = true
+		default:
 			log.Error().Err(err).Str(obs.FieldFile, cl.Name).Msg("file not finished; tried again later")
 		}
 		return nil
@@ -59,19 +68,22 @@ func (d *Daemon) takeFiles(ctx context.Context, f *spool.Folder, component strin
 		log.Error().Err(err).Msg("listing pending files failed")
 	}
 	for _, cl := range pending {
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || stop {
 			return nil
 		}
 		if err := do(cl, true); err != nil {
 			return err
 		}
 	}
+	if d.full != nil {
+		return nil // no new work while the disk is full
+	}
 	cands, err := f.Scan(time.Now())
 	if err != nil {
 		log.Error().Err(err).Str(obs.FieldFile, f.Dir()).Msg("scan incomplete")
 	}
 	for _, c := range cands {
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || stop {
 			return nil
 		}
 		cl, err := f.Claim(c)
@@ -82,6 +94,10 @@ func (d *Daemon) takeFiles(ctx context.Context, f *spool.Folder, component strin
 		if err != nil {
 			if fatal(err) {
 				return err
+			}
+			if diskFull(err) {
+				d.setFull(log, c.Name, err)
+				return nil
 			}
 			log.Error().Err(err).Str(obs.FieldFile, c.Name).Str(obs.FieldStage, "claim").Msg("claim failed")
 			continue
@@ -163,7 +179,7 @@ func (d *Daemon) takeBatch(ctx context.Context, cl spool.Claimed, resumed bool) 
 			store.ErrDuplicate, plan.Batch, b.MsgID, b.Status, d.fileName(ctx, b.FileHash)), log)
 	}
 
-	b, err := writeIntent(ctx, d.store, d.outbox, d.uploadDir(), plan, open, cl.SHA256, "")
+	b, err := writeIntent(ctx, d.store, d.files, d.outbox, d.uploadDir(), plan, open, cl.SHA256, "")
 	if errors.Is(err, store.ErrDuplicate) || errors.Is(err, store.ErrInvalid) {
 		return d.rejectBatch(ctx, cl, plan, err, log)
 	}
@@ -189,7 +205,7 @@ type intentStore interface {
 // ERP file ("" for a re-release), reason the reason of the batch's first
 // event ("" for none). A refused batch (a duplicate) leaves no
 // file in the outbox.
-func writeIntent(ctx context.Context, s intentStore, outbox, uploadDir string, plan *Plan, open Opener, fileHash, reason string) (store.Batch, error) {
+func writeIntent(ctx context.Context, s intentStore, files *atomicfile.Writer, outbox, uploadDir string, plan *Plan, open Opener, fileHash, reason string) (store.Batch, error) {
 	refunds, err := planRefunds(plan, open)
 	if err != nil {
 		return store.Batch{}, err
@@ -207,7 +223,7 @@ func writeIntent(ctx context.Context, s intentStore, outbox, uploadDir string, p
 		return store.Batch{}, err
 	}
 	h := sha256.New()
-	err = atomicfile.Write(outbox, name, func(w io.Writer) error { return plan.Render(open, io.MultiWriter(w, h)) })
+	err = files.Write(outbox, name, func(w io.Writer) error { return plan.Render(open, io.MultiWriter(w, h)) })
 	if err != nil {
 		return store.Batch{}, err
 	}
@@ -376,7 +392,10 @@ func planRefunds(p *Plan, open Opener) ([]store.Refund, error) {
 	return rs, nil
 }
 
-// client returns the SFTP client, dialling when there is none.
+// client returns the SFTP client, dialling when there is none. After the
+// server was refused for good (its host key, or the login), it is not
+// dialled again before the backoff of d.refused has passed: the error of
+// the refused dial is returned meanwhile.
 func (d *Daemon) client(ctx context.Context) (*sftpx.Client, error) {
 	if d.sftp != nil {
 		return d.sftp, nil
@@ -384,13 +403,62 @@ func (d *Daemon) client(ctx context.Context) (*sftpx.Client, error) {
 	if d.cfg.SFTP.Address == "" {
 		return nil, fmt.Errorf("sftp: %w: sftp.address is not set", ErrConfig)
 	}
+	if d.refused.err != nil && time.Now().Before(d.refused.until) {
+		return nil, fmt.Errorf("%w (not dialled again before %s)", d.refused.err, d.refused.until.Format(time.RFC3339))
+	}
 	c, err := sftpx.Dial(ctx, d.cfg.SFTPConfig())
 	d.sftpState(err)
 	if err != nil {
+		if refusedDial(err) {
+			d.refusedAlarm(err)
+		}
 		return nil, err
 	}
+	d.refused = dialHold{}
 	d.sftp = c
 	return c, nil
+}
+
+// dialHold is the backoff after the SFTP server was refused for good.
+type dialHold struct {
+	err   error
+	wait  time.Duration
+	until time.Time
+}
+
+// refusedDial reports whether a dial failed for a reason that only a
+// person can fix: a host key that is wrong, unknown or revoked, a refused
+// login, an unusable key.
+func refusedDial(err error) bool {
+	for _, target := range []error{sftpx.ErrHostKeyMismatch, sftpx.ErrUnknownHost, sftpx.ErrHostKeyRevoked,
+		sftpx.ErrAuth, sftpx.ErrKey, sftpx.ErrKeyPermissions} {
+		if errors.Is(err, target) {
+			return true
+		}
+	}
+	return false
+}
+
+// refusedAlarm holds dialling back (doubling from Options.RetryMin to
+// RetryMax) and raises the alarm: a warning naming the server and the host
+// key it presented, and the sftp_refused count.
+func (d *Daemon) refusedAlarm(err error) {
+	h := &d.refused
+	switch {
+	case h.wait == 0:
+		h.wait = d.opts.RetryMin
+	default:
+		h.wait = min(2*h.wait, d.opts.RetryMax)
+	}
+	h.err, h.until = err, time.Now().Add(h.wait)
+	d.metrics.Raise(obs.AlarmSFTPRefused)
+	ev := d.log.Warn().Err(err).Bool("alarm", true).Str("alarm_kind", string(obs.AlarmSFTPRefused)).
+		Str(obs.FieldComponent, "sftp").Str("host", d.cfg.SFTP.Address).Str("user", d.cfg.SFTP.User).Time("next_try", h.until)
+	var hke *sftpx.HostKeyError
+	if errors.As(err, &hke) {
+		ev = ev.Str("presented_host_key", hke.Presented)
+	}
+	ev.Msg("SFTP server refused: nothing is sent to it until the configuration is fixed (refundd doctor); batches wait")
 }
 
 // uploadAll uploads every batch that is sending and due.

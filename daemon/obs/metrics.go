@@ -44,6 +44,9 @@ const (
 	// AlarmNoBooking: a refund has no booking within
 	// alarms.booking_within_days.
 	AlarmNoBooking Alarm = "no_booking"
+	// AlarmSFTPRefused: the SFTP server was refused (host key wrong or
+	// unknown or revoked) or refused the login; a person must act.
+	AlarmSFTPRefused Alarm = "sftp_refused"
 )
 
 // unknownKind is the kind label of a file that is no known message.
@@ -70,6 +73,7 @@ type Metrics struct {
 	overdue      *prometheus.GaugeVec
 	reloadOK     prometheus.Gauge
 	reloadTime   prometheus.Gauge
+	diskFull     prometheus.Gauge
 }
 
 // NewMetrics returns refundd's metrics, registered together with the Go
@@ -89,6 +93,7 @@ type Metrics struct {
 //	overdue{alarm}                               gauge: batches or refunds overdue now
 //	config_last_reload_successful                gauge: 1 if the last configuration (re)load worked
 //	config_last_reload_success_timestamp_seconds gauge: Unix time of the last good (re)load
+//	disk_full                                    gauge: 1 while no new files are taken because a write found the disk full
 func NewMetrics() *Metrics {
 	const ns = "refundd"
 	m := &Metrics{
@@ -128,7 +133,7 @@ func NewMetrics() *Metrics {
 		}, []string{"reason"}),
 		alarms: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: ns, Name: "alarms_total",
-			Help: "Alarms raised: no_status (no pain.002 in time), no_booking (no booking in time).",
+			Help: "Alarms raised: no_status (no pain.002 in time), no_booking (no booking in time), sftp_refused (host key or login refused).",
 		}, []string{"alarm"}),
 		overdue: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Namespace: ns, Name: "overdue",
@@ -142,6 +147,10 @@ func NewMetrics() *Metrics {
 			Namespace: ns, Name: "config_last_reload_success_timestamp_seconds",
 			Help: "Unix time of the last successful configuration load or reload.",
 		}),
+		diskFull: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: ns, Name: "disk_full",
+			Help: "1 while refundd takes no new files because a write found the disk (or the quota) full, else 0.",
+		}),
 	}
 	// Create every known series at 0, so that rate() and absent() work
 	// from the first scrape on.
@@ -154,6 +163,7 @@ func NewMetrics() *Metrics {
 			m.replies.WithLabelValues(string(k), string(o))
 		}
 	}
+	m.alarms.WithLabelValues(string(AlarmSFTPRefused))
 	for _, a := range []Alarm{AlarmNoStatus, AlarmNoBooking} {
 		m.alarms.WithLabelValues(string(a))
 		m.overdue.WithLabelValues(string(a))
@@ -164,9 +174,18 @@ func NewMetrics() *Metrics {
 		collectors.NewBuildInfoCollector(),
 		m.batches, m.uploads, m.downloads, m.lastUpload, m.lastDownload,
 		m.replies, m.postings, m.exceptions, m.alarms, m.overdue,
-		m.reloadOK, m.reloadTime,
+		m.reloadOK, m.reloadTime, m.diskFull,
 	)
 	return m
+}
+
+// SetDiskFull sets the disk_full gauge.
+func (m *Metrics) SetDiskFull(full bool) {
+	v := 0.0
+	if full {
+		v = 1
+	}
+	m.diskFull.Set(v)
 }
 
 // Registry returns the registry, for collectors of other packages (such as

@@ -276,3 +276,9 @@ func isUnique(err error) bool {
 func isForeignKey(err error) bool {
 	return sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
 }
+
+// IsFull reports whether err is SQLite's "database or disk is full"
+// (SQLITE_FULL): the disk, the quota or max_page_count is reached.
+func IsFull(err error) bool {
+	return sqliteCode(err)&0xff == sqlite3.SQLITE_FULL
+}

@@ -299,3 +299,30 @@ func TestIntegrityCheck(t *testing.T) {
 		}
 	}
 }
+
+// TestIsFull fills the database up to its max_page_count: the write fails
+// with an error that IsFull recognises, and the database stays usable.
+func TestIsFull(t *testing.T) {
+	s := openTest(t)
+	ctx := t.Context()
+	var pages int
+	if err := s.w.QueryRowContext(ctx, "PRAGMA page_count").Scan(&pages); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.w.ExecContext(ctx, fmt.Sprintf("PRAGMA max_page_count = %d", pages)); err != nil {
+		t.Fatal(err)
+	}
+	var err error
+	for i := 0; i < 10000 && err == nil; i++ {
+		_, err = s.RecordFile(ctx, hashOf(fmt.Sprint(i)), strings.Repeat("x", 200)+fmt.Sprint(i)+".csv", FileBatch)
+	}
+	if !IsFull(err) {
+		t.Fatalf("writing past max_page_count: %v, want an error IsFull recognises", err)
+	}
+	if IsFull(errors.New("disk full")) || IsFull(nil) {
+		t.Error("IsFull holds for an error that is not SQLite's")
+	}
+	if err := s.IntegrityCheck(ctx); err != nil {
+		t.Error(err)
+	}
+}
