@@ -59,17 +59,24 @@ func (w *Writer) WriteStatus(rows []StatusRow) (string, error) {
 // returned, so that a booking is posted once. One the ERP took away is
 // written again; its vouchers carry the same ids.
 func (w *Writer) WritePostings(vouchers []refund.Voucher) (string, error) {
-	if len(vouchers) == 0 {
+	return w.writeOnce(KindPostings, len(vouchers), func(b io.Writer) error { return EncodePostings(b, vouchers) })
+}
+
+// writeOnce is write for the kinds of file that must reach the ERP once:
+// a file of the kind with the same contents already in the folder is not
+// written again, and its name is returned.
+func (w *Writer) writeOnce(kind string, n int, enc func(io.Writer) error) (string, error) {
+	if n == 0 {
 		return "", nil
 	}
 	var buf bytes.Buffer
-	if err := EncodePostings(&buf, vouchers); err != nil {
-		return "", fmt.Errorf("encode %s file: %w", KindPostings, err)
+	if err := enc(&buf); err != nil {
+		return "", fmt.Errorf("encode %s file: %w", kind, err)
 	}
-	if name := w.written(KindPostings, buf.Bytes()); name != "" {
+	if name := w.written(kind, buf.Bytes()); name != "" {
 		return name, nil
 	}
-	return w.write(KindPostings, len(vouchers), func(b io.Writer) error { _, err := b.Write(buf.Bytes()); return err })
+	return w.write(kind, n, func(b io.Writer) error { _, err := b.Write(buf.Bytes()); return err })
 }
 
 // written returns the name of a file of the kind in the folder with the
@@ -94,15 +101,17 @@ func (w *Writer) written(kind string, data []byte) string {
 }
 
 // WriteMatches writes a matches file with rows and returns its name, or ""
-// when rows is empty.
+// when rows is empty. As for postings, the same file already in the folder
+// is not written again, so that a bank entry is matched once.
 func (w *Writer) WriteMatches(rows []MatchRow) (string, error) {
-	return w.write(KindMatches, len(rows), func(b io.Writer) error { return EncodeMatches(b, rows) })
+	return w.writeOnce(KindMatches, len(rows), func(b io.Writer) error { return EncodeMatches(b, rows) })
 }
 
 // WriteExceptions writes an exceptions file with rows and returns its name,
-// or "" when rows is empty.
+// or "" when rows is empty. The same file already in the folder is not
+// written again.
 func (w *Writer) WriteExceptions(rows []ExceptionRow) (string, error) {
-	return w.write(KindExceptions, len(rows), func(b io.Writer) error { return EncodeExceptions(b, rows) })
+	return w.writeOnce(KindExceptions, len(rows), func(b io.Writer) error { return EncodeExceptions(b, rows) })
 }
 
 // write encodes n records of a kind of file and writes them durably. The

@@ -367,7 +367,7 @@ func TestWriterClockStepsBack(t *testing.T) {
 	w := &Writer{Dir: t.TempDir(), Now: func() time.Time { i++; return times[i-1] }}
 	var stamps []string
 	for range times {
-		name, err := w.WriteMatches(matchRows())
+		name, err := w.WriteStatus(statusRows())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -386,7 +386,7 @@ func TestWriterConcurrent(t *testing.T) {
 	names := make([]string, 20)
 	errs := make([]error, 20)
 	for i := range names {
-		wg.Go(func() { names[i], errs[i] = w.WriteMatches(matchRows()) })
+		wg.Go(func() { names[i], errs[i] = w.WriteStatus(statusRows()) })
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
@@ -422,31 +422,52 @@ func encoded[R any](t *testing.T, enc func(io.Writer, []R) error, rows []R) []by
 	return b.Bytes()
 }
 
-// TestWriterPostingsOnce: the same postings again (a reply processed a
-// second time after a crash) name the file written before and write no
-// second one; once that file is gone, they are written again.
-func TestWriterPostingsOnce(t *testing.T) {
-	dir := t.TempDir()
-	w := &Writer{Dir: dir, Now: func() time.Time { return at }}
-	first, err := w.WritePostings(vouchers(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	again, err := w.WritePostings(vouchers(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if again != first {
-		t.Errorf("second write named %s, want %s", again, first)
-	}
-	if es, _ := os.ReadDir(dir); len(es) != 1 {
-		t.Errorf("%d files in the folder, want 1", len(es))
-	}
-	if err := os.Remove(filepath.Join(dir, first)); err != nil {
-		t.Fatal(err)
-	}
-	third, err := w.WritePostings(vouchers(t))
-	if err != nil || third == "" || third == first {
-		t.Errorf("after the ERP took the file: %q, %v", third, err)
+// TestWriterOnce: the same postings, matches or exceptions again (a reply
+// processed a second time after a crash) name the file written before and
+// write no second one; once that file is gone, they are written again.
+// Status files are written each time.
+func TestWriterOnce(t *testing.T) {
+	for _, tc := range []struct {
+		kind  string
+		write func(w *Writer) (string, error)
+		once  bool
+	}{
+		{KindPostings, func(w *Writer) (string, error) { return w.WritePostings(vouchers(t)) }, true},
+		{KindMatches, func(w *Writer) (string, error) { return w.WriteMatches(matchRows()) }, true},
+		{KindExceptions, func(w *Writer) (string, error) { return w.WriteExceptions(exceptionRows()) }, true},
+		{KindStatus, func(w *Writer) (string, error) { return w.WriteStatus(statusRows()) }, false},
+	} {
+		t.Run(tc.kind, func(t *testing.T) {
+			dir := t.TempDir()
+			w := &Writer{Dir: dir, Now: func() time.Time { return at }}
+			first, err := tc.write(w)
+			if err != nil {
+				t.Fatal(err)
+			}
+			again, err := tc.write(w)
+			if err != nil {
+				t.Fatal(err)
+			}
+			es, _ := os.ReadDir(dir)
+			if !tc.once {
+				if again == first || len(es) != 2 {
+					t.Errorf("second write named %s (first %s), %d files: want a second file", again, first, len(es))
+				}
+				return
+			}
+			if again != first {
+				t.Errorf("second write named %s, want %s", again, first)
+			}
+			if len(es) != 1 {
+				t.Errorf("%d files in the folder, want 1", len(es))
+			}
+			if err := os.Remove(filepath.Join(dir, first)); err != nil {
+				t.Fatal(err)
+			}
+			third, err := tc.write(w)
+			if err != nil || third == "" || third == first {
+				t.Errorf("after the ERP took the file: %q, %v", third, err)
+			}
+		})
 	}
 }
