@@ -2,7 +2,10 @@ package daemon
 
 import (
 	"net"
+	"os"
 	"path/filepath"
+	"runtime"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -63,4 +66,93 @@ func TestFaultUnreachable(t *testing.T) {
 			e.checkUploadedOnce(t)
 		})
 	}
+}
+
+// TestFaultNoBanner: AutoPay's port accepts TCP connections but never
+// says a word: each attempt fails within sftp.timeout as a transient
+// error, and the attempts leave no goroutine behind (each one would hold a
+// connection and its buffers for good).
+func TestFaultNoBanner(t *testing.T) {
+	e := newDaemonEnv(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	held := make(chan net.Conn, 100)
+	var accepted atomic.Int64
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			accepted.Add(1)
+			held <- c // open, silent
+		}
+	}()
+	defer func() {
+		close(held)
+		for c := range held {
+			c.Close()
+		}
+	}()
+	e.cfg.SFTP.Address = l.Addr().String()
+	e.cfg.SFTP.Timeout, e.cfg.SFTP.KeepAlive = time.Second, 300*time.Millisecond
+	drop(t, filepath.Join(e.dir, "export"), "batch-ok.csv", readFile(t, "testdata/batch-ok.csv"))
+
+	log := &logBuf{t: t}
+	opts := e.options(t)
+	opts.Logger = zerolog.New(log)
+	opts.RetryMin, opts.RetryMax = time.Hour, time.Hour // one attempt per round
+	const rounds = 4
+	base, fds := 0, 0
+	for i := range rounds {
+		if i == 1 { // the first round warms up what stays for the life of the process
+			base, fds = runtime.NumGoroutine(), openFiles(t)-int(accepted.Load())
+		}
+		d := e.daemon(t, opts)
+		start := time.Now()
+		if err := d.RunOnce(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if took := time.Since(start); took > 5*e.cfg.SFTP.Timeout {
+			t.Errorf("RunOnce took %v against a silent server", took)
+		}
+		d.Close()
+	}
+	if n := log.count("upload failed; tried again later"); n < rounds {
+		t.Errorf("%d failed attempts logged, want at least %d", n, rounds)
+	}
+	if log.count("needs an operator") != 0 {
+		t.Error("a silent server is taken for a permanent error")
+	}
+	// The server side of every connection is still open: a goroutine of
+	// refundd blocked on one would still be there.
+	var now int
+	deadline := time.Now().Add(5 * time.Second)
+	for now = runtime.NumGoroutine(); now > base+1 && time.Now().Before(deadline); now = runtime.NumGoroutine() {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if now > base+1 {
+		buf := make([]byte, 1<<20)
+		t.Errorf("%d goroutines after %d rounds against a silent server, %d after the first:\n%s", now, rounds, base, buf[:runtime.Stack(buf, true)])
+	}
+	// Our side of the held connections is open, refundd's must not be.
+	if now := openFiles(t) - int(accepted.Load()); now > fds {
+		t.Errorf("%d open files (besides the server's side of the connections) after %d rounds against a silent server, %d after the first", now, rounds, fds)
+	}
+	if st, _ := e.statuses(t, testMsgID); st != store.BatchSending {
+		t.Errorf("batch is %s, want sending", st)
+	}
+}
+
+// openFiles returns the number of files the process has open.
+func openFiles(t *testing.T) int {
+	t.Helper()
+	es, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(es)
 }
