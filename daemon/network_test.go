@@ -78,22 +78,24 @@ func TestFaultNoBanner(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	held := make(chan net.Conn, 100)
+	var held []net.Conn // open, silent
 	var accepted atomic.Int64
+	acceptor := make(chan struct{})
 	go func() {
+		defer close(acceptor)
 		for {
 			c, err := l.Accept()
 			if err != nil {
 				return
 			}
 			accepted.Add(1)
-			held <- c // open, silent
+			held = append(held, c)
 		}
 	}()
 	defer func() {
-		close(held)
-		for c := range held {
+		l.Close()
+		<-acceptor
+		for _, c := range held {
 			c.Close()
 		}
 	}()
