@@ -25,7 +25,7 @@ func (d *Daemon) checkAlarms(ctx context.Context) {
 	}
 	noStatus := 0
 	for _, b := range sent {
-		if b.Sent.IsZero() || now.Sub(b.Sent) <= d.cfg.Alarms.StatusWithin {
+		if !statusOverdue(b.Sent, now, d.cfg.Alarms.StatusWithin) {
 			continue
 		}
 		noStatus++
@@ -45,7 +45,7 @@ func (d *Daemon) checkAlarms(ctx context.Context) {
 		log.Warn().Err(err).Msg("checking the alarms failed")
 		return
 	}
-	today := refund.DateOf(now.In(d.cfg.Location()))
+	today := alarmDay(now, d.cfg.Location())
 	noBooking := 0
 	for _, b := range open {
 		rs, err := d.store.Refunds(ctx, b.MsgID)
@@ -69,6 +69,22 @@ func (d *Daemon) checkAlarms(ctx context.Context) {
 		}
 	}
 	d.metrics.SetOverdue(obs.AlarmNoBooking, noBooking)
+}
+
+// statusOverdue reports whether a batch sent at sent and still without a
+// status report has waited longer than within at now. Both are instants:
+// a daylight-saving change between them does not count. sent comes from
+// the store, without a monotonic clock reading, so the difference is one
+// of wall-clock times: a wall clock set forward an hour brings the alarm
+// an hour sooner, one set back delays it an hour.
+func statusOverdue(sent, now time.Time, within time.Duration) bool {
+	return !sent.IsZero() && now.Sub(sent) > within
+}
+
+// alarmDay is the calendar day of now in loc (pain001.timezone), which
+// counts the banking days of the booking alarm.
+func alarmDay(now time.Time, loc *time.Location) refund.Date {
+	return refund.DateOf(now.In(loc))
 }
 
 // bookingOverdue reports whether today is more than days banking days

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -46,6 +47,18 @@ type Options struct {
 	// drops, and the scheduled rescan is what finds every file. At each
 	// rescan the Watcher also watches again any folder whose watch was
 	// lost.
+	//
+	// "@every" counts on the monotonic clock from Run: daylight saving
+	// time and steps of the wall clock do not move it. A cron expression
+	// is read on the wall clock of the local time zone, or of CRON_TZ:
+	// a time that a spring-forward change skips (02:30 in Europe/Oslo on
+	// the last Sunday of March) fires when the skipped hour ends (03:00);
+	// a time in the hour that a fall-back change repeats fires in both
+	// passes. No wait between two firings is longer than the schedule
+	// says in real time: after the wall clock was set back, the next
+	// firing comes when the real time until it has passed (and a daily
+	// time comes again when the wall clock shows it). After the wall
+	// clock was set forward over several firings, they fire once.
 	Schedule string
 	// NoEvents turns file events off, so that the rescans alone drive
 	// the work (for folders on NFS or SMB, which send no events).
@@ -70,6 +83,11 @@ type Watcher struct {
 
 	kicks   chan struct{}
 	running atomic.Bool
+
+	// Seams for tests, set before Run.
+	wall       func() time.Time        // the wall clock of cron expressions
+	afterWatch func()                  // called when the watches are in place, before the first kick
+	onEvent    func(ev fsnotify.Event) // called by loop with each file event it reads
 
 	mu      sync.Mutex  // guards the fields below
 	timer   *time.Timer // armed by KickAt
@@ -102,6 +120,7 @@ func NewWatcher(opts Options) (*Watcher, error) {
 		noEvents: opts.NoEvents,
 		onError:  opts.OnError,
 		kicks:    make(chan struct{}, 1),
+		wall:     time.Now,
 	}
 	for _, d := range opts.Dirs {
 		w.dirs = append(w.dirs, filepath.Clean(d))
@@ -201,23 +220,139 @@ func (w *Watcher) Run(ctx context.Context) error {
 		events, errs = fw.Events, fw.Errors
 	}
 	defer w.stopTimer()
+	if w.afterWatch != nil {
+		w.afterWatch()
+	}
 
 	// The first scan comes after the watches are in place, so that a file
 	// arriving in between is seen by one or the other.
 	w.Kick()
 
-	logger := cronLogger{w.onError}
-	c := cron.New(cron.WithChain(cron.Recover(logger), cron.SkipIfStillRunning(logger)))
-	c.Schedule(w.schedule, cron.FuncJob(func() {
-		w.rewatch()
-		w.Kick()
-	}))
-	c.Start()
-	// Deferred after fw.Close, so it runs before: the job may use fw.
-	defer func() { <-c.Stop().Done() }()
+	// The scheduled rescans run in one goroutine, one at a time, and stop
+	// before the fsnotify watcher is closed (deferred above), since they
+	// use it.
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	wg.Go(func() { w.runSchedule(ctx) })
 
 	w.loop(ctx, events, errs)
 	return nil
+}
+
+// runSchedule fires the schedule until ctx is done. A firing that comes
+// due while the last one is still running is not started again: it is
+// merged with the next check.
+func (w *Watcher) runSchedule(ctx context.Context) {
+	base := time.Now()
+	mono := func() time.Time { return base.Add(time.Since(base)) }
+	wall := func() time.Time { return w.wall().Round(0) } // without the monotonic reading
+	if _, ok := w.schedule.(cron.ConstantDelaySchedule); ok {
+		wall = mono
+	}
+	s := ticker{sched: w.schedule}
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		fire, wait := s.check(wall(), mono())
+		if fire {
+			w.fire()
+			continue
+		}
+		timer.Reset(wait)
+		select {
+		case <-ctx.Done():
+			return
+		case <-timer.C:
+		}
+	}
+}
+
+// fire is one scheduled rescan: watch the lost folders again and kick.
+// A panic is reported to OnError.
+func (w *Watcher) fire() {
+	defer func() {
+		if r := recover(); r != nil {
+			w.onError(fmt.Errorf("watch: scheduled rescan: panic: %v\n%s", r, debug.Stack()))
+		}
+	}()
+	w.rewatch()
+	w.Kick()
+}
+
+// recheck is the longest wait between two looks at the wall clock, so
+// that a cron expression notices soon that the wall clock was set.
+const recheck = time.Minute
+
+// ticker decides when a schedule fires. It keeps the next firing twice:
+// as a wall-clock time, which a cron expression is about, and as a time
+// on the monotonic clock, the real time until that firing when it was
+// planned. The firing is due when either is reached: the wall clock set
+// forward brings it sooner, and the wall clock set back does not delay it
+// beyond the real time that the schedule promised.
+type ticker struct {
+	sched cron.Schedule
+	next  time.Time // on the wall clock; zero before the first check
+	due   time.Time // on the monotonic clock
+}
+
+// check looks at the clocks: wall is the wall clock, mono the monotonic
+// one (both without a monotonic reading, or mono with one). It reports
+// whether the schedule fires now, and otherwise how long to wait before
+// the next check. After a firing the next one is planned from wall, so
+// firings missed while the wall clock jumped forward fire once.
+func (s *ticker) check(wall, mono time.Time) (fire bool, wait time.Duration) {
+	if s.next.IsZero() {
+		s.plan(wall, mono)
+		if s.next.IsZero() {
+			return false, recheck // the schedule never fires (30 February)
+		}
+	}
+	if !wall.Before(s.next) || !mono.Before(s.due) {
+		s.plan(wall, mono)
+		return true, 0
+	}
+	return false, min(s.next.Sub(wall), s.due.Sub(mono), recheck)
+}
+
+// plan sets the next firing after wall.
+func (s *ticker) plan(wall, mono time.Time) {
+	s.next = nextSlot(s.sched, wall)
+	s.due = mono.Add(s.next.Sub(wall))
+}
+
+// nextSlot returns the first time after t at which sched fires. It is
+// sched.Next, except for a cron expression whose next time on the wall
+// clock falls in the hour that a spring-forward change skips: robfig/cron
+// passes over it to the next day, nextSlot returns the end of the skipped
+// hour, as ISC cron does.
+func nextSlot(sched cron.Schedule, t time.Time) time.Time {
+	n := sched.Next(t)
+	spec, ok := sched.(*cron.SpecSchedule)
+	if !ok {
+		return n
+	}
+	loc := spec.Location
+	if loc == time.Local {
+		loc = t.Location() // as robfig/cron reads it
+	}
+	// The next time of the expression on a wall clock without changes:
+	// the expression read in UTC from the wall-clock reading of t.
+	naive := *spec
+	naive.Location = time.UTC
+	wt := t.In(loc)
+	w := naive.Next(time.Date(wt.Year(), wt.Month(), wt.Day(), wt.Hour(), wt.Minute(), wt.Second(), wt.Nanosecond(), time.UTC))
+	if w.IsZero() {
+		return n
+	}
+	at := time.Date(w.Year(), w.Month(), w.Day(), w.Hour(), w.Minute(), w.Second(), 0, loc)
+	if at.Day() == w.Day() && at.Hour() == w.Hour() && at.Minute() == w.Minute() {
+		return n // that wall-clock time exists
+	}
+	gapEnd, _ := at.ZoneBounds()
+	if gapEnd.After(t) && (n.IsZero() || gapEnd.Before(n)) {
+		return gapEnd
+	}
+	return n
 }
 
 // loop turns events and errors into kicks until ctx is done. It only reads
@@ -241,6 +376,9 @@ func (w *Watcher) loop(ctx context.Context, events <-chan fsnotify.Event, errs <
 			if !ok {
 				events = nil
 				continue
+			}
+			if w.onEvent != nil {
+				w.onEvent(ev)
 			}
 			if w.isDir(ev.Name) {
 				if ev.Has(fsnotify.Remove) || ev.Has(fsnotify.Rename) {
@@ -324,14 +462,4 @@ func (w *Watcher) watching() []string {
 		return nil
 	}
 	return w.fw.WatchList()
-}
-
-// cronLogger passes the scheduler's errors (a recovered panic) to OnError
-// and drops its chatter.
-type cronLogger struct{ onError func(error) }
-
-func (cronLogger) Info(string, ...any) {}
-
-func (l cronLogger) Error(err error, msg string, kv ...any) {
-	l.onError(fmt.Errorf("watch: scheduled rescan: %s %v: %w", msg, kv, err))
 }
