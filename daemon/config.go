@@ -116,6 +116,7 @@ type SFTP struct {
 	DownloadArchiveDir   string        `yaml:"download_archive_dir"`
 	DownloadSchedule     string        `yaml:"download_schedule"`
 	Timeout              time.Duration `yaml:"timeout"`
+	TransferTimeout      time.Duration `yaml:"transfer_timeout"` // one upload or download as a whole
 	KeepAlive            time.Duration `yaml:"keepalive"`
 	TempPattern          string        `yaml:"temp_pattern"`
 }
@@ -213,6 +214,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.SFTP.KeepAlive == 0 {
 		c.SFTP.KeepAlive = c.SFTP.Timeout / 3
+	}
+	if c.SFTP.TransferTimeout == 0 {
+		c.SFTP.TransferTimeout = sftpx.DefaultTransferTimeout
 	}
 	if c.Alarms.StatusWithin == 0 {
 		c.Alarms.StatusWithin = 2 * time.Hour
@@ -428,6 +432,9 @@ func (c *Config) validateSFTP(bad func(key, format string, args ...any)) {
 	}
 	if s.Timeout < time.Second {
 		bad("sftp.timeout", "%s is too short: at least 1s", s.Timeout)
+	}
+	if s.TransferTimeout < time.Second {
+		bad("sftp.transfer_timeout", "%s is too short: at least 1s", s.TransferTimeout)
 	}
 	if s.KeepAlive <= 0 || s.KeepAlive >= s.Timeout {
 		bad("sftp.keepalive", "%s must be positive and shorter than sftp.timeout (%s)", s.KeepAlive, s.Timeout)

@@ -38,6 +38,7 @@ func (c *Config) SFTPConfig() sftpx.Config {
 		KnownHostsFile:       s.KnownHosts,
 		HostKeyFingerprints:  s.HostKeyFingerprints,
 		Timeout:              s.Timeout,
+		TransferTimeout:      s.TransferTimeout,
 		KeepAlive:            s.KeepAlive,
 		TempPattern:          s.TempPattern,
 	}

@@ -131,7 +131,9 @@ func TestFaultResetMidUpload(t *testing.T) {
 }
 
 // TestFaultSlowTrickle: a connection that forwards slowly, but never
-// waits as long as sftp.timeout, still uploads the batch.
+// waits as long as sftp.timeout, still uploads the batch within the
+// default sftp.transfer_timeout (TestFaultTrickleBudget is the same
+// trickle with a budget it exceeds).
 func TestFaultSlowTrickle(t *testing.T) {
 	e := newDaemonEnv(t)
 	p := e.proxied(t)
@@ -144,6 +146,52 @@ func TestFaultSlowTrickle(t *testing.T) {
 	e.runUntil(t, opts, "the batch uploaded", func() bool { return log.count("pain.001 uploaded") > 0 })
 	if n := log.count("upload failed"); n != 0 {
 		t.Errorf("%d failed uploads while trickling within the timeout", n)
+	}
+	e.checkUploadedOnce(t)
+}
+
+// TestFaultTrickleBudget: a connection that forwards slowly, never idle
+// for sftp.timeout, but so slowly that an upload takes longer than
+// sftp.transfer_timeout (the same trickle as TestFaultSlowTrickle, where
+// the default budget lets it through): every attempt is cut off as a
+// transient failure naming the budget, the batch stays sending, and no
+// final file appears; once the trickle stops, the batch is uploaded once,
+// complete, and no temporary file remains.
+func TestFaultTrickleBudget(t *testing.T) {
+	e := newDaemonEnv(t)
+	p := e.proxied(t)
+	e.cfg.SFTP.Timeout, e.cfg.SFTP.KeepAlive = 2*time.Second, 500*time.Millisecond
+	e.cfg.SFTP.TransferTimeout = time.Second
+	p.Trickle(512, 100*time.Millisecond)
+	drop(t, filepath.Join(e.dir, "export"), "batch-ok.csv", readFile(t, "testdata/batch-ok.csv"))
+	log := &logBuf{t: t}
+	opts := e.options(t)
+	opts.Logger = zerolog.New(log)
+	trickling := true
+	e.runUntil(t, opts, "the batch uploaded after the trickle", func() bool {
+		if trickling {
+			if log.count("took longer than its budget of 1s") >= 2 {
+				if st, _ := e.statuses(t, testMsgID); st != store.BatchSending {
+					t.Errorf("batch is %s while the uploads are cut off, want %s", st, store.BatchSending)
+				}
+				if fileExists(filepath.Join(e.up, testMsgID+".xml")) {
+					t.Error("final file on the server after uploads that were cut off")
+				}
+				p.Trickle(0, 0)
+				trickling = false
+			}
+			return false
+		}
+		return log.count("pain.001 uploaded") > 0
+	})
+	if n := log.count("upload failed; tried again later"); n < 2 {
+		t.Errorf("%d transient upload failures logged, want at least 2", n)
+	}
+	if log.count("needs an operator") != 0 {
+		t.Error("the exceeded budget is taken for a permanent error")
+	}
+	if n := log.count("pain.001 uploaded"); n != 1 {
+		t.Errorf("%d uploads logged, want 1", n)
 	}
 	e.checkUploadedOnce(t)
 }

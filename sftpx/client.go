@@ -187,7 +187,7 @@ func (c *Client) dialErr(parent, ctx context.Context, err error) error {
 	case strings.Contains(err.Error(), "unable to authenticate"):
 		return fmt.Errorf("dial %s: %w: the server refused user %q with key %s", addr, ErrAuth, c.cfg.User, Fingerprint(c.signer.PublicKey()))
 	case parent.Err() != nil:
-		return fmt.Errorf("dial %s: %w", addr, parent.Err())
+		return fmt.Errorf("dial %s: %w", addr, ctxErr(parent))
 	case ctx.Err() != nil || errors.Is(err, os.ErrDeadlineExceeded):
 		return fmt.Errorf("dial %s: %w: no connection within %s: %v", addr, ErrTimeout, c.cfg.Timeout, err)
 	}
@@ -200,13 +200,13 @@ func (c *Client) dialErr(parent, ctx context.Context, err error) error {
 // A connection that was reused and turns out to be gone (the server closed
 // it while idle) is dialled again and fn run once more, if retry allows.
 func (c *Client) do(ctx context.Context, retry func() bool, fn func(s *session) error) error {
-	if err := ctx.Err(); err != nil {
+	if err := ctxErr(ctx); err != nil {
 		return err
 	}
 	select {
 	case c.sem <- struct{}{}:
 	case <-ctx.Done():
-		return ctx.Err()
+		return ctxErr(ctx)
 	}
 	defer func() { <-c.sem }()
 	for attempt := 1; ; attempt++ {
@@ -247,6 +247,35 @@ func (c *Client) run(ctx context.Context, s *session, fn func(s *session) error)
 	cause = s.fail(ErrConnectionLost)
 	c.drop(s)
 	return err, cause
+}
+
+// budgetExceeded ends a transfer that took longer than
+// Config.TransferTimeout.
+type budgetExceeded struct{ budget time.Duration }
+
+func (e budgetExceeded) Error() string {
+	return fmt.Sprintf("%v: the transfer took longer than its budget of %s", ErrTimeout, e.budget)
+}
+
+func (e budgetExceeded) Unwrap() error { return ErrTimeout }
+
+// transfer bounds one upload or download by Config.TransferTimeout.
+func (c *Client) transfer(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeoutCause(ctx, c.cfg.TransferTimeout, budgetExceeded{c.cfg.TransferTimeout})
+}
+
+// ctxErr says why ctx ended: a transfer's exceeded budget, or ctx.Err().
+// It is nil while ctx is live.
+func ctxErr(ctx context.Context) error {
+	err := ctx.Err()
+	if err == nil {
+		return nil
+	}
+	var be budgetExceeded
+	if errors.As(context.Cause(ctx), &be) {
+		return be
+	}
+	return err
 }
 
 func always() bool { return true }

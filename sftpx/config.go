@@ -12,9 +12,10 @@ import (
 
 // Defaults of the Config fields left zero.
 const (
-	DefaultTimeout     = 30 * time.Second
-	DefaultTempPattern = ".{name}.part"
-	DefaultMaxDownload = 256 << 20
+	DefaultTimeout         = 30 * time.Second
+	DefaultTransferTimeout = 10 * time.Minute
+	DefaultTempPattern     = ".{name}.part"
+	DefaultMaxDownload     = 256 << 20
 )
 
 // Config configures a Client. Address, User, PrivateKeyFile and exactly one
@@ -57,6 +58,15 @@ type Config struct {
 	// a connection without any data, or a keepalive without an answer for
 	// this long closes the connection. Zero means DefaultTimeout.
 	Timeout time.Duration
+	// TransferTimeout bounds one Put or Get as a whole, from the call to
+	// its return, a new connection included. A server that keeps
+	// answering, but so slowly that the transfer never ends (a peer that
+	// trickles a byte now and then is never idle for Timeout), is cut off
+	// when it runs out: the connection is closed and the error wraps
+	// ErrTimeout, which is transient. Payment files are kilobytes: the
+	// budget only has to cover a slow line. Zero means
+	// DefaultTransferTimeout.
+	TransferTimeout time.Duration
 	// KeepAlive is the interval of keepalive@openssh.com requests. Zero
 	// means a third of Timeout; it must be shorter than Timeout.
 	KeepAlive time.Duration
@@ -75,6 +85,9 @@ type Config struct {
 func (c Config) withDefaults() Config {
 	if c.Timeout == 0 {
 		c.Timeout = DefaultTimeout
+	}
+	if c.TransferTimeout == 0 {
+		c.TransferTimeout = DefaultTransferTimeout
 	}
 	if c.KeepAlive == 0 {
 		c.KeepAlive = c.Timeout / 3
@@ -128,6 +141,9 @@ func (c Config) Validate() error {
 	}
 	if c.Timeout < 0 {
 		bad("timeout: must be positive")
+	}
+	if c.TransferTimeout < 0 {
+		bad("transfer timeout: must be positive")
 	}
 	if c.KeepAlive <= 0 || c.KeepAlive >= c.Timeout {
 		bad("keepalive: %s must be positive and shorter than the timeout %s", c.KeepAlive, c.Timeout)

@@ -31,6 +31,8 @@ func TestConfigValidate(t *testing.T) {
 		{"no key", func(c *sftpx.Config) { c.PrivateKeyFile = "" }, "private key file: required"},
 		{"two passphrase sources", func(c *sftpx.Config) { c.PassphraseEnv, c.PassphraseFile = "P", "/p" }, "at most one"},
 		{"credential path", func(c *sftpx.Config) { c.PassphraseCredential = "../p" }, "not a path"},
+		{"negative transfer timeout", func(c *sftpx.Config) { c.TransferTimeout = -time.Second }, "transfer timeout"},
+		{"short transfer timeout", func(c *sftpx.Config) { c.TransferTimeout = time.Millisecond }, ""},
 		{"keepalive not below the timeout", func(c *sftpx.Config) { c.Timeout, c.KeepAlive = 5*time.Second, 5*time.Second }, "keepalive"},
 		{"temp pattern without name", func(c *sftpx.Config) { c.TempPattern = "upload.tmp" }, "{name}"},
 		{"temp pattern in another folder", func(c *sftpx.Config) { c.TempPattern = "tmp/{name}" }, "must not contain /"},

@@ -168,7 +168,7 @@ func (s *session) watch(ctx context.Context) (stop func()) {
 			case <-s.done:
 				return
 			case <-ctx.Done():
-				s.fail(ctx.Err())
+				s.fail(ctxErr(ctx))
 				return
 			case now := <-t.C:
 				if s.meter.stalledFor(now) > s.timeout {

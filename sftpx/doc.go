@@ -15,7 +15,9 @@
 //   - Nothing waits forever: connect and handshake are bounded, the
 //     connection has read and write deadlines, keepalive@openssh.com requests
 //     detect a dead peer, and every SFTP request that gets no reply within the
-//     timeout closes the connection. The next call dials again.
+//     timeout closes the connection. The next call dials again. Put and Get
+//     also have a total budget (Config.TransferTimeout), so a server that
+//     answers just often enough never to be idle is cut off too.
 //   - Put writes to a temporary name (O_EXCL), checks every write, the close
 //     and the remote size, and only then renames to the final name. It never
 //     overwrites or deletes an existing file under the final name, and removes

@@ -37,6 +37,8 @@ var (
 	ErrTargetExists = errors.New("target exists")
 	// ErrSizeMismatch marks an upload whose remote size differs from the
 	// bytes sent, or a download whose length differs from the remote size.
+	// It is transient: Put renamed nothing and removed its temporary file,
+	// so trying again is safe.
 	ErrSizeMismatch = errors.New("size mismatch")
 	// ErrTooLarge marks a download larger than Config.MaxDownload.
 	ErrTooLarge = errors.New("file too large")

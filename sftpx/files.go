@@ -82,11 +82,16 @@ func (c *Client) Remove(ctx context.Context, name string) error {
 // remote size, syncs it, moves it to local without replacing an existing
 // file (ErrTargetExists), and syncs the folder. It returns the number of
 // bytes. Files larger than Config.MaxDownload are refused with ErrTooLarge.
-// The remote file is left in place.
+// The remote file is left in place. The whole call is bounded by
+// Config.TransferTimeout; when it runs out, the connection is closed and
+// Get fails with a transient error wrapping ErrTimeout, leaving no local
+// file.
 func (c *Client) Get(ctx context.Context, name, local string) (int64, error) {
 	if _, err := os.Lstat(local); err == nil {
 		return 0, fmt.Errorf("get %s: %w: %s exists; not overwritten", name, ErrTargetExists, local)
 	}
+	ctx, cancel := c.transfer(ctx)
+	defer cancel()
 	var n int64
 	err := c.do(ctx, always, func(s *session) (err error) {
 		n, err = c.get(s, name, local)

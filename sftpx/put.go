@@ -36,11 +36,17 @@ import (
 // On failure the temporary file is removed; if the connection is gone, it
 // is removed on a later call. If the connection is lost after the rename
 // was sent, the error wraps ErrInDoubt: the file may be in place.
+//
+// The whole call is bounded by Config.TransferTimeout: when it runs out,
+// the connection is closed and Put fails with a transient error wrapping
+// ErrTimeout (ErrInDoubt if the rename was already sent).
 func (c *Client) Put(ctx context.Context, name string, r io.Reader) error {
 	tmp, err := c.cfg.tempName(name)
 	if err != nil {
 		return fmt.Errorf("put %s: %w", name, err)
 	}
+	ctx, cancel := c.transfer(ctx)
+	defer cancel()
 	// Tried again on a new connection only if nothing was created yet.
 	created := false
 	err = c.do(ctx, func() bool { return !created }, func(s *session) error {
@@ -94,7 +100,7 @@ func (c *Client) put(ctx context.Context, s *session, name, tmp string, r io.Rea
 	if err := absent(s.sftp, name); err != nil {
 		return err
 	}
-	if err := ctx.Err(); err != nil {
+	if err := ctxErr(ctx); err != nil {
 		return err
 	}
 	if s.posixRename {

@@ -32,6 +32,15 @@ type ServerConfig struct {
 	// DisabledExtensions are SFTP extensions the server does not offer,
 	// e.g. "posix-rename@openssh.com", to stand in for servers without them.
 	DisabledExtensions []string
+	// RefuseReadWrite makes the server refuse, with permission denied,
+	// every open that asks for reading and writing at once, as some
+	// servers do (AWS Transfer Family, for one).
+	RefuseReadWrite bool
+	// Extended, if set, is called with the name of every SSH_FXP_EXTENDED
+	// request the server receives, e.g. "fsync@openssh.com", also of those
+	// it does not support, before the request is handled; with "" for a
+	// name longer than 255 bytes.
+	Extended func(name string)
 	// Fault, if set, is called before each file operation with its name
 	// ("open", "write", "close", "read", "rename", "posix-rename",
 	// "remove", "mkdir", "rmdir", "setstat", "stat", "list") and path. An
@@ -71,7 +80,7 @@ func StartServer(addr string, cfg ServerConfig) (*Server, error) {
 		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	fsys, err := newRootFS(ctx, cfg.Root, cfg.Fault)
+	fsys, err := newRootFS(ctx, cfg.Root, cfg.Fault, cfg.RefuseReadWrite)
 	if err != nil {
 		cancel()
 		return nil, fmt.Errorf("start sftp server: %w", err)
@@ -180,7 +189,10 @@ func (s *Server) serveSession(ch ssh.Channel, reqs <-chan *ssh.Request) {
 		if ok {
 			started = true
 			s.wg.Go(func() {
-				rw := &extensionFilter{ReadWriteCloser: ch, drop: s.cfg.DisabledExtensions}
+				var rw io.ReadWriteCloser = &extensionFilter{ReadWriteCloser: ch, drop: s.cfg.DisabledExtensions}
+				if s.cfg.Extended != nil {
+					rw = &extendedSniffer{ReadWriteCloser: rw, seen: s.cfg.Extended}
+				}
 				rs := sftp.NewRequestServer(rw, s.fs.handlers())
 				rs.Serve()
 				rs.Close() // closes the channel
@@ -263,4 +275,80 @@ func filterVersion(pkt []byte, drop []string) ([]byte, error) {
 		}
 	}
 	return out, nil
+}
+
+// extendedSniffer reports the name of every SSH_FXP_EXTENDED request read
+// from the client; the stream itself passes unchanged.
+type extendedSniffer struct {
+	io.ReadWriteCloser
+	seen func(name string)
+
+	head     []byte // the start of the current packet, its length included
+	left     int    // bytes of the current packet still to come
+	reported bool   // the current packet needs no more looking at
+}
+
+// maxExtendedHead bounds the start of a packet kept to find an extension's
+// name: length, type, id, and the name's length and bytes.
+const maxExtendedHead = 4 + 1 + 4 + 4 + 255
+
+func (s *extendedSniffer) Read(p []byte) (int, error) {
+	n, err := s.ReadWriteCloser.Read(p)
+	s.feed(p[:n])
+	return n, err
+}
+
+func (s *extendedSniffer) feed(p []byte) {
+	for len(p) > 0 {
+		if len(s.head) < 4 {
+			k := min(4-len(s.head), len(p))
+			s.head = append(s.head, p[:k]...)
+			p = p[k:]
+			if len(s.head) == 4 {
+				s.left = int(binary.BigEndian.Uint32(s.head))
+				s.reported = s.left == 0
+				if s.left == 0 {
+					s.head = s.head[:0]
+				}
+			}
+			continue
+		}
+		k := min(s.left, len(p))
+		if !s.reported {
+			s.head = append(s.head, p[:min(k, maxExtendedHead-len(s.head))]...)
+			s.look()
+		}
+		s.left -= k
+		p = p[k:]
+		if s.left == 0 {
+			s.head = s.head[:0]
+		}
+	}
+}
+
+// look reports the current packet once enough of it is known.
+func (s *extendedSniffer) look() {
+	const fxpExtended = 200
+	b := s.head[4:]
+	if len(b) < 1 {
+		return
+	}
+	if b[0] != fxpExtended {
+		s.reported = true
+		return
+	}
+	if len(b) < 9 {
+		return
+	}
+	n := int(binary.BigEndian.Uint32(b[5:9]))
+	if 4+9+n > maxExtendedHead {
+		s.reported = true
+		s.seen("")
+		return
+	}
+	if len(b) < 9+n {
+		return
+	}
+	s.reported = true
+	s.seen(string(b[9 : 9+n]))
 }

@@ -16,17 +16,18 @@ import (
 // rootFS serves SFTP requests from a local folder through os.Root, so no
 // path can leave it.
 type rootFS struct {
-	root  *os.Root
-	ctx   context.Context
-	fault func(ctx context.Context, op, path string) error
+	root            *os.Root
+	ctx             context.Context
+	fault           func(ctx context.Context, op, path string) error
+	refuseReadWrite bool
 }
 
-func newRootFS(ctx context.Context, dir string, fault func(context.Context, string, string) error) (*rootFS, error) {
+func newRootFS(ctx context.Context, dir string, fault func(context.Context, string, string) error, refuseReadWrite bool) (*rootFS, error) {
 	root, err := os.OpenRoot(dir)
 	if err != nil {
 		return nil, err
 	}
-	return &rootFS{root: root, ctx: ctx, fault: fault}, nil
+	return &rootFS{root: root, ctx: ctx, fault: fault, refuseReadWrite: refuseReadWrite}, nil
 }
 
 func (f *rootFS) handlers() sftp.Handlers {
@@ -63,7 +64,8 @@ func (f *rootFS) Fileread(r *sftp.Request) (io.ReaderAt, error) {
 }
 
 // Filewrite opens a file for writing with the request's flags (O_EXCL,
-// O_TRUNC, O_CREATE).
+// O_TRUNC, O_CREATE), and for reading too if asked, unless the server
+// refuses that (ServerConfig.RefuseReadWrite).
 func (f *rootFS) Filewrite(r *sftp.Request) (io.WriterAt, error) {
 	if err := f.check("open", r.Filepath); err != nil {
 		return nil, err
@@ -71,6 +73,11 @@ func (f *rootFS) Filewrite(r *sftp.Request) (io.WriterAt, error) {
 	pf := r.Pflags()
 	flags := os.O_WRONLY
 	if pf.Read {
+		if f.refuseReadWrite {
+			// Permission denied: the server does not open for reading
+			// and writing at once.
+			return nil, &fs.PathError{Op: "open", Path: r.Filepath, Err: syscall.EACCES}
+		}
 		flags = os.O_RDWR
 	}
 	if pf.Creat {
