@@ -99,6 +99,10 @@ type Paths struct {
 type Watch struct {
 	Rescan    string        `yaml:"rescan"`
 	StableFor time.Duration `yaml:"stable_for"`
+	// MaxFileSize is the largest batch file taken from the export folder,
+	// in bytes; a larger one is refused whole. 0 means
+	// DefaultMaxBatchFileSize.
+	MaxFileSize int64 `yaml:"max_file_size"`
 }
 
 // SFTP is the connection to AutoPay.
@@ -208,6 +212,9 @@ func (c *Config) setDefaults() {
 	def(&c.Log.Format, "json")
 	if c.Watch.StableFor == 0 {
 		c.Watch.StableFor = 2 * time.Second
+	}
+	if c.Watch.MaxFileSize == 0 {
+		c.Watch.MaxFileSize = DefaultMaxBatchFileSize
 	}
 	if c.SFTP.Timeout == 0 {
 		c.SFTP.Timeout = 30 * time.Second
@@ -368,6 +375,9 @@ func (c *Config) validate() error {
 	}
 	if c.Watch.StableFor < 0 {
 		bad("watch.stable_for", "must not be negative")
+	}
+	if c.Watch.MaxFileSize < 0 {
+		bad("watch.max_file_size", "must not be negative")
 	}
 	c.validateSFTP(bad)
 	if c.Alarms.BookingWithinDays < 0 {

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/rs/zerolog"
 
@@ -59,7 +60,8 @@ func (d *Daemon) download(ctx context.Context) {
 			continue
 		}
 		remote := path.Join(d.cfg.SFTP.DownloadDir, fi.Name())
-		tmp := filepath.Join(d.inbox.Dir(), "."+fi.Name()+".download")
+		name := localName(fi.Name())
+		tmp := filepath.Join(d.inbox.Dir(), "."+name+".download")
 		if err := os.Remove(tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			failed(err)
 			return
@@ -89,7 +91,7 @@ func (d *Daemon) download(ctx context.Context) {
 			log.Info().Str(obs.FieldFile, remote).Func(archivedAt(where)).Msg("reply taken before; taken away on the server")
 			continue
 		}
-		local, err := placeDownload(tmp, d.inbox.Dir(), fi.Name())
+		local, err := placeDownload(tmp, d.inbox.Dir(), name)
 		if err != nil {
 			failed(err)
 			return
@@ -147,6 +149,32 @@ func (d *Daemon) knownContent(ctx context.Context, path string) (bool, error) {
 		return false, nil
 	}
 	return err == nil, err
+}
+
+// maxLocalName is the longest name a downloaded reply gets in the inbox:
+// with the suffixes of its done marker, its temporary names and its .err
+// report it stays within the 255 bytes of a folder entry.
+const maxLocalName = 200
+
+// localName returns the inbox name of a reply downloaded as name: name
+// itself, or when it is longer than maxLocalName, its start (cut at a
+// character boundary), a hash of the whole name, and its extension. The
+// same remote name gives the same local name every time.
+func localName(name string) string {
+	if len(name) <= maxLocalName {
+		return name
+	}
+	sum := sha256.Sum256([]byte(name))
+	tag := "~" + hex.EncodeToString(sum[:8])
+	ext := filepath.Ext(name)
+	if len(ext) > 16 {
+		ext = ""
+	}
+	base := name[:maxLocalName-len(tag)-len(ext)]
+	for !utf8.ValidString(base) {
+		base = base[:len(base)-1]
+	}
+	return base + tag + ext
 }
 
 // placeDownload gives the downloaded file tmp its name in dir, "name" or
@@ -230,13 +258,26 @@ func (d *Daemon) takeReply(ctx context.Context, cl spool.Claimed, resumed bool) 
 	}
 	reply := store.Reply{}
 	if res.Message.Type == formats.Pain002 && res.OrgnlMsgID != "" {
-		if to, ok := groupStatus(res.GroupStatus); ok {
+		to, ok := groupStatus(res.GroupStatus)
+		if res.DuplicateRefusal {
+			// The bank has the message: a batch in doubt (or still
+			// sending) is sent; any later status stays.
+			to = store.BatchSent
+		}
+		if ok {
 			b, err := d.store.Batch(ctx, res.OrgnlMsgID)
 			switch {
 			case errors.Is(err, store.ErrNotFound):
 				log.Warn().Str(obs.FieldMsgID, res.OrgnlMsgID).Msg("status report for a pain.001 refundd did not send")
 			case err != nil:
 				return err
+			case res.DuplicateRefusal:
+				ev := log.Warn().Str(obs.FieldMsgID, b.MsgID).Str(obs.FieldStatus, string(b.Status)).Str("reason", "DU01")
+				if b.Status != to && store.AllowedBatch(b.Status, to) {
+					reply.Batches = append(reply.Batches, store.BatchStatusChange{MsgID: b.MsgID, To: to, Reason: "pain.002 RJCT DU01: the bank has the message"})
+					ev = ev.Str("to", string(to))
+				}
+				ev.Msg("the bank refused a delivery of the batch as a duplicate: it has the message already; the refunds keep their statuses")
 			case b.Status != to && store.AllowedBatch(b.Status, to):
 				reply.Batches = append(reply.Batches, store.BatchStatusChange{MsgID: b.MsgID, To: to, Reason: "pain.002 " + res.GroupStatus})
 			case b.Status != to:

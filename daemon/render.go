@@ -25,6 +25,16 @@ var ErrInvalidBatch = errors.New("invalid batch")
 // it.
 var ErrChanged = errors.New("batch file changed while it was read")
 
+// DefaultMaxBatchFileSize is the default of watch.max_file_size: the
+// largest batch file that is read.
+const DefaultMaxBatchFileSize = 64 << 20
+
+// ErrFileTooLarge marks a batch file larger than watch.max_file_size. It is
+// a problem of the file (it is refused whole), found while reading through
+// the limit, so that a huge file or a single huge line is never held in
+// memory.
+var ErrFileTooLarge = errors.New("batch file larger than the limit")
+
 // Opener opens a batch file for reading; it is called once per pass.
 type Opener func() (io.ReadCloser, error)
 
@@ -196,7 +206,12 @@ func (p *Plan) scan(open Opener, h hash.Hash, report func(erp.Problem), fn func(
 		return nil, fmt.Errorf("open batch %s: %w", p.File, err)
 	}
 	defer f.Close()
-	return erp.Scan(p.File, io.TeeReader(f, h), func(rec erp.Record) error {
+	limit := p.maxFileSize()
+	if fi, ok := statOf(f); ok && fi.Mode().IsRegular() && fi.Size() > limit {
+		return []erp.Problem{tooLarge(p.File, fi.Size(), limit)}, nil
+	}
+	lr := &limitedReader{r: f, left: limit}
+	problems, err := erp.Scan(p.File, io.TeeReader(lr, h), func(rec erp.Record) error {
 		if _, ok := p.release(&rec.Refund); !ok {
 			return nil
 		}
@@ -215,6 +230,64 @@ func (p *Plan) scan(open Opener, h hash.Hash, report func(erp.Problem), fn func(
 		}
 		return fn(rec, &t)
 	})
+	if errors.Is(err, ErrFileTooLarge) || lr.over {
+		// The file grew past the limit while it was read.
+		return []erp.Problem{tooLarge(p.File, limit-lr.left+lr.extra, limit)}, nil
+	}
+	return problems, err
+}
+
+// maxFileSize returns the size limit of a batch file.
+func (p *Plan) maxFileSize() int64 {
+	if p.cfg != nil && p.cfg.Watch.MaxFileSize > 0 {
+		return p.cfg.Watch.MaxFileSize
+	}
+	return DefaultMaxBatchFileSize
+}
+
+// statOf returns the file information of r when it is a file.
+func statOf(r io.Reader) (os.FileInfo, bool) {
+	s, ok := r.(interface{ Stat() (os.FileInfo, error) })
+	if !ok {
+		return nil, false
+	}
+	fi, err := s.Stat()
+	return fi, err == nil
+}
+
+// tooLarge is the problem of a batch file over the size limit; size is
+// what is known of its size (at least limit+1).
+func tooLarge(name string, size, limit int64) erp.Problem {
+	return erp.Problem{Pos: erp.Pos{File: name}, Msg: fmt.Sprintf("%v: %s has %d bytes or more, the limit (watch.max_file_size) is %d bytes; nothing of it was taken",
+		ErrFileTooLarge, name, size, limit)}
+}
+
+// limitedReader reads at most left bytes of r; one byte more is the error
+// ErrFileTooLarge, so that a reader never gets a silently cut file.
+type limitedReader struct {
+	r     io.Reader
+	left  int64
+	extra int64 // bytes read beyond the limit (at most 1)
+	over  bool
+}
+
+// Read implements io.Reader.
+func (l *limitedReader) Read(b []byte) (int, error) {
+	if l.over {
+		return 0, ErrFileTooLarge
+	}
+	if int64(len(b)) > l.left+1 {
+		b = b[:l.left+1]
+	}
+	n, err := l.r.Read(b)
+	if int64(n) > l.left {
+		l.extra = int64(n) - l.left
+		l.left = 0
+		l.over = true
+		return 0, ErrFileTooLarge
+	}
+	l.left -= int64(n)
+	return n, err
 }
 
 // Render writes the pain.001 of a valid plan to w, reading the batch file

@@ -70,6 +70,9 @@ type Result struct {
 	// report gives none; ACTC is the receipt).
 	OrgnlMsgID  string
 	GroupStatus string
+	// DuplicateRefusal is set for a pain.002 that refuses a file as a
+	// duplicate of a message the bank has (see DuplicateRefusal).
+	DuplicateRefusal bool
 	// CopyDuplicate is the CpyDplctInd of a camt report that has one
 	// (DUPL: the bank sent the message before; COPY, CODU), "" when none.
 	// Such a file is processed like any other: what was applied before is
@@ -209,6 +212,7 @@ func (p *replyRun) pain002(r io.Reader) error {
 	}
 	res := p.res
 	res.MsgID, res.OrgnlMsgID, res.GroupStatus = rep.MsgID, rep.Group.OrgnlMsgID, string(rep.Group.Status)
+	res.DuplicateRefusal = DuplicateRefusal(rep)
 	sent, err := p.d.Refunds.ByMsgID(rep.Group.OrgnlMsgID)
 	if err != nil {
 		return fmt.Errorf("look up message %s: %w", rep.Group.OrgnlMsgID, err)

@@ -35,7 +35,27 @@ const (
 	// ReasonUnknownStatus: a status code that maps to no refund status,
 	// such as the Verification-of-Payee codes of pain.002.001.10.
 	ReasonUnknownStatus = "unknown-status"
+	// ReasonDuplicateMessage: the bank refused a file as a duplicate of a
+	// message it has received before (group RJCT, reason DU01), such as an
+	// operator's resend of a batch in doubt. The refusal is of the second
+	// delivery, not of the refunds: they keep their statuses.
+	ReasonDuplicateMessage = "duplicate-message"
 )
+
+// DuplicateRefusal reports whether r refuses its whole message as a
+// duplicate of a message with the same MsgId that the bank received
+// before: group status RJCT with reason DU01.
+func DuplicateRefusal(r *pain002.Report) bool {
+	if r.Group.Status != pain002.Rejected {
+		return false
+	}
+	for _, x := range r.Group.Reasons {
+		if x.Code == "DU01" {
+			return true
+		}
+	}
+	return false
+}
 
 // StatusUpdate is what a status report changes for the refunds of the
 // message it answers.
@@ -85,6 +105,13 @@ func ReportStatuses(file string, r *pain002.Report, sent []refund.Sent, at time.
 		s.exception("OrgnlGrpInfAndSts", "group", ReasonUnknownMessage, nil, nil,
 			"original MsgId %q is no message refundd sent (group %s, %d payment block(s), %d transaction(s) listed)",
 			r.Group.OrgnlMsgID, statusText(r.Group.Status, r.Group.Reasons), len(r.Payments), countTxs(r))
+		return s.u
+	}
+	if DuplicateRefusal(r) {
+		s.exception("OrgnlGrpInfAndSts", "group", ReasonDuplicateMessage, nil, nil,
+			"the bank refused a delivery of message %s as a duplicate (%s): it has received the message before; the statuses of its %d refund(s) are unchanged",
+			r.Group.OrgnlMsgID, statusText(r.Group.Status, r.Group.Reasons), len(sent))
+		s.u.Unchanged = len(sent)
 		return s.u
 	}
 	s.index(sent)

@@ -65,7 +65,18 @@ func TestReportStatuses(t *testing.T) {
 			name:    "group RJCT: every refund rejected with the group's reason",
 			report:  report(pain002.Rejected),
 			sent:    refunds(),
-			changes: []string{"R1=rejected/DU01/", "R2=rejected/DU01/", "R3=rejected/DU01/", "R4=rejected/DU01/"},
+			changes: []string{"R1=rejected/FF01/", "R2=rejected/FF01/", "R3=rejected/FF01/", "R4=rejected/FF01/"},
+		},
+		{
+			name: "group RJCT DU01: a delivery refused as a duplicate; the refunds keep their statuses, one exception",
+			report: func() *pain002.Report {
+				r := report(pain002.Rejected)
+				r.Group.Reasons = reason("DU01")
+				return r
+			}(),
+			sent:       refunds(),
+			exceptions: []string{"OrgnlGrpInfAndSts: duplicate-message"},
+			unchanged:  4,
 		},
 		{
 			name:       "a transaction ACCP inside a block RJCT: a conflict, not applied; the others of the block rejected",
@@ -161,7 +172,7 @@ func TestReportStatuses(t *testing.T) {
 			r := tc.report
 			// The reasons of the levels, where the case does not give them.
 			if r.Group.Status == pain002.Rejected && r.Group.Reasons == nil {
-				r.Group.Reasons = reason("DU01")
+				r.Group.Reasons = reason("FF01")
 			}
 			for i := range r.Payments {
 				if p := &r.Payments[i]; p.Status == pain002.Rejected && p.Reasons == nil {

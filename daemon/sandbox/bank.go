@@ -176,6 +176,17 @@ func (b *Bank) Step() error {
 	if err != nil {
 		return fmt.Errorf("bank: read %s: %w", b.cfg.UploadDir, err)
 	}
+	// A file taken away (picked up by AutoPay) and uploaded again under
+	// the same name is a new delivery; the MsgId check answers it.
+	present := map[string]bool{}
+	for _, e := range es {
+		present[e.Name()] = true
+	}
+	for name := range b.seen {
+		if !present[name] {
+			delete(b.seen, name)
+		}
+	}
 	for _, e := range es {
 		name := e.Name()
 		if !e.Type().IsRegular() || strings.HasPrefix(name, ".") || b.seen[name] {
