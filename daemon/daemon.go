@@ -62,6 +62,9 @@ type Options struct {
 	// RetryMin and RetryMax bound the wait before a failed upload is
 	// tried again (it doubles from RetryMin); 0 means the defaults.
 	RetryMin, RetryMax time.Duration
+	// StuckAfter is how long a step may go without progress before Alive
+	// reports it; 0 means from the SFTP timeouts (see Alive).
+	StuckAfter time.Duration
 	// FS is the file system of the files refundd writes: the pain.001 in
 	// the outbox and the files for the ERP in the import folder. nil means
 	// the operating system's; tests substitute one that fails (a full disk,
@@ -94,6 +97,7 @@ type Daemon struct {
 	alarmed map[string]bool  // alarms raised, by kind and subject
 	refused dialHold         // the server refused for good: no dial before its time
 	full    error            // the last "disk full" error while no new work is taken; nil when writing works
+	alive   liveness
 }
 
 // retry is the state of a failed upload.
@@ -206,6 +210,11 @@ func (d *Daemon) configure(cfg *Config) error {
 		d.sftp = nil
 	}
 	d.cfg, d.export, d.inbox = cfg, export, inbox
+	limit := d.opts.StuckAfter
+	if limit <= 0 {
+		limit = stuckAfter(cfg)
+	}
+	d.alive.limit.Store(int64(limit))
 	// A new configuration (a fixed host key or login) is tried at once.
 	d.refused, d.retries = dialHold{}, map[string]retry{}
 	d.out = &erp.Writer{Dir: cfg.Paths.Import, Now: d.now, Files: d.files}
@@ -438,6 +447,8 @@ func (d *Daemon) step(ctx context.Context, download bool) (err error) {
 			err = nil
 		}
 	}()
+	d.alive.busy.Store(time.Now().UnixNano())
+	defer d.alive.busy.Store(0)
 	work := context.WithoutCancel(ctx)
 	d.checkFull()
 	if download && ctx.Err() == nil && d.full == nil {

@@ -59,6 +59,7 @@ func (d *Daemon) download(ctx context.Context) {
 		if spool.Ignored(fi.Name()) {
 			continue
 		}
+		d.beat()
 		remote := path.Join(d.cfg.SFTP.DownloadDir, fi.Name())
 		name := localName(fi.Name())
 		tmp := filepath.Join(d.inbox.Dir(), "."+name+".download")

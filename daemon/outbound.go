@@ -46,6 +46,7 @@ func (d *Daemon) takeFiles(ctx context.Context, f *spool.Folder, component strin
 	// further file is taken in this round.
 	stop := false
 	do := func(cl spool.Claimed, resumed bool) error {
+		d.beat()
 		err := handle(cl, resumed)
 		switch {
 		case err == nil:
@@ -475,6 +476,7 @@ func (d *Daemon) uploadAll(ctx, work context.Context) {
 		if r, ok := d.retries[b.MsgID]; ok && time.Now().Before(r.at) {
 			continue
 		}
+		d.beat()
 		d.upload(work, b)
 	}
 }

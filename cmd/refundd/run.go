@@ -133,7 +133,7 @@ func serve(ctx context.Context, d *daemon.Daemon, cfg *daemon.Config, log zerolo
 		httpDone <- nil
 	}
 	go func() {
-		if err := notify.Watchdog(inner, nil); err != nil {
+		if err := notify.Watchdog(inner, alive(d, log)); err != nil {
 			log.Warn().Err(err).Msg("systemd watchdog")
 		}
 	}()
@@ -155,6 +155,21 @@ func serve(ctx context.Context, d *daemon.Daemon, cfg *daemon.Config, log zerolo
 	}
 	log.Info().Msg("stopped")
 	return exitOK
+}
+
+// alive is the health check of systemd's watchdog: the daemon's Alive,
+// logged once when it fails (the pings stop, and systemd kills and
+// restarts refundd).
+func alive(d *daemon.Daemon, log zerolog.Logger) func() error {
+	var logged bool
+	return func() error {
+		err := d.Alive()
+		if err != nil && !logged {
+			log.Error().Err(err).Msg("refundd is stuck: the systemd watchdog is no longer pinged and will restart it")
+		}
+		logged = err != nil
+		return err
+	}
 }
 
 // handleStatus adds the status page and its JSON API to srv.
