@@ -10,6 +10,8 @@ import (
 )
 
 // checkAlarms warns about answers from the bank that are overdue: a batch
+// recorded for upload that is not known to be on the bank's server after
+// alarms.status_within (still sending, or in doubt), a batch
 // sent without a pain.002 for longer than alarms.status_within, and a
 // refund accepted without a booking for more than
 // alarms.booking_within_days banking days after its execution date. Each
@@ -38,6 +40,28 @@ func (d *Daemon) checkAlarms(ctx context.Context) {
 		}
 	}
 	d.metrics.SetOverdue(obs.AlarmNoStatus, noStatus)
+
+	unsent, err := d.store.BatchesByStatus(ctx, store.BatchSending, store.BatchInDoubt)
+	if err != nil {
+		log.Warn().Err(err).Msg("checking the alarms failed")
+		return
+	}
+	notSent := 0
+	for _, b := range unsent {
+		if !statusOverdue(b.Created, now, d.cfg.Alarms.StatusWithin) {
+			continue
+		}
+		notSent++
+		if key := "unsent " + b.MsgID; !d.alarmed[key] {
+			d.alarmed[key] = true
+			d.metrics.Raise(obs.AlarmNotSent)
+			log.Warn().Bool("alarm", true).Str("alarm_kind", string(obs.AlarmNotSent)).Str(obs.FieldBatch, b.Number).
+				Str(obs.FieldMsgID, b.MsgID).Str(obs.FieldStatus, string(b.Status)).Time("recorded", b.Created).
+				Str("status_within", d.cfg.Alarms.StatusWithin.String()).
+				Msg("batch not known to be at the bank: its uploads keep failing (see the upload errors) or it is in doubt (see refundd status and refundd resolve)")
+		}
+	}
+	d.metrics.SetOverdue(obs.AlarmNotSent, notSent)
 
 	open, err := d.store.BatchesByStatus(ctx, store.BatchReceiptOK, store.BatchAccepted, store.BatchPartiallyAccepted,
 		store.BatchPending, store.BatchSent, store.BatchPaid)

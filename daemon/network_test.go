@@ -11,6 +11,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"refundd/daemon/obs"
 	"refundd/daemon/store"
 )
 
@@ -157,4 +158,81 @@ func openFiles(t *testing.T) int {
 		t.Fatal(err)
 	}
 	return len(es)
+}
+
+// TestDaemonAlarmNotSent: a batch whose uploads keep failing raises the
+// not_sent alarm once after alarms.status_within, and the overdue gauge
+// counts it until it is uploaded.
+func TestDaemonAlarmNotSent(t *testing.T) {
+	e := newDaemonEnv(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := e.cfg.SFTP.Address
+	e.cfg.SFTP.Address = l.Addr().String()
+	l.Close() // connection refused
+	drop(t, filepath.Join(e.dir, "export"), "batch-ok.csv", readFile(t, "testdata/batch-ok.csv"))
+	opts := e.options(t)
+	opts.RetryMin, opts.RetryMax = time.Hour, time.Hour
+	later := time.Now()
+	opts.Now = func() time.Time { return later }
+	opts.Metrics = obs.NewMetrics()
+	d := e.daemon(t, opts)
+	if err := d.RunOnce(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := e.statuses(t, testMsgID); st != store.BatchSending {
+		t.Fatalf("batch is %s, want sending", st)
+	}
+	if got := metricValue(t, opts.Metrics, "refundd_alarms_total", obs.AlarmNotSent); got != 0 {
+		t.Fatalf("%v not_sent alarms right after the first attempt", got)
+	}
+	later = later.Add(e.cfg.Alarms.StatusWithin + time.Minute)
+	d.checkAlarms(t.Context())
+	d.checkAlarms(t.Context())
+	if got := metricValue(t, opts.Metrics, "refundd_alarms_total", obs.AlarmNotSent); got != 1 {
+		t.Errorf("%v not_sent alarms, want 1", got)
+	}
+	if got := metricValue(t, opts.Metrics, "refundd_overdue", obs.AlarmNotSent); got != 1 {
+		t.Errorf("overdue{not_sent} = %v, want 1", got)
+	}
+	d.Close()
+
+	e.cfg.SFTP.Address = good
+	opts.Metrics = obs.NewMetrics()
+	d = e.daemon(t, opts)
+	if err := d.RunOnce(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if got := metricValue(t, opts.Metrics, "refundd_overdue", obs.AlarmNotSent); got != 0 {
+		t.Errorf("overdue{not_sent} = %v after the upload, want 0", got)
+	}
+}
+
+// metricValue returns the value of a counter or gauge with the label
+// alarm=a.
+func metricValue(t *testing.T, m *obs.Metrics, name string, a obs.Alarm) float64 {
+	t.Helper()
+	mfs, err := m.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, mm := range mf.GetMetric() {
+			for _, l := range mm.GetLabel() {
+				if l.GetName() == "alarm" && l.GetValue() == string(a) {
+					if mm.GetCounter() != nil {
+						return mm.GetCounter().GetValue()
+					}
+					return mm.GetGauge().GetValue()
+				}
+			}
+		}
+	}
+	t.Fatalf("no metric %s{alarm=%q}", name, a)
+	return 0
 }

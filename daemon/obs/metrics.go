@@ -44,6 +44,9 @@ const (
 	// AlarmNoBooking: a refund has no booking within
 	// alarms.booking_within_days.
 	AlarmNoBooking Alarm = "no_booking"
+	// AlarmNotSent: a batch recorded for upload is not known to be on the
+	// bank's server (sending or in doubt) within alarms.status_within.
+	AlarmNotSent Alarm = "not_sent"
 	// AlarmSFTPRefused: the SFTP server was refused (host key wrong or
 	// unknown or revoked) or refused the login; a person must act.
 	AlarmSFTPRefused Alarm = "sftp_refused"
@@ -164,7 +167,7 @@ func NewMetrics() *Metrics {
 		}
 	}
 	m.alarms.WithLabelValues(string(AlarmSFTPRefused))
-	for _, a := range []Alarm{AlarmNoStatus, AlarmNoBooking} {
+	for _, a := range []Alarm{AlarmNoStatus, AlarmNoBooking, AlarmNotSent} {
 		m.alarms.WithLabelValues(string(a))
 		m.overdue.WithLabelValues(string(a))
 	}
