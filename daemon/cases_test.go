@@ -837,14 +837,14 @@ func longName(prefix, ext string, n int) string {
 }
 
 // folderNameMax is the longest name of a file dropped into the export
-// folder or the inbox that the folder protocol can take or refuse: its
-// temporary .err report adds 20 bytes to the 255 of a folder entry.
-const folderNameMax = 235
+// folder or the inbox: the 255 bytes of a folder entry (no done marker and
+// no "<name>.err" can exist beside it).
+const folderNameMax = 255
 
-// TestCasesFileNames (E15): names with spaces and long names in the export
-// folder and in the inbox (folderNameMax bytes), and in the server's
-// download folder (255 bytes, the longest a folder entry can have: such a
-// reply gets a shorter name in the inbox). Each file is handled (a batch
+// TestCasesFileNames (E15): names with spaces and names of 255 bytes, the
+// longest a folder entry can have, in the export folder, the inbox and the
+// server's download folder (such a reply gets a shorter name in the
+// inbox). Each file is handled (a batch
 // sent, a reply applied) or refused with a reason (a duplicate); none is
 // lost, and nothing is written outside the folders.
 func TestCasesFileNames(t *testing.T) {

@@ -1,12 +1,15 @@
 package spool
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // DoneSuffix is appended to a file's name to form its done marker: the
@@ -107,8 +110,40 @@ func numbered(name string, n int) string {
 	if ext == name {
 		ext = ""
 	}
-	return name[:len(name)-len(ext)] + " (" + strconv.Itoa(n) + ")" + ext
+	tag := " (" + strconv.Itoa(n) + ")" + ext
+	return cut(name[:len(name)-len(ext)], nameMax-len(tag)) + tag
 }
+
+// nameMax is the longest name of a folder entry, in bytes (NAME_MAX).
+const nameMax = 255
+
+// cut returns s shortened to at most n bytes, at a character boundary.
+func cut(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	s = s[:max(n, 0)]
+	for !utf8.ValidString(s) {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+// errName is the name of the .err report of the file name in failed/:
+// name + ".err", or when that is longer than a folder entry can be, the
+// start of name, a hash of all of it and ".err". The report's first line
+// then names the file.
+func errName(name string) string {
+	if len(name)+len(errSuffix) <= nameMax {
+		return name + errSuffix
+	}
+	sum := sha256.Sum256([]byte(name))
+	tag := "~" + hex.EncodeToString(sum[:8]) + errSuffix
+	return cut(name, nameMax-len(tag)) + tag
+}
+
+// errSuffix ends the name of a .err report.
+const errSuffix = ".err"
 
 // unnumbered undoes numbered: "refunds (2).csv" gives "refunds.csv". A name
 // that numbered cannot have produced is returned as it is.

@@ -427,8 +427,8 @@ func (f *Folder) Claim(c Candidate) (Claimed, error) {
 // removeMarker removes the done marker of name, if there is one, durably.
 func (f *Folder) removeMarker(name string) error {
 	err := os.Remove(filepath.Join(f.dir, name+DoneSuffix))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENAMETOOLONG) {
+		return nil // none, or name is too long to have one
 	}
 	if err != nil {
 		return fmt.Errorf("remove done marker: %w", err)
@@ -622,7 +622,10 @@ func (f *Folder) fail(path, name string, problems []string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("fail %s: %w", path, err)
 	}
-	if err := f.writeFile(f.failed, filepath.Base(dst)+".err", report(problems)); err != nil {
+	if en := errName(filepath.Base(dst)); en != filepath.Base(dst)+errSuffix {
+		problems = append([]string{"file: " + filepath.Base(dst)}, problems...)
+	}
+	if err := f.writeFile(f.failed, errName(filepath.Base(dst)), report(problems)); err != nil {
 		return "", fmt.Errorf("fail %s: %w", path, err)
 	}
 	if err := os.Rename(path, dst); err != nil {
@@ -656,7 +659,7 @@ func report(problems []string) []byte {
 // rename over name (an earlier report of the same name is replaced), fsync
 // of dir.
 func (f *Folder) writeFile(dir, name string, data []byte) (err error) {
-	tmp, err := os.CreateTemp(dir, "."+name+".*.tmp")
+	tmp, err := os.CreateTemp(dir, "."+cut(name, nameMax-40)+".*.tmp")
 	if err != nil {
 		return err
 	}
