@@ -68,6 +68,11 @@ func (d *Daemon) download(ctx context.Context) {
 			return
 		}
 		n, err := c.Get(ctx, remote, tmp)
+		if fileProblem(err) {
+			// This file alone: the others are still downloaded.
+			log.Error().Err(err).Str(obs.FieldFile, remote).Msg("reply on the server cannot be downloaded; the others are, and it is tried again at the next download")
+			continue
+		}
 		if err != nil {
 			failed(err)
 			return
@@ -85,6 +90,10 @@ func (d *Daemon) download(ctx context.Context) {
 				return
 			}
 			where, err := d.takeAway(ctx, c, remote)
+			if fileProblem(err) {
+				log.Error().Err(err).Str(obs.FieldFile, remote).Msg("reply taken before cannot be taken away on the server; the others are downloaded")
+				continue
+			}
 			if err != nil {
 				failed(err)
 				return
@@ -99,6 +108,12 @@ func (d *Daemon) download(ctx context.Context) {
 		}
 		failpoint.Hit(failpoint.AfterPlace)
 		where, err := d.takeAway(ctx, c, remote)
+		if fileProblem(err) {
+			// Placed in the inbox; taken as a duplicate at the next round.
+			log.Error().Err(err).Str(obs.FieldFile, remote).Str("local", filepath.Base(local)).
+				Msg("reply downloaded but cannot be taken away on the server; the others are downloaded")
+			continue
+		}
 		if err != nil {
 			failed(err)
 			return
@@ -128,6 +143,13 @@ func archivedAt(where string) func(*zerolog.Event) {
 			e.Str("remote_archive", where)
 		}
 	}
+}
+
+// fileProblem reports whether err is about one remote file (refused to
+// refundd, or gone since the listing) rather than the connection, so that
+// the other files are still downloaded.
+func fileProblem(err error) bool {
+	return errors.Is(err, fs.ErrPermission) || errors.Is(err, fs.ErrNotExist)
 }
 
 // sftpState tells the readiness whether the last SFTP call worked.
