@@ -195,6 +195,9 @@ func checkStateKept(state, outbox string) error {
 // configure sets up everything that depends on the configuration besides
 // the state folder.
 func (d *Daemon) configure(cfg *Config) error {
+	if cfg.Ledger.ReceivablesAccount == "" || cfg.Ledger.ChargesAccount == "" {
+		return fmt.Errorf("start: %w: ledger.receivables_account and ledger.charges_account are required: the bank's bookings are posted to them", ErrConfig)
+	}
 	export, err := spool.Open(spool.Config{Dir: cfg.Paths.Export, State: cfg.Paths.State, Kind: "export",
 		StableFor: cfg.Watch.StableFor, Now: d.now})
 	if err != nil {
