@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -21,10 +22,18 @@ import (
 
 	"refundd/daemon"
 	"refundd/daemon/failpoint"
+	"refundd/daemon/refund"
 	"refundd/daemon/sandbox"
 	"refundd/daemon/spool"
 	"refundd/daemon/store"
 	"refundd/formats/pain001"
+)
+
+// stopWithin bounds the wait for the last run to stop after SIGTERM, and
+// waitDelay the wait for a run's output after it ended.
+const (
+	stopWithin = 60 * time.Second
+	waitDelay  = 10 * time.Second
 )
 
 // crashLoop configures one crash loop.
@@ -40,6 +49,13 @@ type crashLoop struct {
 	points []failpoint.Name
 	// env is added to the daemon's environment.
 	env []string
+	// launch, when set, replaces the binary's "refundd run" armed as above:
+	// it returns the command of run n (-1 for the last, clean run) and how
+	// long the run may last before it is killed from outside.
+	launch func(n int, config string, rnd *rand.Rand) (*exec.Cmd, time.Duration)
+	// stopped, when set, is called after each killed run with its log, and
+	// with n -1 after the last run stopped; an error ends the test.
+	stopped func(n int, log string) error
 }
 
 // crashResult is what a crash loop did and found.
@@ -134,7 +150,13 @@ func crashBin(t *testing.T) string {
 // done, and checks the invariants.
 func runCrashLoop(t *testing.T, cl crashLoop) crashResult {
 	t.Helper()
-	bin := crashBin(t)
+	launch := cl.launch
+	if launch == nil {
+		bin := crashBin(t)
+		launch = func(n int, config string, rnd *rand.Rand) (*exec.Cmd, time.Duration) {
+			return cl.refunddRun(bin, n, config, rnd)
+		}
+	}
 	config, dir, up := runEnv(t)
 	down := filepath.Join(filepath.Dir(up), "outbound")
 	data, err := os.ReadFile(config)
@@ -227,32 +249,10 @@ func runCrashLoop(t *testing.T, cl crashLoop) crashResult {
 			break
 		}
 		drop(elapsed)
-		env := slices.Clone(cl.env)
-		var wait time.Duration
-		switch {
-		case cl.points != nil:
-			env = append(env, failpoint.EnvFailpoints+"="+string(cl.points[run%len(cl.points)]))
-			wait = 3 * time.Second
-		case run%3 == 0:
-			// A kill at a random moment from outside.
-			wait = time.Duration(50+rnd.IntN(500)) * time.Millisecond
-		case run%3 == 1:
-			// Three points at once, so that a run with little to do still
-			// meets one.
-			var names []string
-			for _, i := range rnd.Perm(len(failpoint.Names()))[:3] {
-				names = append(names, string(failpoint.Names()[i]))
-			}
-			env = append(env, failpoint.EnvFailpoints+"="+strings.Join(names, ","))
-			wait = time.Duration(200+rnd.IntN(800)) * time.Millisecond
-		default:
-			env = append(env, fmt.Sprintf("%s=random:%d:%d", failpoint.EnvFailpoints, rnd.Uint64(), 2+rnd.IntN(10)))
-			wait = time.Duration(200+rnd.IntN(800)) * time.Millisecond
-		}
-		cmd := exec.Command(bin, "run", "-config", config)
-		cmd.Env = append(os.Environ(), env...)
+		cmd, wait := launch(run, config, rnd)
 		logs = &syncBuffer{}
 		cmd.Stdout, cmd.Stderr = logs, logs
+		cmd.WaitDelay = waitDelay
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
@@ -273,6 +273,11 @@ func runCrashLoop(t *testing.T, cl crashLoop) crashResult {
 					res.fpKills++
 					res.points[failpoint.Name(m[1])]++
 				}
+				if cl.stopped != nil {
+					if err := cl.stopped(run, logs.String()); err != nil {
+						t.Fatalf("after run %d: %v", run, err)
+					}
+				}
 				continue
 			}
 		}
@@ -282,10 +287,10 @@ func runCrashLoop(t *testing.T, cl crashLoop) crashResult {
 
 	// A clean run to the end: everything dropped is taken, uploaded,
 	// answered and applied.
-	cmd := exec.Command(bin, "run", "-config", config)
-	cmd.Env = append(os.Environ(), cl.env...)
+	cmd, _ := launch(-1, config, rnd)
 	var last syncBuffer
 	cmd.Stdout, cmd.Stderr = &last, &last
+	cmd.WaitDelay = waitDelay
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -306,8 +311,27 @@ func runCrashLoop(t *testing.T, cl crashLoop) crashResult {
 		time.Sleep(100 * time.Millisecond)
 	}
 	cmd.Process.Signal(syscall.SIGTERM)
-	if err := cmd.Wait(); err != nil {
-		t.Errorf("the last run: %v\n%s", err, last.String())
+	lastDone := make(chan error, 1)
+	go func() { lastDone <- cmd.Wait() }()
+	select {
+	case err := <-lastDone:
+		if err != nil {
+			t.Errorf("the last run: %v\n%s", err, last.String())
+		}
+	case <-time.After(stopWithin):
+		cmd.Process.Signal(syscall.SIGQUIT) // a Go program prints every goroutine's stack and exits
+		select {
+		case <-lastDone:
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+			<-lastDone
+		}
+		t.Fatalf("the last run did not stop within %v of SIGTERM; its log and goroutines:\n%s", stopWithin, last.String())
+	}
+	if cl.stopped != nil {
+		if err := cl.stopped(-1, last.String()); err != nil {
+			t.Fatalf("after the last run: %v", err)
+		}
 	}
 	cancel()
 	wg.Wait()
@@ -329,6 +353,44 @@ func runCrashLoop(t *testing.T, cl crashLoop) crashResult {
 		}
 	}
 	return res
+}
+
+// refunddRun returns the command of run n of the binary bin: "refundd
+// run", armed as crashLoop describes, and how long it may last; n is -1
+// for the last, clean run.
+func (cl crashLoop) refunddRun(bin string, n int, config string, rnd *rand.Rand) (*exec.Cmd, time.Duration) {
+	env := slices.Clone(cl.env)
+	var wait time.Duration
+	switch {
+	case n < 0:
+	case cl.points != nil:
+		env = append(env, failpoint.EnvFailpoints+"="+string(cl.points[n%len(cl.points)]))
+		wait = 3 * time.Second
+	case n%3 == 0:
+		// A kill at a random moment from outside.
+		wait = time.Duration(50+rnd.IntN(500)) * time.Millisecond
+	case n%3 == 1:
+		// Three points at once, so that a run with little to do still
+		// meets one.
+		env = append(env, failpoint.EnvFailpoints+"="+randomPoints(rnd, 3))
+		wait = time.Duration(200+rnd.IntN(800)) * time.Millisecond
+	default:
+		env = append(env, fmt.Sprintf("%s=random:%d:%d", failpoint.EnvFailpoints, rnd.Uint64(), 2+rnd.IntN(10)))
+		wait = time.Duration(200+rnd.IntN(800)) * time.Millisecond
+	}
+	cmd := exec.Command(bin, "run", "-config", config)
+	cmd.Env = append(os.Environ(), env...)
+	return cmd, wait
+}
+
+// randomPoints returns n crash points drawn at random, as a value of
+// failpoint.EnvFailpoints.
+func randomPoints(rnd *rand.Rand, n int) string {
+	var names []string
+	for _, i := range rnd.Perm(len(failpoint.Names()))[:n] {
+		names = append(names, string(failpoint.Names()[i]))
+	}
+	return strings.Join(names, ",")
 }
 
 // killedAt matches the line a failpoint writes before it kills.
@@ -468,9 +530,22 @@ func checkCrashInvariants(dir, up string, dropped, refs, replies []string) (viol
 	if err != nil {
 		bad("read the batches: %v", err)
 	}
-	byRef := map[string]string{} // RefNbr → EndToEndId
-	booked := map[string]bool{}  // EndToEndIds the bank will book
+	byRef := map[string]string{}   // RefNbr → EndToEndId
+	booked := map[string]bool{}    // EndToEndIds the bank will book
+	bookedNow := map[string]bool{} // EndToEndIds the store says are booked
 	for _, b := range bs {
+		// The pain.001 recorded for a batch stays in the outbox, as
+		// recorded: a batch is never on record without its file.
+		if b.LocalPath != "" {
+			switch data, err := os.ReadFile(b.LocalPath); {
+			case errors.Is(err, fs.ErrNotExist):
+				bad("batch %s is %s but its pain.001 %s is missing", b.MsgID, b.Status, filepath.Base(b.LocalPath))
+			case err != nil:
+				bad("read the pain.001 of batch %s: %v", b.MsgID, err)
+			case b.PainHash != "" && fmt.Sprintf("%x", sha256.Sum256(data)) != b.PainHash:
+				bad("batch %s is %s but its pain.001 %s (%d bytes) is not the file recorded", b.MsgID, b.Status, filepath.Base(b.LocalPath), len(data))
+			}
+		}
 		rs, err := s.Refunds(ctx, b.MsgID)
 		if err != nil {
 			bad("refunds of %s: %v", b.MsgID, err)
@@ -481,6 +556,9 @@ func checkCrashInvariants(dir, up string, dropped, refs, replies []string) (viol
 				bad("refund %s recorded twice: %s and %s", r.RefNbr, prev, r.EndToEndID)
 			}
 			byRef[r.RefNbr] = r.EndToEndID
+			if r.Status == refund.StatusBooked {
+				bookedNow[r.EndToEndID] = true
+			}
 			switch n := len(uploaded[r.EndToEndID]); {
 			case n == 0 && b.Status != store.BatchInDoubt:
 				bad("refund %s (%s) of batch %s is %s but was never uploaded", r.RefNbr, r.EndToEndID, b.MsgID, b.Status)
@@ -535,6 +613,34 @@ func checkCrashInvariants(dir, up string, dropped, refs, replies []string) (viol
 	for e2e := range vouchers {
 		if !booked[e2e] {
 			bad("posting for %s, which was not uploaded once", e2e)
+		}
+	}
+
+	// The status files: a refund recorded as booked was told to the ERP.
+	told := map[string]bool{} // EndToEndIds with a status line "booked"
+	files, _ = filepath.Glob(filepath.Join(dir, "import", "status-*.csv"))
+	for _, p := range files {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			bad("read %s: %v", p, err)
+			continue
+		}
+		cr := csv.NewReader(bytes.NewReader(data))
+		cr.Comma = ';'
+		recs, err := cr.ReadAll()
+		if err != nil || len(recs) < 2 || len(recs[0]) < 5 || recs[0][3] != "EndToEndId" || recs[0][4] != "Status" || !bytes.HasSuffix(data, []byte("\r\n")) {
+			bad("status file %s is partial or unreadable: %v", filepath.Base(p), err)
+			continue
+		}
+		for _, r := range recs[1:] {
+			if r[4] == string(refund.StatusBooked) {
+				told[r[3]] = true
+			}
+		}
+	}
+	for e2e := range bookedNow {
+		if !told[e2e] {
+			bad("refund %s is recorded as booked but no status file tells the ERP", e2e)
 		}
 	}
 
