@@ -220,7 +220,11 @@ func writeIntent(ctx context.Context, s intentStore, files *atomicfile.Writer, o
 	}
 	// No batch has this MsgId, so a file under its name is what a run
 	// that stopped before recording the batch left; it was never uploaded.
-	if err := os.Remove(local); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	fsys := files.FS
+	if fsys == nil {
+		fsys = atomicfile.OS{}
+	}
+	if err := fsys.Remove(local); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return store.Batch{}, err
 	}
 	h := sha256.New()
@@ -239,7 +243,7 @@ func writeIntent(ctx context.Context, s intentStore, files *atomicfile.Writer, o
 		MsgCreated: plan.Created, NbOfTxs: len(refunds), Reason: reason,
 	}
 	if err := s.CreateBatch(ctx, b, refunds); err != nil {
-		if rmErr := os.Remove(local); rmErr != nil && !errors.Is(rmErr, fs.ErrNotExist) {
+		if rmErr := fsys.Remove(local); rmErr != nil && !errors.Is(rmErr, fs.ErrNotExist) {
 			err = errors.Join(err, rmErr)
 		}
 		return store.Batch{}, err
