@@ -315,10 +315,14 @@ func (e *daemonEnv) runUntil(t *testing.T, opts Options, what string, cond func(
 	}
 }
 
-// archived reports whether the inbox archive holds n files.
-func (e *daemonEnv) archivedReplies(t *testing.T) int {
+// archivedReplies returns the number of replies in the inbox archive.
+func (e *daemonEnv) archivedReplies(t *testing.T) int { return archivedIn(e.dir) }
+
+// archivedIn returns the number of files in the inbox archive of the
+// state folder dir/state.
+func archivedIn(dir string) int {
 	n := 0
-	filepath.WalkDir(filepath.Join(e.dir, "state", "archive", "inbox"), func(_ string, de os.DirEntry, err error) error {
+	filepath.WalkDir(filepath.Join(dir, "state", "archive", "inbox"), func(_ string, de os.DirEntry, err error) error {
 		if err == nil && de.Type().IsRegular() {
 			n++
 		}
@@ -544,29 +548,14 @@ func TestDaemonInDoubt(t *testing.T) {
 // file is gone from the server; the same file is uploaded again.
 func TestDaemonReleaseInDoubt(t *testing.T) {
 	e := newDaemonEnv(t)
-	e.intent(t)
-	remote := filepath.Join(e.up, testMsgID+".xml")
-	if err := os.WriteFile(remote, []byte("x"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	e.once(t)
-	if err := os.Remove(remote); err != nil {
-		t.Fatal(err)
-	}
-	e.once(t)
-	if st, _ := e.statuses(t, testMsgID); st != store.BatchInDoubt {
-		t.Fatalf("batch is %s, want in-doubt until an operator decides", st)
-	}
-	if got := files(t, e.up); len(got) != 0 {
-		t.Fatalf("uploaded again without an operator: %v", got)
-	}
+	e.inDoubtConsumed(t) // in doubt until an operator decides
 	s := e.openStore(t)
 	if to, err := Resolve(t.Context(), s, testMsgID, ResolveRelease); err != nil || to != store.BatchSending {
 		t.Fatalf("release: %s, %v", to, err)
 	}
 	s.Close()
 	e.once(t)
-	if !bytes.Equal(readFile(t, remote), readFile(t, filepath.Join(e.dir, "state", OutboxDir, testMsgID+".xml"))) {
+	if !bytes.Equal(readFile(t, filepath.Join(e.up, testMsgID+".xml")), readFile(t, filepath.Join(e.dir, "state", OutboxDir, testMsgID+".xml"))) {
 		t.Error("the resend is not the recorded pain.001")
 	}
 }

@@ -50,7 +50,7 @@ func TestDownloadSkipsUnreadableReply(t *testing.T) {
 	if got := files(t, out); !slices.Equal(got, []string{"a-locked.xml", "b-sticky.xml"}) {
 		t.Errorf("server holds %v, want the two files refundd may not take away", got)
 	}
-	if n := e.archived(t); n != 2 {
+	if n := archivedIn(e.dir); n != 2 {
 		t.Errorf("%d replies archived, want 2 (b-sticky.xml and c-report.xml, once each)", n)
 	}
 	if n := log.lines("a-locked.xml", "cannot be downloaded"); n != 2 {
@@ -59,16 +59,4 @@ func TestDownloadSkipsUnreadableReply(t *testing.T) {
 	if n := log.lines("b-sticky.xml", "cannot be taken away"); n != 2 {
 		t.Errorf("%d lines name b-sticky.xml as not removable, want one per round", n)
 	}
-}
-
-// archived returns the number of replies in the inbox archive.
-func (e *doctorEnv) archived(t *testing.T) int {
-	n := 0
-	filepath.WalkDir(filepath.Join(e.dir, "state", "archive", "inbox"), func(_ string, de os.DirEntry, err error) error {
-		if err == nil && de.Type().IsRegular() {
-			n++
-		}
-		return nil
-	})
-	return n
 }
