@@ -391,28 +391,6 @@ func btoi(b bool) int {
 	return 0
 }
 
-// alarmCount returns the alarms_total counter of kind a.
-func alarmCount(t *testing.T, m *obs.Metrics, a obs.Alarm) float64 {
-	t.Helper()
-	mfs, err := m.Registry().Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != "refundd_alarms_total" {
-			continue
-		}
-		for _, mm := range mf.GetMetric() {
-			for _, l := range mm.GetLabel() {
-				if l.GetName() == "alarm" && l.GetValue() == string(a) {
-					return mm.GetCounter().GetValue()
-				}
-			}
-		}
-	}
-	return -1
-}
-
 // TestCasesServerRefused (B1, B2, B17): a server whose host key is not the
 // pinned one, a server with no known host key, and a refused login. The
 // batch stays sending and nothing reaches the server; the refusal is an
@@ -489,7 +467,7 @@ func TestCasesServerRefused(t *testing.T) {
 			if n := log.count(alarm); n != 1 {
 				t.Errorf("the server was refused %d times: no backoff", n)
 			}
-			if n := alarmCount(t, opts.Metrics, obs.AlarmSFTPRefused); n != 1 {
+			if n := metricValue(t, opts.Metrics, "refundd_alarms_total", obs.AlarmSFTPRefused); n != 1 {
 				t.Errorf("sftp_refused alarms: %v, want 1", n)
 			}
 			line := firstLine(log, alarm)

@@ -751,37 +751,15 @@ func TestDaemonAlarmNoStatus(t *testing.T) {
 	if err := d.RunOnce(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	if got := alarmsTotal(t, opts.Metrics); got != 0 {
+	if got := metricValue(t, opts.Metrics, "refundd_alarms_total", obs.AlarmNoStatus); got != 0 {
 		t.Fatalf("%v alarms right after the upload", got)
 	}
 	later = time.Now().Add(e.cfg.Alarms.StatusWithin + time.Minute)
 	d.checkAlarms(t.Context())
 	d.checkAlarms(t.Context())
-	if got := alarmsTotal(t, opts.Metrics); got != 1 {
+	if got := metricValue(t, opts.Metrics, "refundd_alarms_total", obs.AlarmNoStatus); got != 1 {
 		t.Errorf("%v alarms, want 1", got)
 	}
-}
-
-// alarmsTotal returns the no_status alarm counter.
-func alarmsTotal(t *testing.T, m *obs.Metrics) float64 {
-	t.Helper()
-	mfs, err := m.Registry().Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != "refundd_alarms_total" {
-			continue
-		}
-		for _, mm := range mf.GetMetric() {
-			for _, l := range mm.GetLabel() {
-				if l.GetName() == "alarm" && l.GetValue() == string(obs.AlarmNoStatus) {
-					return mm.GetCounter().GetValue()
-				}
-			}
-		}
-	}
-	return 0
 }
 
 func TestBookingOverdue(t *testing.T) {

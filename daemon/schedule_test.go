@@ -177,7 +177,7 @@ func TestDaemonAlarmClockStepped(t *testing.T) {
 	} {
 		setClock(step.at)
 		d.checkAlarms(t.Context())
-		if got := alarmsTotal(t, opts.Metrics); got != 1 {
+		if got := metricValue(t, opts.Metrics, "refundd_alarms_total", obs.AlarmNoStatus); got != 1 {
 			t.Errorf("%s: %v alarms raised, want 1", step.name, got)
 		}
 		if got := overdueNow(t, opts.Metrics); got != step.overdue {
