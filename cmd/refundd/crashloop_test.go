@@ -29,6 +29,21 @@ import (
 	"refundd/formats/pain001"
 )
 
+// readImport reads a CSV file written for the ERP; a file that does not
+// end its last line (cut short) is an error.
+func readImport(p string) ([][]string, error) {
+	data, err := os.ReadFile(p)
+	if err != nil {
+		return nil, err
+	}
+	if !bytes.HasSuffix(data, []byte("\r\n")) {
+		return nil, fmt.Errorf("%s does not end with a line end", filepath.Base(p))
+	}
+	cr := csv.NewReader(bytes.NewReader(data))
+	cr.Comma = ';'
+	return cr.ReadAll()
+}
+
 // stopWithin bounds the wait for the last run to stop after SIGTERM, and
 // waitDelay the wait for a run's output after it ended.
 const (
@@ -578,15 +593,8 @@ func checkCrashInvariants(dir, up string, dropped, refs, replies []string) (viol
 	files, _ := filepath.Glob(filepath.Join(dir, "import", "postings-*.csv"))
 	voucherFile := map[string]string{}
 	for _, p := range files {
-		data, err := os.ReadFile(p)
-		if err != nil {
-			bad("read %s: %v", p, err)
-			continue
-		}
-		cr := csv.NewReader(bytes.NewReader(data))
-		cr.Comma = ';'
-		recs, err := cr.ReadAll()
-		if err != nil || len(recs) < 2 || recs[0][0] != "Voucher" || !bytes.HasSuffix(data, []byte("\r\n")) {
+		recs, err := readImport(p)
+		if err != nil || len(recs) < 2 || recs[0][0] != "Voucher" {
 			bad("postings file %s is partial or unreadable: %v", filepath.Base(p), err)
 			continue
 		}
@@ -620,15 +628,8 @@ func checkCrashInvariants(dir, up string, dropped, refs, replies []string) (viol
 	told := map[string]bool{} // EndToEndIds with a status line "booked"
 	files, _ = filepath.Glob(filepath.Join(dir, "import", "status-*.csv"))
 	for _, p := range files {
-		data, err := os.ReadFile(p)
-		if err != nil {
-			bad("read %s: %v", p, err)
-			continue
-		}
-		cr := csv.NewReader(bytes.NewReader(data))
-		cr.Comma = ';'
-		recs, err := cr.ReadAll()
-		if err != nil || len(recs) < 2 || len(recs[0]) < 5 || recs[0][3] != "EndToEndId" || recs[0][4] != "Status" || !bytes.HasSuffix(data, []byte("\r\n")) {
+		recs, err := readImport(p)
+		if err != nil || len(recs) < 2 || len(recs[0]) < 5 || recs[0][3] != "EndToEndId" || recs[0][4] != "Status" {
 			bad("status file %s is partial or unreadable: %v", filepath.Base(p), err)
 			continue
 		}
