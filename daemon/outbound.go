@@ -220,11 +220,7 @@ func writeIntent(ctx context.Context, s intentStore, files *atomicfile.Writer, o
 	}
 	// No batch has this MsgId, so a file under its name is what a run
 	// that stopped before recording the batch left; it was never uploaded.
-	fsys := files.FS
-	if fsys == nil {
-		fsys = atomicfile.OS{}
-	}
-	if err := fsys.Remove(local); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := files.Remove(local); err != nil {
 		return store.Batch{}, err
 	}
 	h := sha256.New()
@@ -243,7 +239,7 @@ func writeIntent(ctx context.Context, s intentStore, files *atomicfile.Writer, o
 		MsgCreated: plan.Created, NbOfTxs: len(refunds), Reason: reason,
 	}
 	if err := s.CreateBatch(ctx, b, refunds); err != nil {
-		if rmErr := fsys.Remove(local); rmErr != nil && !errors.Is(rmErr, fs.ErrNotExist) {
+		if rmErr := files.Remove(local); rmErr != nil {
 			err = errors.Join(err, rmErr)
 		}
 		return store.Batch{}, err

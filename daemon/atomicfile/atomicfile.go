@@ -62,10 +62,7 @@ func (w *Writer) Write(dir, name string, fill func(w io.Writer) error) (err erro
 	if err := checkName(name); err != nil {
 		return fmt.Errorf("write %s: %w", final, err)
 	}
-	fsys := w.FS
-	if fsys == nil {
-		fsys = OS{}
-	}
+	fsys := w.fs()
 	perm := w.Perm
 	if perm == 0 {
 		perm = DefaultPerm
@@ -124,6 +121,24 @@ func (w *Writer) Write(dir, name string, fill func(w io.Writer) error) (err erro
 		return fmt.Errorf("write %s: %w", final, err)
 	}
 	done = true
+	return nil
+}
+
+// fs returns the Writer's file system.
+func (w *Writer) fs() FS {
+	if w.FS == nil {
+		return OS{}
+	}
+	return w.FS
+}
+
+// Remove removes the file path through the Writer's file system; a file
+// that does not exist is no error. The removal is made durable by the next
+// Write into the same folder (which syncs it), or not at all.
+func (w *Writer) Remove(path string) error {
+	if err := w.fs().Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
 	return nil
 }
 

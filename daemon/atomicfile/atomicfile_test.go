@@ -393,3 +393,22 @@ func assertOnly(t *testing.T, dir string, want ...string) {
 		t.Errorf("folder holds %q; want %q", got, want)
 	}
 }
+
+// TestWriterRemove: Remove goes through the Writer's FS, and a missing
+// file is no error.
+func TestWriterRemove(t *testing.T) {
+	m := newMemFS()
+	w := &Writer{FS: m}
+	if err := w.Write("/d", "a.csv", fillString("x")); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Remove("/d/a.csv"); err != nil {
+		t.Fatal(err)
+	}
+	if got := m.names(); len(got) != 0 {
+		t.Errorf("after Remove the FS holds %v", got)
+	}
+	if err := w.Remove("/d/a.csv"); err != nil {
+		t.Errorf("removing a missing file: %v", err)
+	}
+}
