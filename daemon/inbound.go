@@ -13,7 +13,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/rs/zerolog"
 
@@ -180,25 +179,9 @@ func (d *Daemon) knownContent(ctx context.Context, path string) (bool, error) {
 const maxLocalName = 200
 
 // localName returns the inbox name of a reply downloaded as name: name
-// itself, or when it is longer than maxLocalName, its start (cut at a
-// character boundary), a hash of the whole name, and its extension. The
-// same remote name gives the same local name every time.
-func localName(name string) string {
-	if len(name) <= maxLocalName {
-		return name
-	}
-	sum := sha256.Sum256([]byte(name))
-	tag := "~" + hex.EncodeToString(sum[:8])
-	ext := filepath.Ext(name)
-	if len(ext) > 16 {
-		ext = ""
-	}
-	base := name[:maxLocalName-len(tag)-len(ext)]
-	for !utf8.ValidString(base) {
-		base = base[:len(base)-1]
-	}
-	return base + tag + ext
-}
+// itself, or when it is longer than maxLocalName, spool.ShortName of it.
+// The same remote name gives the same local name every time.
+func localName(name string) string { return spool.ShortName(name, maxLocalName) }
 
 // placeDownload gives the downloaded file tmp its name in dir, "name" or
 // "name (2)" and so on when that is taken, never replacing a file, then

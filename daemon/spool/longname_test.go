@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 // TestLongNames: a file whose name has the 255 bytes a folder entry can
@@ -52,5 +53,32 @@ func TestLongNames(t *testing.T) {
 	}
 	if got := errName("a.csv"); got != "a.csv.err" {
 		t.Errorf("errName(a.csv) = %q", got)
+	}
+}
+
+func TestShortName(t *testing.T) {
+	long := strings.Repeat("ø", 150) + ".xml" // 304 bytes
+	for _, tc := range []struct {
+		name string
+		max  int
+		ext  string
+	}{
+		{"a.xml", 200, ".xml"},
+		{long, 200, ".xml"},
+		{long + ".err", 255, ".err"},
+		{strings.Repeat("x", 300) + "." + strings.Repeat("e", 20), 200, ""},
+	} {
+		got := ShortName(tc.name, tc.max)
+		switch {
+		case len(got) > tc.max, !utf8.ValidString(got), !strings.HasSuffix(got, tc.ext):
+			t.Errorf("ShortName(%q…, %d) = %q (%d bytes)", tc.name[:10], tc.max, got, len(got))
+		case len(tc.name) <= tc.max && got != tc.name:
+			t.Errorf("ShortName(%q) changed a short name to %q", tc.name, got)
+		case got != ShortName(tc.name, tc.max):
+			t.Errorf("ShortName(%q…) is not the same twice", tc.name[:10])
+		}
+	}
+	if a, b := strings.Repeat("ø", 150)+"1.xml", strings.Repeat("ø", 150)+"2.xml"; ShortName(a, 200) == ShortName(b, 200) {
+		t.Error("two long names share a short name")
 	}
 }

@@ -130,16 +130,27 @@ func cut(s string, n int) string {
 }
 
 // errName is the name of the .err report of the file name in failed/:
-// name + ".err", or when that is longer than a folder entry can be, the
-// start of name, a hash of all of it and ".err". The report's first line
-// then names the file.
+// name + ".err", shortened by ShortName when that is longer than a folder
+// entry can be. The report's first line then names the file.
 func errName(name string) string {
-	if len(name)+len(errSuffix) <= nameMax {
-		return name + errSuffix
+	return ShortName(name+errSuffix, nameMax)
+}
+
+// ShortName returns name when it has at most max bytes; otherwise its
+// start (cut at a character boundary), "~" and a hash of the whole name,
+// and its extension (when that is short), in at most max bytes. The same
+// name always gives the same short name.
+func ShortName(name string, max int) string {
+	if len(name) <= max {
+		return name
 	}
 	sum := sha256.Sum256([]byte(name))
-	tag := "~" + hex.EncodeToString(sum[:8]) + errSuffix
-	return cut(name, nameMax-len(tag)) + tag
+	ext := filepath.Ext(name)
+	if len(ext) > 16 {
+		ext = ""
+	}
+	tag := "~" + hex.EncodeToString(sum[:8]) + ext
+	return cut(name[:len(name)-len(ext)], max-len(tag)) + tag
 }
 
 // errSuffix ends the name of a .err report.
