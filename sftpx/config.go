@@ -190,6 +190,16 @@ func CheckTempPattern(pattern string) error {
 	return nil
 }
 
+// TempName returns the temporary name (TempPattern) of an upload to
+// name, in the same folder. A caller that keeps several attempts apart
+// gives each its own name, e.g. TempName(name + ".a2").
+func (c Config) TempName(name string) (string, error) {
+	if c.TempPattern == "" {
+		c.TempPattern = DefaultTempPattern
+	}
+	return c.tempName(name)
+}
+
 // tempName returns the temporary name of an upload to name, in the same
 // folder.
 func (c Config) tempName(name string) (string, error) {

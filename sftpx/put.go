@@ -45,11 +45,22 @@ func (c *Client) Put(ctx context.Context, name string, r io.Reader) error {
 	if err != nil {
 		return fmt.Errorf("put %s: %w", name, err)
 	}
+	return c.PutAs(ctx, name, tmp, r)
+}
+
+// PutAs is Put with the temporary name tmp chosen by the caller (see
+// Config.TempName), so that a caller who records the name before the
+// upload can find, or remove, the temporary file of an attempt that was
+// interrupted. tmp must be in the folder of name and differ from it.
+func (c *Client) PutAs(ctx context.Context, name, tmp string, r io.Reader) error {
+	if path.Dir(tmp) != path.Dir(name) || path.Base(tmp) == path.Base(name) {
+		return fmt.Errorf("put %s: %w: temporary name %q is not another name in the same folder", name, ErrConfig, tmp)
+	}
 	ctx, cancel := c.transfer(ctx)
 	defer cancel()
 	// Tried again on a new connection only if nothing was created yet.
 	created := false
-	err = c.do(ctx, func() bool { return !created }, func(s *session) error {
+	err := c.do(ctx, func() bool { return !created }, func(s *session) error {
 		return c.put(ctx, s, name, tmp, r, &created)
 	})
 	if err != nil {

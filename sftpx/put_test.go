@@ -190,6 +190,47 @@ func TestPutTempPattern(t *testing.T) {
 	}
 }
 
+// TestPutAs checks an upload under a temporary name the caller chose
+// (one per attempt, Config.TempName) and that a name outside the target's
+// folder, or the final name itself, is refused before anything is sent.
+func TestPutAs(t *testing.T) {
+	var mu sync.Mutex
+	var opened []string
+	e := startEmbedded(t, sftpx.ServerConfig{Fault: func(_ context.Context, op, p string) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if op == "open" {
+			opened = append(opened, p)
+		}
+		return nil
+	}})
+	if err := os.Mkdir(filepath.Join(e.root, "in"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	c := dial(t, e.cfg)
+	for _, bad := range []string{"/in/pain.xml", "/other/.pain.xml.a1.part", ".pain.xml.a1.part"} {
+		if err := c.PutAs(t.Context(), "/in/pain.xml", bad, strings.NewReader("x")); !errors.Is(err, sftpx.ErrConfig) {
+			t.Errorf("PutAs with temporary name %q: %v; want ErrConfig", bad, err)
+		}
+	}
+	tmp, err := e.cfg.TempName("/in/pain.xml.a2")
+	if err != nil || tmp != "/in/.pain.xml.a2.part" {
+		t.Fatalf("TempName = %q, %v; want /in/.pain.xml.a2.part", tmp, err)
+	}
+	if err := c.PutAs(t.Context(), "/in/pain.xml", tmp, strings.NewReader("x")); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := os.ReadFile(filepath.Join(e.root, "in", "pain.xml")); err != nil || string(got) != "x" {
+		t.Errorf("final file holds %q, %v", got, err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if want := []string{tmp}; !slices.Equal(opened, want) {
+		t.Errorf("opened %q; want %q", opened, want)
+	}
+	noTempFiles(t, e.root)
+}
+
 // TestPutServerErrors injects failures on the server: every one fails the
 // upload, leaves neither the final nor the temporary file, and is
 // classified.
