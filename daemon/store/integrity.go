@@ -18,7 +18,8 @@ const maxProblems = 20
 //   - every batch has as many refunds as its NbOfTxs, and its totals per
 //     currency are the sums of its refunds;
 //   - the status of every batch, refund and file is the last status its
-//     events record, so no change went unrecorded.
+//     events record, so no change went unrecorded;
+//   - only a batch that is sending has an open upload attempt.
 //
 // A problem wraps ErrCorrupt and lists what was found. Run it at start-up
 // and refuse to start on an error: a damaged journal is never replaced by
@@ -86,6 +87,11 @@ var checks = []struct {
 		WHERE e.to_status IS NOT r.status`,
 		func(c []string) string {
 			return fmt.Sprintf("refund %s is %s, its last event says %q", c[0], c[1], c[2])
+		}},
+	{"open upload attempts", `SELECT a.msg_id, a.attempt, b.status FROM upload_attempts a JOIN batches b ON b.msg_id = a.msg_id
+		WHERE a.ended = '' AND b.status <> 'sending'`,
+		func(c []string) string {
+			return fmt.Sprintf("batch %s is %s with upload attempt %s still open", c[0], c[2], c[1])
 		}},
 	{"file events", `SELECT f.hash, f.outcome, coalesce(e.to_status, '') FROM files f
 		LEFT JOIN events e ON e.id = (SELECT max(id) FROM events WHERE subject_type = 'file' AND subject_id = f.hash)

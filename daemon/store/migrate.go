@@ -11,6 +11,7 @@ import (
 // migration is never edited; a change is a new entry at the end.
 var migrations = []string{
 	schemaV1,
+	schemaV2,
 }
 
 // schemaV1 is the first schema. Times are TEXT in timeLayout (UTC), dates
@@ -127,6 +128,47 @@ BEGIN SELECT RAISE(ABORT, 'applied bank entries are append-only'); END;
 CREATE TRIGGER bank_entries_no_replace BEFORE INSERT ON bank_entries
 WHEN EXISTS (SELECT 1 FROM bank_entries WHERE account = NEW.account AND entry = NEW.entry AND tx = NEW.tx)
 BEGIN SELECT RAISE(ABORT, 'applied bank entries are append-only'); END;
+`
+
+// schemaV2 records every upload attempt of a batch before it begins, with
+// the remote temporary name it writes to: after a crash an open attempt
+// is settled from the server's listing, never repeated blindly. An
+// attempt is ended once (its outcome recorded) and never deleted; at most
+// one attempt of a batch is open.
+//
+// A batch that was sending when an earlier version stopped may have been
+// uploaded by it (that version recorded no attempts): it gets an open
+// attempt 1 whose temporary name is that of the default pattern
+// (".NAME.part"), so it is settled like any interrupted attempt: found
+// under its final name → sent, its temporary file found → removed and
+// uploaded again, nothing there → in doubt.
+const schemaV2 = `
+CREATE TABLE upload_attempts (
+	msg_id    TEXT NOT NULL REFERENCES batches (msg_id),
+	attempt   INTEGER NOT NULL CHECK (attempt > 0),
+	temp_name TEXT NOT NULL CHECK (temp_name <> ''),
+	started   TEXT NOT NULL,
+	ended     TEXT NOT NULL DEFAULT '',
+	outcome   TEXT NOT NULL DEFAULT '' CHECK (outcome IN ('', 'not-uploaded', 'sent', 'in-doubt', 'settled')),
+	detail    TEXT NOT NULL DEFAULT '',
+	PRIMARY KEY (msg_id, attempt),
+	CHECK ((ended = '') = (outcome = ''))
+) STRICT, WITHOUT ROWID;
+CREATE UNIQUE INDEX upload_attempts_open ON upload_attempts (msg_id) WHERE ended = '';
+
+CREATE TRIGGER upload_attempts_no_delete BEFORE DELETE ON upload_attempts
+BEGIN SELECT RAISE(ABORT, 'upload attempts are kept'); END;
+CREATE TRIGGER upload_attempts_end_once BEFORE UPDATE ON upload_attempts
+WHEN OLD.ended <> '' OR NEW.msg_id IS NOT OLD.msg_id OR NEW.attempt IS NOT OLD.attempt
+	OR NEW.temp_name IS NOT OLD.temp_name OR NEW.started IS NOT OLD.started
+BEGIN SELECT RAISE(ABORT, 'an upload attempt is ended once and not changed otherwise'); END;
+
+INSERT INTO upload_attempts (msg_id, attempt, temp_name, started)
+SELECT msg_id, 1,
+	rtrim(remote_name, replace(remote_name, '/', '')) || '.' ||
+	replace(remote_name, rtrim(remote_name, replace(remote_name, '/', '')), '') || '.part',
+	updated
+FROM batches WHERE status = 'sending';
 `
 
 // migrate brings the database to version len(migs). Each migration runs in

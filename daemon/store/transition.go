@@ -70,6 +70,19 @@ func (s *Store) setBatchStatus(ctx context.Context, tx *sql.Tx, msgID string, to
 	if err := addEvent(ctx, tx, at, event{typ: SubjectBatch, id: msgID, from: string(from), to: string(to), reason: reason, detail: detail}); err != nil {
 		return nil, err
 	}
+	if from == BatchSending {
+		// An open upload attempt ends with the batch's new status.
+		outcome := AttemptSettled
+		switch to {
+		case BatchSent:
+			outcome = AttemptSent
+		case BatchInDoubt:
+			outcome = AttemptInDoubt
+		}
+		if err := endAttempt(ctx, tx, at, msgID, outcome, reason); err != nil {
+			return nil, err
+		}
+	}
 	cs := []Change{{Subject: SubjectBatch, ID: msgID, From: string(from), To: string(to)}}
 
 	var cascade refund.Status
