@@ -55,10 +55,14 @@ func (d *Daemon) checkAlarms(ctx context.Context) {
 		if key := "unsent " + b.MsgID; !d.alarmed[key] {
 			d.alarmed[key] = true
 			d.metrics.Raise(obs.AlarmNotSent)
-			log.Warn().Bool("alarm", true).Str("alarm_kind", string(obs.AlarmNotSent)).Str(obs.FieldBatch, b.Number).
+			ev := log.Warn().Bool("alarm", true).Str("alarm_kind", string(obs.AlarmNotSent)).Str(obs.FieldBatch, b.Number).
 				Str(obs.FieldMsgID, b.MsgID).Str(obs.FieldStatus, string(b.Status)).Time("recorded", b.Created).
-				Str("status_within", d.cfg.Alarms.StatusWithin.String()).
-				Msg("batch not known to be at the bank: its uploads keep failing (see the upload errors) or it is in doubt (see refundd status and refundd resolve)")
+				Str("status_within", d.cfg.Alarms.StatusWithin.String())
+			if b.Status == store.BatchInDoubt {
+				ev.Str("reason", b.Reason).Msg("batch in doubt, not known to be at the bank: " + b.Reason)
+			} else {
+				ev.Msg("batch not known to be at the bank: its uploads keep failing (see the upload errors)")
+			}
 		}
 	}
 	d.metrics.SetOverdue(obs.AlarmNotSent, notSent)

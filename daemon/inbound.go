@@ -28,8 +28,9 @@ import (
 // download fetches every file in the remote download folder into the
 // inbox folder, durably and with a done marker, and then removes it on the
 // server, or moves it into sftp.download_archive_dir when that is set. A
-// crash between the two fetches the file again next time; the copy is
-// then refused as a duplicate by its content.
+// crash between the two fetches the file again next time; that copy is
+// not placed, since its content is in the inbox, in work/ or in the store
+// already.
 func (d *Daemon) download(ctx context.Context) {
 	if d.cfg.SFTP.Address == "" || d.cfg.SFTP.DownloadDir == "" {
 		return
@@ -77,10 +78,11 @@ func (d *Daemon) download(ctx context.Context) {
 			return
 		}
 		failpoint.Hit(failpoint.AfterDownload)
-		// A file taken before (its removal on the server failed, or a run
-		// stopped before it) is not placed again: it would only be refused
-		// as a duplicate, on every round.
-		if known, err := d.knownContent(ctx, tmp); err != nil {
+		// A file downloaded before (its removal on the server failed, or a
+		// run stopped before it) is not placed again, whether it was taken
+		// or still waits in the inbox or in work/: a second copy would only
+		// be refused as a duplicate.
+		if known, err := d.knownContent(ctx, tmp, name); err != nil {
 			failed(err)
 			return
 		} else if known {
@@ -97,7 +99,7 @@ func (d *Daemon) download(ctx context.Context) {
 				failed(err)
 				return
 			}
-			log.Info().Str(obs.FieldFile, remote).Func(archivedAt(where)).Msg("reply taken before; taken away on the server")
+			log.Info().Str(obs.FieldFile, remote).Func(archivedAt(where)).Msg("reply downloaded before; taken away on the server")
 			continue
 		}
 		local, err := placeDownload(tmp, d.inbox.Dir(), name)
@@ -158,19 +160,25 @@ func (d *Daemon) sftpState(err error) {
 	}
 }
 
-// knownContent reports whether the store has a file with the content of
-// the local file path.
-func (d *Daemon) knownContent(ctx context.Context, path string) (bool, error) {
+// knownContent reports whether the content of the local file path was
+// taken before (the store has it) or waits to be taken under name, the
+// inbox name of the reply: this very file was placed by a run that stopped
+// before it took it away on the server, and is still in the inbox or in
+// work/. (The same content under another name on the server is placed,
+// and refused as a duplicate.)
+func (d *Daemon) knownContent(ctx context.Context, path, name string) (bool, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return false, err
 	}
-	sum := sha256.Sum256(data)
-	_, err = d.store.File(ctx, hex.EncodeToString(sum[:]))
-	if errors.Is(err, store.ErrNotFound) {
-		return false, nil
+	b := sha256.Sum256(data)
+	sum := hex.EncodeToString(b[:])
+	_, err = d.store.File(ctx, sum)
+	if !errors.Is(err, store.ErrNotFound) {
+		return err == nil, err
 	}
-	return err == nil, err
+	waiting, err := d.inbox.Waiting(name, int64(len(data)), sum)
+	return waiting != "", err
 }
 
 // maxLocalName is the longest name a downloaded reply gets in the inbox:
@@ -240,9 +248,15 @@ func (d *Daemon) inbound(ctx, work context.Context) error {
 // written (ProcessReply), then the status changes and the bank entries are
 // recorded in one transaction, then the file is archived.
 func (d *Daemon) takeReply(ctx context.Context, cl spool.Claimed, resumed bool) error {
+	if !resumed {
+		failpoint.Hit(failpoint.ReplyClaimed)
+	}
 	log := d.log.With().Str(obs.FieldComponent, "inbound").Str(obs.FieldFile, cl.Name).Logger()
 	ok, err := d.knownFile(ctx, d.inbox, cl, store.FileReply, resumed, log)
 	if err != nil || !ok {
+		return err
+	}
+	if err := d.settleByBookings(ctx, cl.Path, log); err != nil {
 		return err
 	}
 	look := storeRefunds{Lookup: d.store.Lookup(ctx), s: d.store, ctx: ctx}
@@ -265,6 +279,11 @@ func (d *Daemon) takeReply(ctx context.Context, cl spool.Claimed, resumed bool) 
 	reply := store.Reply{}
 	if res.Message.Type == formats.Pain002 && res.OrgnlMsgID != "" {
 		to, ok := groupStatus(res.GroupStatus)
+		if !ok {
+			// A report of transaction statuses only: the bank has the
+			// message all the same, which settles a batch in doubt.
+			to, ok = store.BatchSent, true
+		}
 		if res.DuplicateRefusal {
 			// The bank has the message: a batch in doubt (or still
 			// sending) is sent; any later status stays.
@@ -285,7 +304,12 @@ func (d *Daemon) takeReply(ctx context.Context, cl spool.Claimed, resumed bool) 
 				}
 				ev.Msg("the bank refused a delivery of the batch as a duplicate: it has the message already; the refunds keep their statuses")
 			case b.Status != to && store.AllowedBatch(b.Status, to):
-				reply.Batches = append(reply.Batches, store.BatchStatusChange{MsgID: b.MsgID, To: to, Reason: "pain.002 " + res.GroupStatus})
+				reason := "pain.002 " + res.GroupStatus
+				if res.GroupStatus == "" {
+					reason = "pain.002 without a group status: the bank has the message"
+				}
+				reply.Batches = append(reply.Batches, store.BatchStatusChange{MsgID: b.MsgID, To: to, Reason: reason})
+			case b.Status != to && res.GroupStatus == "":
 			case b.Status != to:
 				log.Info().Str(obs.FieldMsgID, b.MsgID).Str(obs.FieldStatus, string(b.Status)).Str("reported", string(to)).
 					Msg("batch status not changed: the report is older than what refundd knows")

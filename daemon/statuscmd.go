@@ -148,6 +148,21 @@ func WriteStatus(w io.Writer, batches []StatusBatch, asJSON bool) error {
 		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", b.Batch, b.Attempt, b.MsgID, b.Status, b.Refunds,
 			strings.Join(b.Totals, ", "), when(b.Created), when(b.Sent), when(b.Updated))
 	}
+	first := true
+	for _, b := range batches {
+		if b.Status != string(store.BatchInDoubt) {
+			continue
+		}
+		if first {
+			fmt.Fprintln(tw, "\nIN DOUBT: the upload's outcome is unknown; refundd never sends these again by itself")
+			first = false
+		}
+		reason := b.Reason
+		if reason == "" {
+			reason = "no reason recorded"
+		}
+		fmt.Fprintf(tw, "%s (%s): %s\n", b.MsgID, b.Batch, reason)
+	}
 	for _, b := range batches {
 		if len(b.Items) == 0 {
 			continue

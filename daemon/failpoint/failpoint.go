@@ -46,8 +46,12 @@ const (
 	AfterIntent Name = "after-intent"
 	// BatchFileFinished: the batch file is recorded done, not yet archived.
 	BatchFileFinished Name = "batch-file-finished"
-	// BeforeUpload: the remote folder was looked at, no byte sent yet.
+	// BeforeUpload: the remote folder was looked at, no upload attempt
+	// recorded and no byte sent yet.
 	BeforeUpload Name = "before-upload"
+	// AttemptRecorded: the upload attempt is recorded, no SFTP call of it
+	// made yet.
+	AttemptRecorded Name = "attempt-recorded"
 	// DuringUpload: part of the pain.001 has been handed to the SFTP
 	// client; the remote holds at most a temporary file.
 	DuringUpload Name = "during-upload"
@@ -64,6 +68,9 @@ const (
 	// AfterPlace: a reply is placed in the inbox, not yet taken away on
 	// the server.
 	AfterPlace Name = "after-place"
+	// ReplyClaimed: a reply is claimed into work/, nothing recorded for it
+	// yet.
+	ReplyClaimed Name = "reply-claimed"
 	// ReplyParsed: a reply is read and checked to its end, no file for
 	// the ERP written yet.
 	ReplyParsed Name = "reply-parsed"
@@ -81,8 +88,8 @@ const (
 
 // Names returns every crash point.
 func Names() []Name {
-	return []Name{BeforeIntent, IntentRendered, AfterIntent, BatchFileFinished, BeforeUpload, DuringUpload,
-		AfterRemoteRename, BeforeBatchStatus, AfterBatchStatus, AfterDownload, AfterPlace, ReplyParsed,
+	return []Name{BeforeIntent, IntentRendered, AfterIntent, BatchFileFinished, BeforeUpload, AttemptRecorded, DuringUpload,
+		AfterRemoteRename, BeforeBatchStatus, AfterBatchStatus, AfterDownload, AfterPlace, ReplyClaimed, ReplyParsed,
 		DuringLedgerWrite, AfterLedgerWrite, BeforeApply, AfterApply}
 }
 
@@ -94,10 +101,15 @@ const (
 	// OutcomeBeforeUpload records a batch as sent before its pain.001 is
 	// uploaded: a crash in between loses the payment.
 	OutcomeBeforeUpload Mutation = "outcome-before-upload"
+	// MissingIsNotUploaded settles an interrupted upload attempt whose
+	// file is on the server neither under its final nor its temporary
+	// name as never uploaded, and uploads it again: a server that takes
+	// files away (as AutoPay does) then receives the batch twice.
+	MissingIsNotUploaded Mutation = "missing-is-not-uploaded"
 )
 
 // Mutations returns every mutation.
-func Mutations() []Mutation { return []Mutation{OutcomeBeforeUpload} }
+func Mutations() []Mutation { return []Mutation{OutcomeBeforeUpload, MissingIsNotUploaded} }
 
 // The environment variables.
 const (

@@ -50,9 +50,11 @@
 //     contents were processed before goes there too, with a .err that
 //     says "duplicate of <file> (sha256 <hash>) processed <time>".
 //
-// A name that is taken in work/, the archive or failed/ gets a number:
-// "refunds (2).csv". To resubmit a file from failed/, fix it and drop it
-// again as above; the .err can be deleted.
+// A name that is taken in the archive or failed/ gets a number:
+// "refunds (2).csv". A file keeps its name in work/: a file whose name is
+// still taken there, by one whose processing has not finished, waits in
+// the folder until that one has moved on. To resubmit a file from failed/,
+// fix it and drop it again as above; the .err can be deleted.
 //
 // After a crash, files left in work/ are resumed when refundd starts. A
 // done marker is removed before its file is claimed, so a stale marker

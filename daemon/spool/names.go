@@ -156,28 +156,24 @@ func ShortName(name string, max int) string {
 // errSuffix ends the name of a .err report.
 const errSuffix = ".err"
 
-// unnumbered undoes numbered: "refunds (2).csv" gives "refunds.csv". A name
-// that numbered cannot have produced is returned as it is.
-func unnumbered(name string) string {
+// numberedOf reports whether cand is name or one of the numbered names
+// that freeName gives it: numbered(name, n) for an n of at least 2.
+func numberedOf(cand, name string) bool {
+	if cand == name {
+		return true
+	}
 	ext := filepath.Ext(name)
 	if ext == name {
 		ext = ""
 	}
-	stem := name[:len(name)-len(ext)]
-	if !strings.HasSuffix(stem, ")") {
-		return name
+	stem, ok := strings.CutSuffix(cand, ")"+ext)
+	if !ok {
+		return false
 	}
 	i := strings.LastIndex(stem, " (")
-	if i <= 0 {
-		return name
+	if i < 0 {
+		return false
 	}
-	n, err := strconv.Atoi(stem[i+2 : len(stem)-1])
-	if err != nil || n < 2 {
-		return name
-	}
-	orig := stem[:i] + ext
-	if numbered(orig, n) != name {
-		return name
-	}
-	return orig
+	n, err := strconv.Atoi(stem[i+2:])
+	return err == nil && n >= 2 && numbered(name, n) == cand
 }

@@ -97,9 +97,8 @@ func (c Candidate) sameFile(fi fs.FileInfo) bool {
 // Claim or left there by an earlier run (Pending). It stays there until
 // Done, Fail or Duplicate moves it on.
 type Claimed struct {
-	// Name is the file's name in the folder it was dropped into. For a
-	// file listed by Pending it is derived from the name in work/ (see
-	// Pending).
+	// Name is the file's name in the folder it was dropped into, which
+	// is also its name in work/ (see Claim).
 	Name string
 	// Path is where the file is now, in work/<kind>/.
 	Path string
@@ -340,16 +339,20 @@ func (f *Folder) Unsettled() (n int, next time.Time) {
 }
 
 // Claim takes the file that Scan offered: it removes the file's done
-// marker, renames the file into work/<kind>/ (under "name (2).ext" and so
-// on if the name is taken there), makes both folders durable, and reads
-// the claimed file for its size and SHA-256.
+// marker, renames the file into work/<kind>/ under the name it has in the
+// folder, makes both folders durable, and reads the claimed file for its
+// size and SHA-256.
 //
 // A file that is gone or changed since Scan is not taken; the error wraps
-// ErrSkipped. A file that turns out to be changing while it is claimed is
-// put back (or, if its name has been taken again meanwhile, moved to
-// failed/ with a report) and the error wraps ErrSkipped too. A name that
-// Scan would not offer ("../x", "a/b", a hidden name) is refused with
-// ErrName.
+// ErrSkipped. So is a file whose name is still taken in work/ by an earlier
+// claim that has not moved on: it waits in the folder until that one has.
+// A name in work/ is thus always the name the file was dropped with, and
+// a file resumed from work/ (Pending) is told apart from a later file
+// that was dropped as "name (2).ext". A file that turns out to be
+// changing while it is claimed is put back (or, if its name has been taken
+// again meanwhile, moved to failed/ with a report) and the error wraps
+// ErrSkipped too. A name that Scan would not offer ("../x", "a/b", a
+// hidden name) is refused with ErrName.
 func (f *Folder) Claim(c Candidate) (Claimed, error) {
 	if err := checkCandidateName(c.Name); err != nil {
 		return Claimed{}, fmt.Errorf("claim: %w", err)
@@ -370,13 +373,17 @@ func (f *Folder) Claim(c Candidate) (Claimed, error) {
 		return Claimed{}, fmt.Errorf("claim %s: changed since the scan: %w", src, ErrSkipped)
 	}
 
+	// Only this process adds names to work/, under f.mu: a name that is
+	// free now is free at the rename.
+	dst := filepath.Join(f.work, c.Name)
+	if _, err := os.Lstat(dst); err == nil {
+		return Claimed{}, fmt.Errorf("claim %s: a file of that name is still in %s; taken once it has moved on: %w", src, f.work, ErrSkipped)
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return Claimed{}, fmt.Errorf("claim %s: %w", src, err)
+	}
 	// The marker goes first: a crash after the rename must not leave a
 	// marker that would vouch for the next file of the same name.
 	if err := f.removeMarker(c.Name); err != nil {
-		return Claimed{}, fmt.Errorf("claim %s: %w", src, err)
-	}
-	dst, err := freeName(f.work, c.Name)
-	if err != nil {
 		return Claimed{}, fmt.Errorf("claim %s: %w", src, err)
 	}
 	if err := os.Rename(src, dst); err != nil {
@@ -511,10 +518,9 @@ func readClaimed(path, name string) (Claimed, fs.FileInfo, error) {
 
 // Pending lists the files in work/<kind>/: files claimed by an earlier run
 // that ended before it moved them on. The daemon resumes them at start,
-// before it scans. Name is the name in work/ with the " (n)" that Claim
-// may have added taken off again; for a file that was dropped with such a
-// name ("refunds (2).csv") that gives "refunds.csv". Files it could not
-// read are named in the error, the others listed.
+// before it scans. Name is the name in work/, the name the file was
+// dropped with. Files it could not read are named in the error, the others
+// listed.
 func (f *Folder) Pending() ([]Claimed, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -530,7 +536,7 @@ func (f *Folder) Pending() ([]Claimed, error) {
 		if strings.HasPrefix(e.Name(), ".") || !e.Type().IsRegular() {
 			continue
 		}
-		cl, _, err := readClaimed(filepath.Join(f.work, e.Name()), unnumbered(e.Name()))
+		cl, _, err := readClaimed(filepath.Join(f.work, e.Name()), e.Name())
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -541,6 +547,51 @@ func (f *Folder) Pending() ([]Claimed, error) {
 		return out, fmt.Errorf("pending: %w", errors.Join(errs...))
 	}
 	return out, nil
+}
+
+// InWork returns the file called name in work/<kind>/, as Pending lists
+// it: a file claimed under that name that has not moved on. The error
+// wraps fs.ErrNotExist when there is none.
+func (f *Folder) InWork(name string) (Claimed, error) {
+	if err := checkName(name); err != nil {
+		return Claimed{}, fmt.Errorf("in work: %w", err)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	cl, _, err := readClaimed(filepath.Join(f.work, name), name)
+	if err != nil {
+		return Claimed{}, fmt.Errorf("in work: %w", err)
+	}
+	return cl, nil
+}
+
+// Waiting returns the path of a file called name, or a numbered form of
+// it ("name (2).ext"), of size bytes and with the SHA-256 sum (lower-case
+// hex), that waits to be taken or finished: in the folder, ready or not, or
+// in work/<kind>/. It returns "" when there is none. Files that cannot be
+// read are passed over.
+func (f *Folder) Waiting(name string, size int64, sum string) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, dir := range []string{f.work, f.dir} {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			return "", fmt.Errorf("waiting: %w", err)
+		}
+		for _, e := range entries {
+			if !e.Type().IsRegular() || !numberedOf(e.Name(), name) {
+				continue
+			}
+			if fi, err := e.Info(); err != nil || fi.Size() != size {
+				continue
+			}
+			p := filepath.Join(dir, e.Name())
+			if cl, _, err := readClaimed(p, e.Name()); err == nil && cl.SHA256 == sum {
+				return p, nil
+			}
+		}
+	}
+	return "", nil
 }
 
 // Done moves a claimed file into the archive,
@@ -688,7 +739,7 @@ func (f *Folder) writeFile(dir, name string, data []byte) (err error) {
 }
 
 // freeName returns dir/name, or the first of dir/"stem (2).ext", dir/"stem
-// (3).ext" … that does not exist. Only this process adds names to work/ and
+// (3).ext" … that does not exist. Only this process adds names to
 // archive/, under the Folder's lock; in failed/ an operator could add one
 // in the instant between the check and the rename, which is accepted.
 func freeName(dir, name string) (string, error) {

@@ -600,23 +600,40 @@ func TestClaimRefusesBadNames(t *testing.T) {
 	}
 }
 
-func TestUniqueNamesAndPending(t *testing.T) {
-	cfg := Config{}
-	f := newFolder(t, cfg)
+// TestNamesInWorkAndPending: a file keeps its name in work/, also one
+// dropped as "a b (2).csv"; a file whose name is still in work/ waits in
+// the folder until that one has moved on; Pending after a restart gives
+// every file the name it was dropped with.
+func TestNamesInWorkAndPending(t *testing.T) {
+	f := newFolder(t, Config{})
 	p := filepath.Join(f.Dir(), "a b.csv")
-	var claimed []Claimed
-	for _, content := range []string{"first", "second", "third"} {
-		writeFile(t, p, content)
-		claimed = append(claimed, claimOne(t, f, time.Now()))
+	writeFile(t, p, "first")
+	first := claimOne(t, f, time.Now())
+	writeFile(t, filepath.Join(f.Dir(), "a b (2).csv"), "first")
+	numbered := claimOne(t, f, time.Now())
+	writeFile(t, p, "second")
+	cs, err := f.Scan(time.Now())
+	if err != nil || len(cs) != 1 {
+		t.Fatalf("scan: %v, %v", candNames(cs), err)
 	}
-	want := []string{"a b (2).csv", "a b (3).csv", "a b.csv"}
+	if _, err := f.Claim(cs[0]); !errors.Is(err, ErrSkipped) {
+		t.Fatalf("Claim of a name taken in work/ = %v; want ErrSkipped", err)
+	}
+	if readFile(t, p) != "second" {
+		t.Fatal("the waiting file was touched")
+	}
+	want := []string{"a b (2).csv", "a b.csv"}
 	if got := listDir(t, f.work); !slices.Equal(got, want) {
 		t.Fatalf("work/ holds %q; want %q", got, want)
 	}
-	for i, cl := range claimed {
-		if cl.Name != "a b.csv" {
-			t.Errorf("claim %d: Name %q", i, cl.Name)
-		}
+	if first.Name != "a b.csv" || numbered.Name != "a b (2).csv" {
+		t.Errorf("claimed as %q and %q", first.Name, numbered.Name)
+	}
+	if cl, err := f.InWork("a b.csv"); err != nil || !sameClaimed(cl, first) {
+		t.Errorf("InWork = %+v, %v; want %+v", cl, err, first)
+	}
+	if _, err := f.InWork("c.csv"); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("InWork of a name not in work/: %v", err)
 	}
 	// A leftover that is not ours, as an operator might leave it.
 	writeFile(t, filepath.Join(f.work, ".x.tmp"), "ignored")
@@ -634,25 +651,67 @@ func TestUniqueNamesAndPending(t *testing.T) {
 	for _, cl := range pend {
 		got[cl.Path] = cl
 	}
-	if len(pend) != 3 {
-		t.Fatalf("Pending = %+v; want 3", pend)
+	if len(pend) != 2 {
+		t.Fatalf("Pending = %+v; want 2", pend)
 	}
-	for _, cl := range claimed {
+	for _, cl := range []Claimed{first, numbered} {
 		if !sameClaimed(got[cl.Path], cl) {
 			t.Errorf("Pending has %+v; want %+v", got[cl.Path], cl)
 		}
 	}
-	if _, err := f2.Done(pend[0], ""); err != nil {
+	if _, err := f2.Done(got[first.Path], ""); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f2.Fail(pend[1], []string{"bad"}); err != nil {
+	second := claimOne(t, f2, time.Now())
+	if second.Name != "a b.csv" || second.Path != first.Path || second.SHA256 != hashOf("second") {
+		t.Errorf("claimed %+v once the name was free", second)
+	}
+	if _, err := f2.Fail(second, []string{"bad"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f2.Duplicate(pend[2], "a b.csv", time.Now()); err != nil {
+	if _, err := f2.Duplicate(got[numbered.Path], "a b.csv", time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	if pend, err := f2.Pending(); err != nil || len(pend) != 0 {
 		t.Errorf("Pending after all moved on: %+v, %v", pend, err)
+	}
+}
+
+// TestWaiting: a content is found under its name or a numbered form of it,
+// in the folder (ready or not) and in work/; not under another name nor in
+// failed/.
+func TestWaiting(t *testing.T) {
+	f := newFolder(t, Config{StableFor: time.Hour})
+	sum, size := hashOf("reply"), int64(len("reply"))
+	find := func() string {
+		t.Helper()
+		p, err := f.Waiting("reply.xml", size, sum)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	writeFile(t, filepath.Join(f.Dir(), ".reply.xml.download"), "reply")
+	writeFile(t, filepath.Join(f.Dir(), "other.xml"), "reply")
+	writeFile(t, filepath.Join(f.Dir(), "reply.xml"), "reply!")
+	writeFile(t, filepath.Join(f.Dir(), "reply (2).xml"), "rEPLY")
+	if err := os.WriteFile(filepath.Join(f.failed, "reply.xml"), []byte("reply"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if p := find(); p != "" {
+		t.Fatalf("Waiting found %s", p)
+	}
+	in := filepath.Join(f.Dir(), "reply (3).xml")
+	writeFile(t, in, "reply")
+	if p := find(); p != in {
+		t.Fatalf("Waiting = %q; want %q", p, in)
+	}
+	work := filepath.Join(f.work, "reply (3).xml")
+	if err := os.Rename(in, work); err != nil {
+		t.Fatal(err)
+	}
+	if p := find(); p != work {
+		t.Fatalf("Waiting = %q; want %q", p, work)
 	}
 }
 
@@ -672,14 +731,18 @@ func TestNumbered(t *testing.T) {
 		if got != c.want {
 			t.Errorf("numbered(%q, %d) = %q; want %q", c.name, c.n, got, c.want)
 		}
-		if back := unnumbered(got); back != c.name {
-			t.Errorf("unnumbered(%q) = %q; want %q", got, back, c.name)
+		if !numberedOf(got, c.name) {
+			t.Errorf("numberedOf(%q, %q) = false", got, c.name)
 		}
 	}
-	for _, n := range []string{"a (1).csv", "a (0).csv", "a (x).csv", "(2).csv", "a(2).csv", "a (2)b.csv"} {
-		if got := unnumbered(n); got != n {
-			t.Errorf("unnumbered(%q) = %q; want it unchanged", n, got)
+	for _, n := range []string{"a (1).csv", "a (0).csv", "a (x).csv", "a(2).csv", "a (2)b.csv", "a (2).txt", "b (2).csv", "a (2) (2).csv", "a.csv (2)"} {
+		if numberedOf(n, "a.csv") {
+			t.Errorf("numberedOf(%q, \"a.csv\") = true", n)
 		}
+	}
+	long := strings.Repeat("x", nameMax-4) + ".csv"
+	if !numberedOf(numbered(long, 12), long) {
+		t.Error("numberedOf of a cut name")
 	}
 }
 

@@ -1,0 +1,127 @@
+package daemon
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"refundd/daemon/refund"
+	"refundd/daemon/sandbox"
+	"refundd/daemon/store"
+	"refundd/formats/pain002"
+)
+
+// TestCasesInDoubtSettledByBooking (A7): the upload of a batch ended in
+// doubt although the bank had it, and AutoPay took the file away. The
+// bank's camt.054 arrives before any pain.002: it books the batch's
+// refunds, which proves the bank has the file. The batch is settled as
+// sent and the bookings are posted, not turned into exceptions; nothing is
+// uploaded again.
+func TestCasesInDoubtSettledByBooking(t *testing.T) {
+	e := newDaemonEnv(t)
+	e.inDoubtConsumed(t)
+	bank := sandbox.NewBank(sandbox.BankConfig{UploadDir: e.up, DownloadDir: e.down, Delay: time.Millisecond,
+		Poll: time.Millisecond, Now: e.clock})
+	pain := readFile(t, filepath.Join(e.dir, "state", OutboxDir, testMsgID+".xml"))
+	remote := filepath.Join(e.up, testMsgID+".xml")
+	if err := os.WriteFile(remote, pain, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := bank.Step(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(remote); err != nil {
+		t.Fatal(err)
+	}
+	bankSteps(t, bank)
+	held := t.TempDir()
+	answers := moveAll(t, e.down, held, "")
+	bookings := withPrefix(answers, "camt054-")
+	if len(bookings) == 0 {
+		t.Fatalf("the bank answered with %v", answers)
+	}
+	// Only the bookings, in whichever order: no pain.002 yet.
+	for _, name := range bookings {
+		drop(t, filepath.Join(e.dir, "inbox"), name, readFile(t, filepath.Join(held, name)))
+	}
+	e.once(t)
+	st, rs := e.statuses(t, testMsgID)
+	if st == store.BatchInDoubt || st == store.BatchSending {
+		t.Fatalf("batch is %s after bookings of its refunds", st)
+	}
+	booked := 0
+	for _, s := range rs {
+		if s == refund.StatusBooked || s == refund.StatusReturned {
+			booked++
+		}
+	}
+	if booked == 0 {
+		t.Errorf("no refund booked after the bookings: %v", rs)
+	}
+	for _, l := range e.importLines(t, "exceptions-") {
+		if strings.Contains(l, string(refund.ReasonRefundStatus)) {
+			t.Errorf("a booking became an exception: %s", l)
+		}
+	}
+	if n := len(e.importLines(t, "postings-")); n == 0 {
+		t.Error("no postings for the bookings")
+	}
+	if got := files(t, e.up); len(got) != 0 {
+		t.Errorf("the batch was uploaded again: %v", got)
+	}
+	s := e.openStore(t)
+	evs, err := s.Events(t.Context(), store.SubjectBatch, testMsgID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, ev := range evs {
+		if ev.From == string(store.BatchInDoubt) && ev.To == string(store.BatchSent) && strings.Contains(ev.Reason, "the bank has the file") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no event in-doubt → sent naming the booking: %+v", evs)
+	}
+}
+
+// TestCasesInDoubtSettledByTxStatus (A7): a pain.002 that gives
+// transaction statuses only, no group status, still proves that the bank
+// has the message: the batch in doubt is sent and its refunds take their
+// statuses.
+func TestCasesInDoubtSettledByTxStatus(t *testing.T) {
+	e := newDaemonEnv(t)
+	e.inDoubtConsumed(t)
+	rj := byRef(t, e.sent(t, testMsgID), "PP10043")
+	rep := &pain002.Report{
+		MsgID:        "STS-20261201-0002",
+		CreationTime: time.Date(2026, 12, 1, 10, 30, 0, 0, time.UTC),
+		Group:        pain002.Group{OrgnlMsgID: testMsgID, OrgnlMsgNmID: "pain.001.001.03"},
+		Payments: []pain002.Payment{{
+			OrgnlPmtInfID: rj.PmtInfID,
+			Transactions: []pain002.Transaction{{
+				OrgnlInstrID: rj.InstrID, OrgnlEndToEndID: rj.EndToEndID, Status: pain002.Rejected,
+				Reasons: []pain002.Reason{{Code: "AC04"}},
+			}},
+		}},
+	}
+	var b bytes.Buffer
+	if err := pain002.Encode(&b, rep); err != nil {
+		t.Fatal(err)
+	}
+	drop(t, filepath.Join(e.dir, "inbox"), "pain002.xml", b.Bytes())
+	e.once(t)
+	st, rs := e.statuses(t, testMsgID)
+	if st != store.BatchSent {
+		t.Errorf("batch is %s after a pain.002 without a group status; want %s", st, store.BatchSent)
+	}
+	if rs["PP10043"] != refund.StatusRejected || rs["CN10042"] != refund.StatusSent {
+		t.Errorf("refunds %v; want PP10043 rejected, the others sent", rs)
+	}
+	if got := files(t, e.up); len(got) != 0 {
+		t.Errorf("the batch was uploaded again: %v", got)
+	}
+}
