@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -71,10 +72,17 @@ type crashLoop struct {
 	// stopped, when set, is called after each killed run with its log, and
 	// with n -1 after the last run stopped; an error ends the test.
 	stopped func(n int, log string) error
+	// waitTaken, when set, waits after each kill until the bank has taken
+	// every complete upload away, so that the next run never finds the
+	// file an earlier one put in place.
+	waitTaken bool
 }
 
 // crashResult is what a crash loop did and found.
 type crashResult struct {
+	// seed is the seed of the loop's random choices (envCrashSeed).
+	seed uint64
+	// uploads counts the files the bank took.
 	kills, fpKills, uploads int
 	points                  map[failpoint.Name]int // kills by failpoint
 	elapsed                 time.Duration
@@ -91,7 +99,7 @@ func TestCrashLoop(t *testing.T) {
 	for _, v := range res.violations {
 		t.Error(v)
 	}
-	t.Logf("crash loop: %d kills (%d at failpoints), %d uploads, %s", res.kills, res.fpKills, res.uploads, res.elapsed.Round(time.Second))
+	t.Logf("crash loop: %d kills (%d at failpoints), %d uploads, seed %d, %s", res.kills, res.fpKills, res.uploads, res.seed, res.elapsed.Round(time.Second))
 	for _, n := range failpoint.Names() {
 		t.Logf("  %-22s %d kills", n, res.points[n])
 	}
@@ -99,7 +107,7 @@ func TestCrashLoop(t *testing.T) {
 		t.Errorf("only %d kills, want at least 200", res.kills)
 	}
 	if len(res.violations) == 0 {
-		line := fmt.Sprintf("crash loop: %d kills, invariants hold", res.kills)
+		line := fmt.Sprintf("crash loop: %d kills, %d uploads, invariants hold (seed %d)", res.kills, res.uploads, res.seed)
 		fmt.Println(line)
 		appendSummary(t, line)
 	}
@@ -126,11 +134,41 @@ func appendSummary(t *testing.T, line string) {
 	}
 }
 
-// TestCrashLoopMutation runs a short crash loop with a deliberately
-// broken daemon (the outcome of an upload recorded before the upload) and
-// asserts that the invariant checker sees it, and the same loop with the
-// daemon as it is, which must hold.
+// TestCrashLoopMutation runs short crash loops with deliberately broken
+// daemons and asserts that the invariant checker sees each, and the same
+// loops with the daemon as it is, which must hold:
+//
+//   - the outcome of an upload recorded before the upload;
+//   - an interrupted upload attempt whose file the server took away
+//     settled as never uploaded (refundd's behaviour before upload
+//     attempts were recorded): killed after the rename, the bank takes the
+//     file, the restart uploads it again.
 func TestCrashLoopMutation(t *testing.T) {
+	t.Run(string(failpoint.OutcomeBeforeUpload), testMutationOutcomeBeforeUpload)
+	t.Run(string(failpoint.MissingIsNotUploaded), testMutationMissingIsNotUploaded)
+}
+
+func testMutationMissingIsNotUploaded(t *testing.T) {
+	loop := func(env ...string) crashResult {
+		return runCrashLoop(t, crashLoop{batches: 3, budget: 3 * time.Second, minKills: 3, maxKills: 3,
+			points: []failpoint.Name{failpoint.AfterRemoteRename}, env: env, waitTaken: true})
+	}
+	m := failpoint.MissingIsNotUploaded
+	res := loop(failpoint.EnvMutation+"="+string(m), failpoint.EnvTestMutations+"=1")
+	t.Logf("mutation %s: %d kills, violations:\n%s", m, res.kills, strings.Join(res.violations, "\n"))
+	if !slices.ContainsFunc(res.violations, func(v string) bool { return strings.Contains(v, "delivered to the bank") }) {
+		t.Errorf("the checker did not see the mutation %s", m)
+	}
+	res = loop(failpoint.EnvMutation + "=" + string(m))
+	for _, v := range res.violations {
+		t.Errorf("without %s: %s", failpoint.EnvTestMutations, v)
+	}
+	if res.kills != 3 {
+		t.Errorf("without %s: %d kills, want 3", failpoint.EnvTestMutations, res.kills)
+	}
+}
+
+func testMutationOutcomeBeforeUpload(t *testing.T) {
 	loop := func(env ...string) crashResult {
 		return runCrashLoop(t, crashLoop{batches: 4, budget: 3 * time.Second, minKills: 3, maxKills: 3,
 			points: []failpoint.Name{failpoint.BeforeUpload}, env: env})
@@ -161,6 +199,32 @@ func crashBin(t *testing.T) string {
 	return bin
 }
 
+// envCrashSeed, set to a number, is the seed of a crash loop's random
+// choices (which run is killed when, at which failpoints), to replay a
+// loop whose seed a failure printed; the timing of the runs is not
+// replayed.
+const envCrashSeed = "REFUNDD_CRASH_SEED"
+
+// crashSeed returns the seed of envCrashSeed, or a new one.
+func crashSeed(t *testing.T) uint64 {
+	t.Helper()
+	s := os.Getenv(envCrashSeed)
+	if s == "" {
+		return uint64(time.Now().UnixNano())
+	}
+	seed, err := strconv.ParseUint(s, 10, 64)
+	if err != nil {
+		t.Fatalf("%s=%q: want a number", envCrashSeed, s)
+	}
+	return seed
+}
+
+// bankTakeAfter is the time the crash loop's bank leaves a complete upload
+// in the upload folder before it takes it away, as AutoPay does: short
+// enough that files are taken between kills, so that a run started again
+// does not find the file an earlier run uploaded.
+const bankTakeAfter = 150 * time.Millisecond
+
 // runCrashLoop runs one crash loop, then one clean run until everything is
 // done, and checks the invariants.
 func runCrashLoop(t *testing.T, cl crashLoop) crashResult {
@@ -187,13 +251,15 @@ func runCrashLoop(t *testing.T, cl crashLoop) crashResult {
 		t.Fatal(err)
 	}
 
-	// The bank writes into a staging folder; its files are moved into the
+	// The bank takes each complete upload away into a folder of its own,
+	// and writes into a staging folder; its files are moved into the
 	// download folder, each name recorded.
 	stage := filepath.Join(dir, "bank-stage")
 	if err := os.MkdirAll(stage, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	bank := sandbox.NewBank(sandbox.BankConfig{UploadDir: up, DownloadDir: stage, Delay: 100 * time.Millisecond, Poll: 50 * time.Millisecond})
+	bank := sandbox.NewBank(sandbox.BankConfig{UploadDir: up, DownloadDir: stage, TakenDir: filepath.Join(dir, "bank-taken"),
+		TakeAfter: bankTakeAfter, Delay: 100 * time.Millisecond, Poll: 50 * time.Millisecond})
 	var replies []string
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
@@ -254,8 +320,9 @@ func runCrashLoop(t *testing.T, cl crashLoop) crashResult {
 		}
 	}
 
-	rnd := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
-	res := crashResult{points: map[failpoint.Name]int{}}
+	res := crashResult{seed: crashSeed(t), points: map[failpoint.Name]int{}}
+	t.Logf("crash loop seed %d (replay: %s=%d)", res.seed, envCrashSeed, res.seed)
+	rnd := rand.New(rand.NewPCG(res.seed, 1))
 	start := time.Now()
 	var logs *syncBuffer
 	for run := 0; res.kills < cl.maxKills; run++ {
@@ -287,6 +354,13 @@ func runCrashLoop(t *testing.T, cl crashLoop) crashResult {
 				if m := killedAt.FindStringSubmatch(logs.String()); m != nil {
 					res.fpKills++
 					res.points[failpoint.Name(m[1])]++
+				}
+				if cl.waitTaken {
+					for deadline := time.Now().Add(10 * time.Second); pendingFiles(up) > 0; time.Sleep(20 * time.Millisecond) {
+						if time.Now().After(deadline) {
+							t.Fatalf("after run %d: the bank did not take the uploads within 10s", run)
+						}
+					}
 				}
 				if cl.stopped != nil {
 					if err := cl.stopped(run, logs.String()); err != nil {
@@ -356,11 +430,12 @@ func runCrashLoop(t *testing.T, cl crashLoop) crashResult {
 	if bankErr != nil {
 		t.Fatalf("bank: %v", bankErr)
 	}
-	res.violations, res.uploads = checkCrashInvariants(dir, up, dropped, mine, replies)
+	res.violations, res.uploads = checkCrashInvariants(dir, up, bank.Taken(), dropped, mine, replies)
 	if len(res.violations) > 0 && cl.env == nil {
 		t.Logf("last run's log:\n%s", last.String())
 	}
 	if len(res.violations) > 0 {
+		t.Logf("crash loop seed %d: %d violations (replay: %s=%d)", res.seed, len(res.violations), envCrashSeed, res.seed)
 		errs, _ := filepath.Glob(filepath.Join(export, "failed", "*.err"))
 		for _, e := range errs {
 			data, _ := os.ReadFile(e)
@@ -475,59 +550,106 @@ func baseName(name string) string {
 
 // checkCrashInvariants checks the state a crash loop left: dir is the
 // test's folder (export, inbox, import, state), up the remote upload
-// folder, dropped the batch files dropped, refs the reference numbers of
-// every refund in them, replies the files the bank wrote. It returns every
-// violation and the number of uploads.
-func checkCrashInvariants(dir, up string, dropped, refs, replies []string) (violations []string, uploads int) {
+// folder, taken the files the bank took, dropped the batch files dropped,
+// refs the reference numbers of every refund in them, replies the files
+// the bank wrote. It returns every violation and the number of uploads:
+// the files the bank took, and those complete in the upload folder that
+// it had not taken yet.
+func checkCrashInvariants(dir, up string, taken []sandbox.Delivery, dropped, refs, replies []string) (violations []string, uploads int) {
 	bad := func(format string, args ...any) { violations = append(violations, fmt.Sprintf(format, args...)) }
 
-	// The remote: every file complete, no MsgId or EndToEndId twice.
+	// The bank: every file it took a complete pain.001 under its MsgId's
+	// name, no MsgId delivered twice, no EndToEndId in the files of two
+	// MsgIds. (A MsgId delivered twice carries its EndToEndIds twice too;
+	// that is reported once, as the MsgId.)
+	delivered := map[string][]string{} // MsgId → the files that carry it
+	inMsgs := map[string][]string{}    // EndToEndId → the MsgIds of the files that carry it
+	booked := map[string]bool{}        // EndToEndIds in a file the bank took in, which it books
+	deliver := func(file, msgID string, e2es []string) {
+		delivered[msgID] = append(delivered[msgID], file)
+		for _, e2e := range e2es {
+			if !slices.Contains(inMsgs[e2e], msgID) {
+				inMsgs[e2e] = append(inMsgs[e2e], msgID)
+			}
+		}
+	}
+	for _, d := range taken {
+		uploads++
+		deliver(d.File, d.Key(), d.EndToEndIDs)
+		switch {
+		case d.Code == "FF01":
+			bad("the bank took %s (uploaded as %s), which is not a complete pain.001: %s", d.File, d.Name, d.Detail)
+		case d.Name != d.MsgID+".xml":
+			bad("the bank took %s, uploaded as %s, which holds MsgId %s", d.File, d.Name, d.MsgID)
+		case d.Code == "DU01": // a second delivery, reported below
+		case d.Code != "":
+			bad("the bank rejected %s with %s: %s", d.File, d.Code, d.Detail)
+		default:
+			for _, e2e := range d.EndToEndIDs {
+				booked[e2e] = true
+			}
+		}
+	}
+
+	// The remote upload folder at the end: the bank has taken every file,
+	// but for complete ones under their final names that it had not yet
+	// (AutoPay has them: they count as delivered, not yet booked). A
+	// temporary file left there is allowed only for a batch still sending
+	// or in doubt: the daemon removes it when it puts that batch again,
+	// which an in-doubt batch waits for an operator to allow; of any other
+	// batch it is a leftover nobody will remove.
 	es, err := os.ReadDir(up)
 	if err != nil {
 		bad("read the upload folder: %v", err)
 	}
-	msgIDs := map[string]string{}
-	uploaded := map[string][]string{} // EndToEndId → files
+	temps := map[string][]string{} // MsgId → its temporary files in the upload folder
 	for _, e := range es {
-		if strings.HasPrefix(e.Name(), ".") || !strings.HasSuffix(e.Name(), ".xml") {
-			bad("remote upload folder holds %s: a partial or foreign file", e.Name())
+		name := e.Name()
+		// A temporary name is ".<MsgId>.xml<anything>.part".
+		if msgID, _, ok := strings.Cut(strings.TrimPrefix(name, "."), ".xml"); ok && strings.HasPrefix(name, ".") && strings.HasSuffix(name, ".part") {
+			temps[msgID] = append(temps[msgID], name)
 			continue
 		}
-		uploads++
-		f, err := os.Open(filepath.Join(up, e.Name()))
+		if strings.HasPrefix(name, ".") || !strings.HasSuffix(name, ".xml") {
+			bad("remote upload folder holds %s: a foreign file", name)
+			continue
+		}
+		var msgID string
+		var e2es []string
+		f, err := os.Open(filepath.Join(up, name))
 		if err != nil {
-			bad("open %s: %v", e.Name(), err)
+			bad("open %s: %v", name, err)
 			continue
 		}
 		_, err = pain001.Decode(f, pain001.Handler{
-			Header: func(_ int, h *pain001.GroupHeader) error {
-				if prev, ok := msgIDs[h.MsgID]; ok {
-					bad("MsgId %s uploaded twice: %s and %s", h.MsgID, prev, e.Name())
-				}
-				msgIDs[h.MsgID] = e.Name()
-				if e.Name() != h.MsgID+".xml" {
-					bad("remote %s holds MsgId %s", e.Name(), h.MsgID)
-				}
-				return nil
-			},
-			Transaction: func(_ int, tx *pain001.Transaction) error {
-				uploaded[tx.EndToEndID] = append(uploaded[tx.EndToEndID], e.Name())
-				return nil
-			},
+			Header:      func(_ int, h *pain001.GroupHeader) error { msgID = h.MsgID; return nil },
+			Transaction: func(_ int, tx *pain001.Transaction) error { e2es = append(e2es, tx.EndToEndID); return nil },
 		})
 		f.Close()
-		if err != nil {
-			bad("remote %s is not a complete pain.001: %v", e.Name(), err)
+		switch {
+		case err != nil:
+			bad("remote %s is not a complete pain.001: %v", name, err)
+		case name != msgID+".xml":
+			bad("remote %s holds MsgId %s", name, msgID)
+		default:
+			uploads++
+			deliver("upload folder "+name, msgID, e2es)
 		}
 	}
-	for e2e, files := range uploaded {
+	for msgID, files := range delivered {
 		if len(files) > 1 {
-			bad("refund %s uploaded %d times: %v", e2e, len(files), files)
+			bad("MsgId %s delivered to the bank %d times: %s", msgID, len(files), strings.Join(files, ", "))
+		}
+	}
+	for e2e, ids := range inMsgs {
+		if len(ids) > 1 {
+			bad("refund %s delivered in the files of %d MsgIds: %s", e2e, len(ids), strings.Join(ids, ", "))
 		}
 	}
 
-	// The store: sound, and every refund of a batch either uploaded once
-	// or its batch flagged in doubt for an operator.
+	// The store: sound; a batch the bank has is settled by its pain.002,
+	// one it does not have is in doubt for an operator, with a reason, or
+	// was rejected before it was sent; nothing of it is booked.
 	ctx := context.Background()
 	s, err := store.Open(filepath.Join(dir, "state", daemon.StoreFile))
 	if err != nil {
@@ -546,7 +668,6 @@ func checkCrashInvariants(dir, up string, dropped, refs, replies []string) (viol
 		bad("read the batches: %v", err)
 	}
 	byRef := map[string]string{}   // RefNbr → EndToEndId
-	booked := map[string]bool{}    // EndToEndIds the bank will book
 	bookedNow := map[string]bool{} // EndToEndIds the store says are booked
 	for _, b := range bs {
 		// The pain.001 recorded for a batch stays in the outbox, as
@@ -561,6 +682,23 @@ func checkCrashInvariants(dir, up string, dropped, refs, replies []string) (viol
 				bad("batch %s is %s but its pain.001 %s (%d bytes) is not the file recorded", b.MsgID, b.Status, filepath.Base(b.LocalPath), len(data))
 			}
 		}
+		has := len(delivered[b.MsgID]) > 0
+		switch {
+		case has && (b.Status == store.BatchSending || b.Status == store.BatchInDoubt):
+			bad("batch %s is %s but the bank has it: its pain.002 did not settle it", b.MsgID, b.Status)
+		case has && (b.Status == store.BatchReceived || b.Status == store.BatchRejected):
+			bad("batch %s is %s but the bank has it", b.MsgID, b.Status)
+		case !has && b.Status == store.BatchInDoubt && b.Reason == "":
+			bad("batch %s is in-doubt without a reason", b.MsgID)
+		case !has && b.Status != store.BatchInDoubt && b.Status != store.BatchRejected:
+			bad("batch %s is %s but was never uploaded: the bank does not have it", b.MsgID, b.Status)
+		}
+		if tmp, ok := temps[b.MsgID]; ok {
+			if b.Status != store.BatchSending && b.Status != store.BatchInDoubt {
+				bad("remote upload folder holds %s, temporary of batch %s, which is %s", strings.Join(tmp, ", "), b.MsgID, b.Status)
+			}
+			delete(temps, b.MsgID)
+		}
 		rs, err := s.Refunds(ctx, b.MsgID)
 		if err != nil {
 			bad("refunds of %s: %v", b.MsgID, err)
@@ -574,11 +712,11 @@ func checkCrashInvariants(dir, up string, dropped, refs, replies []string) (viol
 			if r.Status == refund.StatusBooked {
 				bookedNow[r.EndToEndID] = true
 			}
-			switch n := len(uploaded[r.EndToEndID]); {
-			case n == 0 && b.Status != store.BatchInDoubt:
-				bad("refund %s (%s) of batch %s is %s but was never uploaded", r.RefNbr, r.EndToEndID, b.MsgID, b.Status)
-			case n == 1:
-				booked[r.EndToEndID] = true
+			switch {
+			case !has && (r.Status == refund.StatusBooked || r.Status == refund.StatusReturned):
+				bad("refund %s (%s) is %s but the bank does not have its batch %s", r.RefNbr, r.EndToEndID, r.Status, b.MsgID)
+			case has && !slices.Contains(inMsgs[r.EndToEndID], b.MsgID):
+				bad("refund %s (%s) of batch %s is not in the file the bank has", r.RefNbr, r.EndToEndID, b.MsgID)
 			}
 		}
 	}
@@ -586,6 +724,9 @@ func checkCrashInvariants(dir, up string, dropped, refs, replies []string) (viol
 		if _, ok := byRef[ref]; !ok {
 			bad("refund %s was dropped but is not recorded", ref)
 		}
+	}
+	for _, tmp := range temps {
+		bad("remote upload folder holds %s, temporary of no batch", strings.Join(tmp, ", "))
 	}
 
 	// The postings: each booking exactly once.
@@ -620,7 +761,7 @@ func checkCrashInvariants(dir, up string, dropped, refs, replies []string) (viol
 	}
 	for e2e := range vouchers {
 		if !booked[e2e] {
-			bad("posting for %s, which was not uploaded once", e2e)
+			bad("posting for %s, which the bank did not take in", e2e)
 		}
 	}
 

@@ -747,9 +747,9 @@ func TestPowerLoss(t *testing.T) {
 		t.Error(v)
 	}
 	summary := fmt.Sprintf("power loss: %d cuts (%d before a file operation, %d at failpoints, %d at random moments) and %d crashes, "+
-		"%d uploads; lost %d names (%d final), %d bytes of %d files, restored %d names; %s",
+		"%d uploads; lost %d names (%d final), %d bytes of %d files, restored %d names; seed %d, %s",
 		res.cuts, res.opCuts, res.fpCuts, res.timeCuts, res.crashes, res.uploads,
-		res.lost.names, res.lost.finals, res.lost.bytes, res.lost.files, res.lost.restored, res.elapsed.Round(time.Second))
+		res.lost.names, res.lost.finals, res.lost.bytes, res.lost.files, res.lost.restored, res.seed, res.elapsed.Round(time.Second))
 	t.Log(summary)
 	for _, n := range failpoint.Names() {
 		t.Logf("  %-22s %d kills", n, res.points[n])
@@ -762,7 +762,7 @@ func TestPowerLoss(t *testing.T) {
 		t.Errorf("the cuts lost nothing: %d before a file operation, %d names lost", res.opCuts, res.lost.names)
 	}
 	if len(res.violations) == 0 && !t.Failed() {
-		line := fmt.Sprintf("power loss: %d cuts, %d names lost, invariants hold", res.cuts, res.lost.names)
+		line := fmt.Sprintf("power loss: %d cuts, %d names lost, invariants hold (seed %d)", res.cuts, res.lost.names, res.seed)
 		fmt.Println(line)
 		appendSummary(t, line)
 	}

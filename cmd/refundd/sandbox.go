@@ -191,17 +191,18 @@ loop:
 			daemon.WriteStatus(stdout, bs, false)
 		}
 		fmt.Fprintf(stdout, "\nfiles for the ERP (status, postings, matches, exceptions): %s\n", cfg.Paths.Import)
-		fmt.Fprintf(stdout, "payment files sent: %s\nbank replies taken: %s\n",
-			filepath.Join(cfg.Paths.State, daemon.OutboxDir), filepath.Join(cfg.Paths.State, "archive", "inbox"))
+		fmt.Fprintf(stdout, "payment files sent: %s\npayment files the bank took: %s\nbank replies taken: %s\n",
+			filepath.Join(cfg.Paths.State, daemon.OutboxDir), sb.Path(sandbox.BankTakenDir), filepath.Join(cfg.Paths.State, "archive", "inbox"))
 		fmt.Fprintf(stdout, "run it again: refundd sandbox -dir %s\n", sb.Dir)
 	}
 	return nil
 }
 
 // sandboxComplete reports whether the example batch is complete: the bank
-// has nothing left to send, no reply is on its way (on the server, in the
-// inbox, or being processed), and every refund of the batch is booked,
-// rejected or returned.
+// has nothing left to do (no upload waiting to be taken away, no reply to
+// send), no reply is on its way (on the server, in the inbox, or being
+// processed), and every refund of the batch is booked, rejected or
+// returned.
 func sandboxComplete(ctx context.Context, d *daemon.Daemon, sb *sandbox.Sandbox) (bool, error) {
 	if !sb.Bank.Idle() {
 		return false, nil

@@ -17,7 +17,7 @@ import (
 
 type testBank struct {
 	*Bank
-	up, down, state string
+	up, down, state, taken string
 }
 
 func newTestBank(t *testing.T) *testBank {
@@ -323,4 +323,245 @@ func TestBankRepliesValidate(t *testing.T) {
 	}
 	xsdtest.Validate(t, xsdtest.Schema(t, "pain.002.001.03.xsd"), pain...)
 	xsdtest.Validate(t, xsdtest.Schema(t, "camt.054.001.02.xsd"), camt...)
+}
+
+// newTakingBank is newTestBank with the bank taking uploads away into a
+// folder of its own after takeAfter.
+func newTakingBank(t *testing.T, takeAfter time.Duration) *testBank {
+	t.Helper()
+	tb := newTestBank(t)
+	tb.taken = filepath.Join(filepath.Dir(tb.up), "taken")
+	tb.Bank = NewBank(tb.takingConfig(takeAfter))
+	return tb
+}
+
+// takingConfig is the configuration of a bank on tb's folders that takes
+// uploads away after takeAfter.
+func (tb *testBank) takingConfig(takeAfter time.Duration) BankConfig {
+	return BankConfig{UploadDir: tb.up, DownloadDir: tb.down, TakenDir: tb.taken, TakeAfter: takeAfter,
+		Delay: time.Nanosecond, StateFile: tb.state}
+}
+
+// put writes a file into the upload folder.
+func (tb *testBank) put(t *testing.T, name string, data []byte) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(tb.up, name), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// stepUntil steps the bank until done reports true, for at most 5s.
+func (tb *testBank) stepUntil(t *testing.T, what string, done func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if err := tb.Step(); err != nil {
+			t.Fatal(err)
+		}
+		if done() {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 5s: %s: no", what)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// exists reports whether path exists.
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+func TestBankTakesUploadsAway(t *testing.T) {
+	const after = 60 * time.Millisecond
+	pain := painFile(t, "MSG-T", false, testTx{"E2E-T", "12345678903", 100})
+	for _, c := range []struct {
+		name  string
+		taken bool
+	}{
+		{"RFD-T.xml", true},
+		{".RFD-T.xml.part", false}, // the uploader's temporary name
+		{"RFD-T.xml.part", false},
+		{"RFD-T.xml.tmp", false},
+		{".hidden.xml", false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			tb := newTakingBank(t, after)
+			tb.put(t, c.name, pain)
+			first := time.Now()
+			if err := tb.Step(); err != nil {
+				t.Fatal(err)
+			}
+			src := filepath.Join(tb.up, c.name)
+			if !c.taken {
+				// Stepped for well past the delay, it is still there.
+				for time.Since(first) < 3*after {
+					if err := tb.Step(); err != nil {
+						t.Fatal(err)
+					}
+					time.Sleep(5 * time.Millisecond)
+				}
+				if !exists(src) || len(files(t, tb.taken)) != 0 || len(tb.Deliveries()) != 0 || len(files(t, tb.down)) != 0 {
+					t.Errorf("a temporary file was taken: upload folder %v, taken %v, replies %v",
+						files(t, tb.up), files(t, tb.taken), files(t, tb.down))
+				}
+				return
+			}
+			if !exists(src) && time.Since(first) < after {
+				t.Fatal("the upload was taken before TakeAfter")
+			}
+			if tb.Idle() {
+				t.Error("the bank is idle with an upload waiting to be taken")
+			}
+			tb.stepUntil(t, "the upload taken away", func() bool { return !exists(src) })
+			if took := time.Since(first); took < after {
+				t.Errorf("taken after %s, want at least %s", took, after)
+			}
+			if got := files(t, tb.taken); len(got) != 1 || got[0] != "000001-"+c.name {
+				t.Fatalf("taken folder holds %v, want 000001-%s", got, c.name)
+			}
+			if data, err := os.ReadFile(filepath.Join(tb.taken, "000001-"+c.name)); err != nil || !bytes.Equal(data, pain) {
+				t.Errorf("the taken file is not the upload: %v", err)
+			}
+			tb.stepUntil(t, "the upload answered", tb.Idle)
+			if r := tb.report(t, "pain002-MSG-T-1-receipt.xml"); r.Group.Status != pain002.AcceptedTechnical {
+				t.Errorf("receipt %+v", r.Group)
+			}
+			if d := tb.Deliveries(); len(d) != 1 || d["MSG-T"] != 1 {
+				t.Errorf("deliveries %v, want MSG-T once", d)
+			}
+		})
+	}
+}
+
+func TestBankSecondDeliveryAfterTakeAway(t *testing.T) {
+	tb := newTakingBank(t, TakeAtOnce)
+	pain := painFile(t, "MSG-D", false, testTx{"E2E-D1", "12345678903", 100}, testTx{"E2E-D2", "12345678903", 200})
+	src := filepath.Join(tb.up, "RFD-D.xml")
+	tb.put(t, "RFD-D.xml", pain)
+	tb.stepUntil(t, "the first delivery answered", func() bool { return !exists(src) && tb.Idle() })
+	if exists(filepath.Join(tb.down, "pain002-MSG-D-rejected.xml")) {
+		t.Fatal("the first delivery was rejected")
+	}
+	// The uploader finds no file and uploads the same one again.
+	tb.put(t, "RFD-D.xml", pain)
+	tb.stepUntil(t, "the second delivery answered", func() bool {
+		return !exists(src) && exists(filepath.Join(tb.down, "pain002-MSG-D-rejected.xml"))
+	})
+	if r := tb.report(t, "pain002-MSG-D-rejected.xml"); r.Group.Status != pain002.Rejected || r.Group.Reasons[0].Code != "DU01" {
+		t.Errorf("second delivery: %+v, want RJCT DU01", r.Group)
+	}
+	if d := tb.Deliveries(); d["MSG-D"] != 2 {
+		t.Errorf("deliveries %v, want MSG-D twice", d)
+	}
+	taken := tb.Taken()
+	if len(taken) != 2 || taken[0].File != "000001-RFD-D.xml" || taken[1].File != "000002-RFD-D.xml" ||
+		taken[0].Code != "" || taken[1].Code != "DU01" || taken[1].Name != "RFD-D.xml" ||
+		strings.Join(taken[1].EndToEndIDs, ",") != "E2E-D1,E2E-D2" {
+		t.Errorf("taken %+v", taken)
+	}
+
+	// A file that is not a pain.001 is a delivery too, under its name.
+	tb.put(t, "junk.xml", []byte("<Document>not a payment file"))
+	tb.stepUntil(t, "the junk answered", func() bool { return exists(filepath.Join(tb.down, "pain002-junk-rejected.xml")) })
+	if r := tb.report(t, "pain002-junk-rejected.xml"); r.Group.Reasons[0].Code != "FF01" {
+		t.Errorf("junk: %+v, want RJCT FF01", r.Group)
+	}
+	if d := tb.Deliveries(); d["junk.xml"] != 1 || d["MSG-D"] != 2 || len(d) != 2 {
+		t.Errorf("deliveries %v, want MSG-D twice and junk.xml once", d)
+	}
+}
+
+func TestBankRestartRemembersTaken(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		stateFile bool
+	}{{"with state file", true}, {"without state file", false}} {
+		t.Run(c.name, func(t *testing.T) {
+			tb := newTakingBank(t, TakeAtOnce)
+			cfg := tb.takingConfig(TakeAtOnce)
+			if !c.stateFile {
+				cfg.StateFile = ""
+			}
+			tb.Bank = NewBank(cfg)
+			tb.put(t, "RFD-R.xml", painFile(t, "MSG-R", false, testTx{"E2E-R", "12345678903", 100}))
+			tb.stepUntil(t, "answered", tb.Idle)
+			for _, e := range files(t, tb.down) {
+				os.Remove(filepath.Join(tb.down, e))
+			}
+
+			// The bank starts again on the same folders.
+			tb.Bank = NewBank(cfg)
+			if err := tb.Remember(); err != nil {
+				t.Fatal(err)
+			}
+			if d := tb.Deliveries(); d["MSG-R"] != 1 {
+				t.Errorf("after a restart: deliveries %v, want MSG-R once", d)
+			}
+			if err := tb.Step(); err != nil {
+				t.Fatal(err)
+			}
+			if got := files(t, tb.down); len(got) != 0 {
+				t.Errorf("after a restart the bank answered again: %v", got)
+			}
+			tb.put(t, "RFD-R.xml", painFile(t, "MSG-R", false, testTx{"E2E-R2", "12345678903", 100}))
+			tb.put(t, "RFD-S.xml", painFile(t, "MSG-S", false, testTx{"E2E-R", "12345678903", 100}))
+			tb.stepUntil(t, "the new uploads answered", func() bool {
+				return exists(filepath.Join(tb.down, "pain002-MSG-R-rejected.xml")) && exists(filepath.Join(tb.down, "pain002-MSG-S-2-status.xml"))
+			})
+			if r := tb.report(t, "pain002-MSG-R-rejected.xml"); r.Group.Reasons[0].Code != "DU01" {
+				t.Errorf("a MsgId taken before the restart: %+v, want RJCT DU01", r.Group)
+			}
+			if s, code := txStatus(tb.report(t, "pain002-MSG-S-2-status.xml"), "E2E-R"); s != pain002.Rejected || code != "DU05" {
+				t.Errorf("an EndToEndId taken before the restart: %s %s, want RJCT DU05", s, code)
+			}
+			if d := tb.Deliveries(); d["MSG-R"] != 2 || d["MSG-S"] != 1 {
+				t.Errorf("deliveries %v, want MSG-R twice, MSG-S once", d)
+			}
+			if got := strings.Join(files(t, tb.taken), ","); got != "000001-RFD-R.xml,000002-RFD-R.xml,000003-RFD-S.xml" {
+				t.Errorf("taken folder %s", got)
+			}
+		})
+	}
+}
+
+func TestBankRestartAnswersTakenNotAnswered(t *testing.T) {
+	tb := newTakingBank(t, TakeAtOnce)
+	// The bank of an earlier run took MSG-OLD and answered it in full,
+	// then took MSG-CUT and stopped before answering it.
+	if err := os.Mkdir(tb.taken, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, msgID := range map[string]string{"000001-old.xml": "MSG-OLD", "000002-cut.xml": "MSG-CUT"} {
+		data := painFile(t, msgID, false, testTx{"E2E-" + msgID, "12345678903", 100})
+		if err := os.WriteFile(filepath.Join(tb.taken, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(tb.state, []byte("000001-old.xml\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// An upload answered by a bank that left its uploads in place.
+	tb.put(t, "stayed.xml", painFile(t, "MSG-STAYED", false, testTx{"E2E-STAYED", "12345678903", 100}))
+	if err := os.WriteFile(tb.state, []byte("000001-old.xml\nstayed.xml\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tb.stepUntil(t, "answered", tb.Idle)
+	got := strings.Join(files(t, tb.down), ",")
+	if strings.Contains(got, "MSG-OLD") || strings.Contains(got, "MSG-STAYED") || !strings.Contains(got, "pain002-MSG-CUT-2-status.xml") {
+		t.Errorf("after a restart the bank wrote %s; want the replies to MSG-CUT only", got)
+	}
+	if got := strings.Join(files(t, tb.taken), ","); got != "000001-old.xml,000002-cut.xml,000003-stayed.xml" || len(files(t, tb.up)) != 0 {
+		t.Errorf("taken folder %s, upload folder %v", got, files(t, tb.up))
+	}
+	if d := tb.Deliveries(); d["MSG-OLD"] != 1 || d["MSG-CUT"] != 1 || d["MSG-STAYED"] != 1 || len(d) != 3 {
+		t.Errorf("deliveries %v", d)
+	}
+	data, err := os.ReadFile(tb.state)
+	if err != nil || !strings.Contains(string(data), "000002-cut.xml\n") || !strings.Contains(string(data), "000003-stayed.xml\n") {
+		t.Errorf("state file %q %v", data, err)
+	}
 }

@@ -33,6 +33,9 @@ const (
 	AutoPayDir = "autopay"
 	// BankStateFile lists the uploads the bank has answered in full.
 	BankStateFile = "bank-answered.txt"
+	// BankTakenDir is where the bank keeps the files it took away from
+	// the upload folder, outside AutoPayDir.
+	BankTakenDir = "bank-taken"
 )
 
 // The example batch's number and its refunds' reference numbers.
@@ -45,6 +48,10 @@ const (
 
 const user = "refundd"
 
+// DefaultSandboxTakeAfter is the time the sandbox's bank leaves a
+// complete upload in the upload folder before it takes it away.
+const DefaultSandboxTakeAfter = time.Second
+
 // Config configures a sandbox.
 type Config struct {
 	// Dir is the working folder; it is created with everything in it
@@ -52,6 +59,10 @@ type Config struct {
 	Dir string
 	// Delay is the bank's time between steps; 0 means DefaultDelay.
 	Delay time.Duration
+	// TakeAfter is the time a complete upload stays in the upload folder
+	// before the bank takes it away; 0 means DefaultSandboxTakeAfter, a
+	// negative value (TakeAtOnce) at once.
+	TakeAfter time.Duration
 	// Now is the clock of the example batch's dates and the bank's
 	// replies; nil means time.Now.
 	Now func() time.Time
@@ -94,7 +105,7 @@ func Start(cfg Config) (*Sandbox, error) {
 	if _, err := os.Stat(sb.Config); errors.Is(err, fs.ErrNotExist) {
 		sb.Created = true
 	}
-	for _, d := range []string{"keys", "export", "inbox", "import", "state",
+	for _, d := range []string{"keys", "export", "inbox", "import", "state", BankTakenDir,
 		filepath.Join(AutoPayDir, "inbound"), filepath.Join(AutoPayDir, "outbound")} {
 		if err := os.MkdirAll(filepath.Join(dir, d), 0o700); err != nil {
 			return nil, fmt.Errorf("start sandbox: %w", err)
@@ -124,8 +135,12 @@ func Start(cfg Config) (*Sandbox, error) {
 			return nil, err
 		}
 	}
+	if cfg.TakeAfter == 0 {
+		cfg.TakeAfter = DefaultSandboxTakeAfter
+	}
 	sb.Bank = NewBank(BankConfig{UploadDir: filepath.Join(dir, AutoPayDir, "inbound"),
-		DownloadDir: filepath.Join(dir, AutoPayDir, "outbound"), Delay: cfg.Delay, Now: cfg.Now, Logger: cfg.Logger,
+		DownloadDir: filepath.Join(dir, AutoPayDir, "outbound"), TakenDir: filepath.Join(dir, BankTakenDir),
+		TakeAfter: cfg.TakeAfter, Delay: cfg.Delay, Now: cfg.Now, Logger: cfg.Logger,
 		StateFile: filepath.Join(dir, BankStateFile)})
 	ctx, cancel := context.WithCancel(context.Background())
 	sb.cancel = cancel
