@@ -38,22 +38,12 @@ func (d Decimal) Scaled(scale int) (v int64, ok bool) {
 	return v, true
 }
 
-// Cmp compares the values of d and e (1.50 equals 1.5): -1, 0 or +1.
+// Cmp compares the values of d and e (1.50 equals 1.5) exactly, whatever
+// their sizes and scales: -1, 0 or +1.
 func (d Decimal) Cmp(e Decimal) int {
-	s := max(d.Scale, e.Scale)
-	a, okA := d.Scaled(s)
-	b, okB := e.Scaled(s)
-	if !okA || !okB {
-		// Too large to rescale exactly: compare as text of equal scale.
-		return strings.Compare(fmt.Sprintf("%040s", d.String()), fmt.Sprintf("%040s", e.String()))
-	}
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
+	var s Sum
+	s.Add(d)
+	return s.Cmp(e)
 }
 
 const maxUnits = 1<<63 - 1

@@ -95,8 +95,23 @@ func TestDecimal(t *testing.T) {
 	if c := (Decimal{150, 2}).Cmp(Decimal{15, 1}); c != 0 {
 		t.Errorf("1.50 Cmp 1.5 = %d; want 0", c)
 	}
-	if c := (Decimal{149, 2}).Cmp(Decimal{15, 1}); c != -1 {
-		t.Errorf("1.49 Cmp 1.5 = %d; want -1", c)
+	for _, tc := range []struct {
+		d, e Decimal
+		want int
+	}{
+		{Decimal{149, 2}, Decimal{15, 1}, -1},
+		{Decimal{-15, 1}, Decimal{-150, 2}, 0},
+		{Decimal{-151, 2}, Decimal{-15, 1}, -1},
+		// Too large to bring to one scale in an int64.
+		{Decimal{900_000_000_000_000_000, 0}, Decimal{1, 17}, 1},
+		{Decimal{1, 17}, Decimal{900_000_000_000_000_000, 0}, -1},
+		{Decimal{-900_000_000_000_000_000, 0}, Decimal{1, 17}, -1},
+		{Decimal{-900_000_000_000_000_000, 0}, Decimal{-1, 17}, -1},
+		{Decimal{-1, 17}, Decimal{-900_000_000_000_000_000, 0}, 1},
+	} {
+		if c := tc.d.Cmp(tc.e); c != tc.want {
+			t.Errorf("%s Cmp %s = %d; want %d", tc.d, tc.e, c, tc.want)
+		}
 	}
 	if s := (Amount{Decimal{91300, 2}, "CHF"}).String(); s != "913.00 CHF" {
 		t.Errorf("got %q; want 913.00 CHF", s)

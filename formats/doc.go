@@ -6,15 +6,20 @@
 // element: pain.001.001.03 and .09, pain.002.001.03 and .10,
 // camt.053.001.02, camt.054.001.02, .04 and .08, and the Swiss SIX
 // pain.001 and pain.002 .001.03.ch.02. The sub-packages read and write the
-// messages: pain001 (write), pain002 (read, and write .03) and camt054
-// (read camt.054 and camt.053 entry by entry, and write camt.054.001.02).
+// messages: pain001 (write, and read back for checking), pain002 (read, and
+// write .03) and camt054 (read camt.054 and camt.053 entry by entry, and
+// write camt.054.001.02).
 //
-// Replies from the bank are untrusted. Every reader enforces Options (size,
-// nesting depth, token length) while reading; refuses a DOCTYPE (so no
-// entity is ever expanded), content after the root element, a truncated
-// document, an element outside the message's namespace, a repeated single
-// element, and any encoding but UTF-8, ISO-8859-1, ISO-8859-15 and
-// windows-1252 (UTF-16 is refused); and reads amounts as exact decimals
-// (Decimal), never floats. Errors wrap one of the Err* values, which
-// callers can branch on with errors.Is, and name the line and element.
+// Replies from the bank are untrusted. The readers of replies, pain002 and
+// camt054, enforce Options (size, nesting depth, token length) while
+// reading; refuse a DOCTYPE (so no entity is ever expanded), content after
+// the root element, a truncated document, an element outside the message's
+// namespace, a repeated single element, and any encoding but UTF-8,
+// ISO-8859-1, ISO-8859-15 and windows-1252 (UTF-16 is refused); and read
+// amounts as exact decimals (Decimal), never floats. Errors wrap one of the
+// Err* values, which callers can branch on with errors.Is, and name the
+// line and element. The pain001 reader is not one of them: it reads
+// pain.001 files that refundd wrote, or that an operator checks with
+// refundd validate, on encoding/xml and without these limits, and is not
+// meant for untrusted input (see package pain001).
 package formats

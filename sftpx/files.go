@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"refundd/internal/fsync"
 )
 
 // List returns the regular files in the remote folder dir whose names match
@@ -81,11 +83,13 @@ func (c *Client) Remove(ctx context.Context, name string) error {
 // writes a temporary file in local's folder, checks the length against the
 // remote size, syncs it, moves it to local without replacing an existing
 // file (ErrTargetExists), and syncs the folder. It returns the number of
-// bytes. Files larger than Config.MaxDownload are refused with ErrTooLarge.
-// The remote file is left in place. The whole call is bounded by
-// Config.TransferTimeout; when it runs out, the connection is closed and
-// Get fails with a transient error wrapping ErrTimeout, leaving no local
-// file.
+// bytes. A failed fsync of the file or of the folder gives an error
+// wrapping fsync.ErrSync (package refundd/internal/fsync): the local file
+// may be lost although a later fsync succeeds. Files larger than
+// Config.MaxDownload are refused with ErrTooLarge. The remote file is left
+// in place. The whole call is bounded by Config.TransferTimeout; when it
+// runs out, the connection is closed and Get fails with a transient error
+// wrapping ErrTimeout, leaving no local file.
 func (c *Client) Get(ctx context.Context, name, local string) (int64, error) {
 	if _, err := os.Lstat(local); err == nil {
 		return 0, fmt.Errorf("get %s: %w: %s exists; not overwritten", name, ErrTargetExists, local)
@@ -143,7 +147,7 @@ func (c *Client) get(s *session, name, local string) (n int64, err error) {
 		return n, fmt.Errorf("%w: read %d bytes of %s, its size is %d", ErrSizeMismatch, n, name, fi.Size())
 	}
 	if err := tmp.Sync(); err != nil {
-		return n, localError{err}
+		return n, localError{fmt.Errorf("sync %s: %w: %w", tmp.Name(), fsync.ErrSync, err)}
 	}
 	if err := tmp.Close(); err != nil {
 		return n, localError{err}
@@ -151,7 +155,7 @@ func (c *Client) get(s *session, name, local string) (n int64, err error) {
 	if err := placeNew(tmp.Name(), local); err != nil {
 		return n, localError{err}
 	}
-	if err := syncDir(dir); err != nil {
+	if err := fsync.Dir(dir); err != nil {
 		return n, localError{err}
 	}
 	return n, nil
@@ -173,19 +177,6 @@ func placeNew(tmp, name string) error {
 		return fmt.Errorf("%w: %s exists; not overwritten", ErrTargetExists, name)
 	}
 	return os.Rename(tmp, name)
-}
-
-// syncDir makes a rename in dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %w", dir, err)
-	}
-	return nil
 }
 
 // maxMoveNames bounds the names Move tries in the target folder.

@@ -1,6 +1,6 @@
 // Package erp reads and writes the ERP's own files: the refund batch exports
 // that the ERP (Visma.net Financials) drops into the export folder, in CSV or
-// JSON (DESIGN §4.1), and the files refundd writes back for the ERP to import.
+// JSON, and the files refundd writes back for the ERP to import.
 //
 // Scan reads a batch export as a stream, one refund at a time, so a batch of
 // any size is read in bounded memory (only the RefNbr index grows with the

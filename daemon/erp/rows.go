@@ -10,11 +10,11 @@ import (
 	"refundd/daemon/refund"
 )
 
-// The files refundd writes for the ERP (DESIGN §4.4) are semicolon CSV in
-// UTF-8 without a BOM, with a header row and CRLF line ends (as the ERP's
-// own exports have), quoted by encoding/csv where a value holds ';', '"',
-// a line break or leading space. Amounts have a decimal point and exactly
-// the currency's decimals; dates are YYYY-MM-DD; times RFC 3339 in UTC.
+// The files refundd writes for the ERP are semicolon CSV in UTF-8 without a
+// BOM, with a header row and CRLF line ends (as the ERP's own exports
+// have), quoted by encoding/csv where a value holds ';', '"', a line break
+// or leading space. Amounts have a decimal point and exactly the
+// currency's decimals; dates are YYYY-MM-DD; times RFC 3339 in UTC.
 //
 // Spreadsheets run a cell that starts with '=', '+', '-', '@', a tab or a
 // carriage return as a formula (CSV injection). The free-text columns
@@ -65,7 +65,8 @@ type ExceptionRow struct {
 	Detail      string
 }
 
-// The header rows, in the order of DESIGN §4.4.
+// The header rows, one name per column in the order written. They are a
+// contract with the ERP's import: never rename or reorder a column.
 func statusHeader() []string {
 	return []string{"RefNbr", "Batch", "MsgId", "EndToEndId", "Status", "ReasonCode", "ReasonText", "At"}
 }

@@ -116,7 +116,7 @@ func (w *Writer) WriteExceptions(rows []ExceptionRow) (string, error) {
 
 // write encodes n records of a kind of file and writes them durably. The
 // error of a failed write is atomicfile's, which names the file; an fsync
-// error satisfies errors.Is(err, atomicfile.ErrSync).
+// error satisfies errors.Is(err, fsync.ErrSync).
 func (w *Writer) write(kind string, n int, enc func(io.Writer) error) (string, error) {
 	if n == 0 {
 		return "", nil

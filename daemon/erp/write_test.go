@@ -180,7 +180,8 @@ func TestEncodeGolden(t *testing.T) {
 	}
 }
 
-// TestEncodeHeaders pins the column names and order of DESIGN §4.4.
+// TestEncodeHeaders pins the column names and order that the ERP's import
+// expects.
 func TestEncodeHeaders(t *testing.T) {
 	for _, tt := range []struct {
 		got  []string

@@ -1,5 +1,6 @@
 // Package lock makes sure that only one refundd works with a state folder
-// at a time (DESIGN §5, rule 8).
+// at a time, so that two processes never claim the same file or upload the
+// same batch.
 //
 // The lock is an exclusive flock(2) on the file refundd.lock in the state
 // folder. The kernel releases it when its holder exits, however it exits

@@ -16,7 +16,7 @@ import (
 const Service = "refundd"
 
 // The field names of refundd's log lines. They are a contract with the
-// operators' log queries and alerts (DESIGN §6): add new ones, never rename.
+// operators' log queries and alerts: add new ones, never rename.
 const (
 	FieldService   = "service"    // always "refundd"
 	FieldComponent = "component"  // the part of refundd that logs: watch, outbound, inbound, http, …
@@ -26,7 +26,7 @@ const (
 	FieldE2E       = "e2e"        // EndToEndId of a payment
 	FieldFile      = "file"       // a local file, or a remote one on the AutoPay server
 	FieldStage     = "stage"      // pipeline stage: claim, render, upload, download, apply, post, …
-	FieldStatus    = "status"     // batch or refund status (DESIGN §4.5)
+	FieldStatus    = "status"     // batch or refund status (store.BatchStatus, refund.Status)
 	FieldRemote    = "remote"     // the remote address (host:port)
 	FieldBytes     = "bytes"      // a size in bytes
 	FieldElapsedMS = "elapsed_ms" // a duration in whole milliseconds: Int64(FieldElapsedMS, d.Milliseconds())

@@ -23,8 +23,8 @@ const (
 	ResultPermanent Result = "permanent" // failed; needs an operator (auth, host key, permission)
 )
 
-// ReplyOutcome is what became of a file from the bank (DESIGN §5, rule 7:
-// every file is accounted for).
+// ReplyOutcome is what became of a file from the bank. Every file ends in
+// one of them: none is lost without a trace.
 type ReplyOutcome string
 
 // The outcomes of a reply file. They are the values of the outcome label.
@@ -34,7 +34,8 @@ const (
 	ReplyFailed    ReplyOutcome = "failed"
 )
 
-// Alarm is a kind of overdue answer from the bank (DESIGN §6).
+// Alarm is a kind of alarm: an answer from the bank that is overdue, or an
+// SFTP server that a person must look at.
 type Alarm string
 
 // The alarms. They are the values of the alarm label.
@@ -136,11 +137,11 @@ func NewMetrics() *Metrics {
 		}, []string{"reason"}),
 		alarms: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: ns, Name: "alarms_total",
-			Help: "Alarms raised: no_status (no pain.002 in time), no_booking (no booking in time), sftp_refused (host key or login refused).",
+			Help: "Alarms raised: no_status (no pain.002 in time), no_booking (no booking in time), not_sent (not known to be on the bank's server in time), sftp_refused (host key or login refused).",
 		}, []string{"alarm"}),
 		overdue: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Namespace: ns, Name: "overdue",
-			Help: "Batches without pain.002 (no_status) or refunds without booking (no_booking) past their time, now.",
+			Help: "Batches without pain.002 (no_status), refunds without booking (no_booking) or batches not known to be on the bank's server (not_sent) past their time, now.",
 		}, []string{"alarm"}),
 		reloadOK: prometheus.NewGauge(prometheus.GaugeOpts{
 			Namespace: ns, Name: "config_last_reload_successful",
@@ -263,8 +264,8 @@ func (m *Metrics) Raise(a Alarm) {
 	m.alarms.WithLabelValues(string(a)).Inc()
 }
 
-// SetOverdue sets the number of batches (AlarmNoStatus) or refunds
-// (AlarmNoBooking) that are overdue now.
+// SetOverdue sets the number of batches (AlarmNoStatus, AlarmNotSent) or
+// refunds (AlarmNoBooking) that are overdue now.
 func (m *Metrics) SetOverdue(a Alarm, n int) {
 	m.overdue.WithLabelValues(string(a)).Set(float64(n))
 }

@@ -48,7 +48,10 @@ func TestMetrics(t *testing.T) {
 			`refundd_postings_total 0`,
 			`refundd_alarms_total{alarm="no_status"} 0`,
 			`refundd_alarms_total{alarm="no_booking"} 0`,
+			`refundd_alarms_total{alarm="not_sent"} 0`,
+			`refundd_alarms_total{alarm="sftp_refused"} 0`,
 			`refundd_overdue{alarm="no_booking"} 0`,
+			`refundd_overdue{alarm="not_sent"} 0`,
 			`refundd_last_upload_success_timestamp_seconds 0`,
 			`refundd_last_download_success_timestamp_seconds 0`,
 			`refundd_config_last_reload_successful 0`,
@@ -173,6 +176,30 @@ func TestMetricsPrivateRegistry(t *testing.T) {
 	for _, mf := range mfs {
 		if strings.HasPrefix(mf.GetName(), "refundd_") {
 			t.Errorf("%s is on the default registry", mf.GetName())
+		}
+	}
+}
+
+// TestAlarmHelp: the help of the alarm metrics names every alarm that they
+// carry, so that an operator reading it learns every label value.
+func TestAlarmHelp(t *testing.T) {
+	out := scrape(t, NewMetrics())
+	for _, tc := range []struct {
+		metric string
+		alarms []Alarm
+	}{
+		{"refundd_alarms_total", []Alarm{AlarmNoStatus, AlarmNoBooking, AlarmNotSent, AlarmSFTPRefused}},
+		{"refundd_overdue", []Alarm{AlarmNoStatus, AlarmNoBooking, AlarmNotSent}},
+	} {
+		_, help, ok := strings.Cut(out, "# HELP "+tc.metric+" ")
+		if !ok {
+			t.Fatalf("exposition has no help for %s", tc.metric)
+		}
+		help, _, _ = strings.Cut(help, "\n")
+		for _, a := range tc.alarms {
+			if !strings.Contains(help, string(a)) {
+				t.Errorf("help of %s does not name %s: %q", tc.metric, a, help)
+			}
 		}
 	}
 }

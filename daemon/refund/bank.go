@@ -126,8 +126,9 @@ type BankEntry struct {
 }
 
 // Key identifies one booking of one transaction, so that a booking is
-// posted once however often the bank reports it (DESIGN §4.3: account
-// servicer reference + EndToEndId). It is comparable and may key a map.
+// posted once however often the bank reports it: the account, the entry's
+// account servicer reference and the transaction's EndToEndId, with the
+// fallbacks below. It is comparable and may key a map.
 type Key struct {
 	// Account is AccountKey of the entry's account.
 	Account string

@@ -3,6 +3,7 @@ package refund
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -167,4 +168,15 @@ func (a Amount) String() string {
 		s = strings.Repeat("0", exp-len(s)+1) + s
 	}
 	return sign + s[:len(s)-exp] + "." + s[len(s)-exp:]
+}
+
+// FormatTotals writes amounts per currency as "1234.50 NOK + 10.00 SEK",
+// ordered as text, for messages and summaries.
+func FormatTotals(sums map[Currency]int64) string {
+	s := make([]string, 0, len(sums))
+	for c, v := range sums {
+		s = append(s, Amount{Minor: v, Currency: c}.String()+" "+string(c))
+	}
+	slices.Sort(s)
+	return strings.Join(s, " + ")
 }

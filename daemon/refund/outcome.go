@@ -4,7 +4,7 @@ package refund
 // transaction; the matches file says which one fired.
 type Rule string
 
-// The matching rules, in the order they are tried (DESIGN §4.3).
+// The matching rules, in the order they are tried.
 const (
 	RuleEndToEndID        Rule = "EndToEndId"
 	RuleInstrID           Rule = "InstrId"

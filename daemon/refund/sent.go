@@ -1,7 +1,7 @@
 package refund
 
-// Status is the status of a refund (DESIGN §4.5): new → sent → accepted |
-// pending | rejected → booked → returned.
+// Status is the status of a refund: new → sent → accepted | pending |
+// rejected → booked → returned.
 type Status string
 
 // The statuses of a refund.

@@ -29,6 +29,8 @@ type Handler struct {
 // (before its transactions) and each transaction. Memory does not grow with
 // the number of transactions. It returns the version found. A DOCTYPE, a
 // second root element or any content after the root element is an error.
+// Decode is not meant for untrusted input: it bounds neither the size of
+// the document nor the length of a text (see the package comment).
 func Decode(r io.Reader, h Handler) (Version, error) {
 	d := xml.NewDecoder(r)
 	d.Strict = true

@@ -7,9 +7,9 @@ import (
 	"io"
 	"strconv"
 	"time"
-	"unicode/utf8"
 
 	"refundd/formats"
+	"refundd/formats/internal/xmlout"
 )
 
 // Version is a supported message version.
@@ -115,12 +115,13 @@ type Encoder struct {
 	pmt  PaymentInfo
 	open bool // a PmtInf is open
 
-	nTx, nPmt   int   // transactions in the message, in the open PmtInf
-	sum, sumPmt int64 // sums of amounts, at scale sumScale
+	nTx, nPmt   int         // transactions in the message, in the open PmtInf
+	sum, sumPmt formats.Sum // sums of their amounts
 	started     bool
 }
 
-// sumScale is the scale sums are kept at; it covers every ISO 4217 currency.
+// sumScale is the most decimals an amount or a control sum may have; it
+// covers every ISO 4217 currency.
 const sumScale = 5
 
 // NewEncoder returns an encoder writing version v to w. Nothing is written
@@ -192,7 +193,7 @@ func (e *Encoder) PaymentInfo(p PaymentInfo) error {
 	if p.DebtorAgentBIC == "" {
 		return e.fail(fmt.Errorf("pain001: PmtInf %s: DbtrAgt BIC is required", p.PmtInfID))
 	}
-	e.pmt, e.open, e.nPmt, e.sumPmt = p, true, 0, 0
+	e.pmt, e.open, e.nPmt, e.sumPmt = p, true, 0, formats.Sum{}
 	b = append(b, "    <PmtInf>\n"...)
 	b = elem(b, 6, "PmtInfId", p.PmtInfID)
 	b = append(b, "      <PmtMtd>TRF</PmtMtd>\n      <BtchBookg>"...)
@@ -260,12 +261,8 @@ func (e *Encoder) Transaction(t *Transaction) error {
 	if len(t.Amount.Currency) != 3 {
 		return e.fail(fmt.Errorf("pain001: transaction %s: currency %q is not an ISO 4217 code", t.EndToEndID, t.Amount.Currency))
 	}
-	scaled, ok := rescale(t.Amount.Decimal)
-	if !ok || e.sum > maxSum-scaled {
-		return e.fail(fmt.Errorf("pain001: transaction %s: sum of amounts overflows", t.EndToEndID))
-	}
-	e.sum += scaled
-	e.sumPmt += scaled
+	e.sum.Add(t.Amount.Decimal)
+	e.sumPmt.Add(t.Amount.Decimal)
 	e.nTx++
 	e.nPmt++
 
@@ -276,7 +273,7 @@ func (e *Encoder) Transaction(t *Transaction) error {
 	}
 	b = elem(b, 10, "EndToEndId", t.EndToEndID)
 	b = append(b, "        </PmtId>\n        <Amt>\n          <InstdAmt Ccy=\""...)
-	b = escape(b, t.Amount.Currency)
+	b = xmlout.AppendEscaped(b, t.Amount.Currency)
 	b = append(b, "\">"...)
 	b = formats.AppendDecimal(b, t.Amount.Decimal)
 	b = append(b, "</InstdAmt>\n        </Amt>\n"...)
@@ -314,10 +311,9 @@ func (e *Encoder) Close() error {
 	if err := e.checkPmt(); err != nil {
 		return e.fail(err)
 	}
-	ctrl, _ := rescale(e.hdr.CtrlSum)
-	if e.nTx != e.hdr.NbOfTxs || e.sum != ctrl {
+	if e.nTx != e.hdr.NbOfTxs || e.sum.Cmp(e.hdr.CtrlSum) != 0 {
 		return e.fail(fmt.Errorf("pain001: GrpHdr of %s declares %d transactions summing to %s, wrote %d summing to %s: %w",
-			e.hdr.MsgID, e.hdr.NbOfTxs, formats.AppendDecimal(nil, e.hdr.CtrlSum), e.nTx, formats.AppendDecimal(nil, Decimal{Units: e.sum, Scale: sumScale}), ErrTotals))
+			e.hdr.MsgID, e.hdr.NbOfTxs, formats.AppendDecimal(nil, e.hdr.CtrlSum), e.nTx, e.sum.Append(nil, sumScale), ErrTotals))
 	}
 	if err := e.flush(append(e.buf[:0], "    </PmtInf>\n  </CstmrCdtTrfInitn>\n</Document>\n"...)); err != nil {
 		return err
@@ -330,10 +326,9 @@ func (e *Encoder) Close() error {
 }
 
 func (e *Encoder) checkPmt() error {
-	ctrl, _ := rescale(e.pmt.CtrlSum)
-	if e.nPmt != e.pmt.NbOfTxs || e.sumPmt != ctrl {
+	if e.nPmt != e.pmt.NbOfTxs || e.sumPmt.Cmp(e.pmt.CtrlSum) != 0 {
 		return fmt.Errorf("pain001: PmtInf %s declares %d transactions summing to %s, wrote %d summing to %s: %w",
-			e.pmt.PmtInfID, e.pmt.NbOfTxs, formats.AppendDecimal(nil, e.pmt.CtrlSum), e.nPmt, formats.AppendDecimal(nil, Decimal{Units: e.sumPmt, Scale: sumScale}), ErrTotals)
+			e.pmt.PmtInfID, e.pmt.NbOfTxs, formats.AppendDecimal(nil, e.pmt.CtrlSum), e.nPmt, e.sumPmt.Append(nil, sumScale), ErrTotals)
 	}
 	if e.nPmt == 0 {
 		return fmt.Errorf("pain001: PmtInf %s has no transactions", e.pmt.PmtInfID)
@@ -433,83 +428,25 @@ func closeTag(b []byte, ind int, tag string) []byte {
 	return append(b, ">\n"...)
 }
 
+// elem writes <tag>text</tag> indented by ind. A character that XML 1.0
+// does not allow becomes U+FFFD (xmlout.AppendEscaped); callers validate
+// text before it gets here, so that never happens to a real refund.
 func elem(b []byte, ind int, tag, text string) []byte {
 	b = append(b, spaces[:ind]...)
 	b = append(b, '<')
 	b = append(b, tag...)
 	b = append(b, '>')
-	b = escape(b, text)
+	b = xmlout.AppendEscaped(b, text)
 	b = append(b, "</"...)
 	b = append(b, tag...)
 	return append(b, ">\n"...)
 }
 
-// escape appends s with the five XML special characters escaped. Characters
-// that XML 1.0 does not allow are replaced by U+FFFD; callers validate text
-// before it gets here, so that never happens to a real refund.
-func escape(b []byte, s string) []byte {
-	last := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= 0x20 && c < utf8.RuneSelf && c != '&' && c != '<' && c != '>' && c != '"' && c != '\'' {
-			i++
-			continue
-		}
-		var rep string
-		width := 1
-		switch c {
-		case '&':
-			rep = "&amp;"
-		case '<':
-			rep = "&lt;"
-		case '>':
-			rep = "&gt;"
-		case '"':
-			rep = "&quot;"
-		case '\'':
-			rep = "&apos;"
-		case '\t', '\n', '\r':
-			rep = "&#" + strconv.Itoa(int(c)) + ";"
-		default:
-			var r rune
-			r, width = utf8.DecodeRuneInString(s[i:])
-			if c >= utf8.RuneSelf && !(r == utf8.RuneError && width == 1) && isXMLChar(r) {
-				i += width
-				continue
-			}
-			rep = "\uFFFD"
-		}
-		b = append(b, s[last:i]...)
-		b = append(b, rep...)
-		i += width
-		last = i
-	}
-	return append(b, s[last:]...)
-}
-
-func isXMLChar(r rune) bool {
-	return r >= 0x20 && r <= 0xD7FF || r >= 0xE000 && r <= 0xFFFD || r >= 0x10000 && r <= 0x10FFFF
-}
-
-// maxSum bounds sums at sumScale so that they never overflow.
-const maxSum = 1<<63 - 1
-
-var pow10 = [...]int64{1, 10, 100, 1000, 10000, 100000}
-
-// rescale returns d in units of 10^-sumScale.
-func rescale(d Decimal) (int64, bool) {
-	if d.Scale < 0 || d.Scale > sumScale {
-		return 0, false
-	}
-	f := pow10[sumScale-d.Scale]
-	if d.Units > maxSum/f || d.Units < -maxSum/f {
-		return 0, false
-	}
-	return d.Units * f, true
-}
-
+// checkDecimal refuses a negative amount or control sum, one with more than
+// sumScale decimals or more than 18 digits, and one that does not fit an
+// int64 in units of 10^-sumScale (from 92 233 720 368 547.75808 up).
 func checkDecimal(what string, d Decimal) error {
-	if _, ok := rescale(d); !ok || d.Units < 0 {
+	if _, ok := d.Scaled(sumScale); !ok || d.Scale > sumScale || d.Units < 0 {
 		return fmt.Errorf("pain001: %s: %d at scale %d is out of range", what, d.Units, d.Scale)
 	}
 	if d.Units > 999_999_999_999_999_999 {

@@ -45,7 +45,7 @@ func (x *Writer) Fail(format string, args ...any) error {
 // namespace ns.
 func (x *Writer) Declaration(ns string) {
 	x.b = append(x.b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Document xmlns=\""...)
-	x.b = escape(x.b, ns)
+	x.b = AppendEscaped(x.b, ns)
 	x.b = append(x.b, "\">\n"...)
 	x.depth = 1
 	x.flush()
@@ -125,11 +125,11 @@ func (x *Writer) TextAttr(tag, attr, v, s string, maxLen int) {
 		x.b = append(x.b, ' ')
 		x.b = append(x.b, attr...)
 		x.b = append(x.b, "=\""...)
-		x.b = escape(x.b, v)
+		x.b = AppendEscaped(x.b, v)
 		x.b = append(x.b, '"')
 	}
 	x.b = append(x.b, '>')
-	x.b = escape(x.b, s)
+	x.b = AppendEscaped(x.b, s)
 	x.b = append(x.b, "</"...)
 	x.b = append(x.b, tag...)
 	x.b = append(x.b, ">\n"...)
@@ -166,23 +166,41 @@ func (x *Writer) flush() {
 	x.b = x.b[:0]
 }
 
+// xmlChars reports whether s holds only characters that XML 1.0 allows.
 func xmlChars(s string) bool {
 	for _, r := range s {
-		if !(r == 0x9 || r == 0xA || r == 0xD || r >= 0x20 && r <= 0xD7FF || r >= 0xE000 && r <= 0xFFFD || r >= 0x10000) {
+		if !xmlChar(r) {
 			return false
 		}
 	}
 	return true
 }
 
-// escape appends s with the XML special characters escaped, and tab, line
-// feed and carriage return as character references so that a reader gets
-// them back unchanged.
-func escape(b []byte, s string) []byte {
+// xmlChar reports whether r is a character that XML 1.0 allows (its Char
+// production).
+func xmlChar(r rune) bool {
+	return r == 0x9 || r == 0xA || r == 0xD || r >= 0x20 && r <= 0xD7FF || r >= 0xE000 && r <= 0xFFFD || r >= 0x10000 && r <= 0x10FFFF
+}
+
+// AppendEscaped appends s to b as XML text, fit for element content and
+// for an attribute value in double or single quotes: the five special
+// characters as entities, and tab, line feed and carriage return as
+// character references, so that a reader gets them back unchanged (a
+// parser would normalise them in an attribute). A character that XML 1.0
+// does not allow, and a byte that is not UTF-8, becomes U+FFFD: the result
+// is always well-formed. Writers that must not alter text check it first,
+// as TextAttr does.
+func AppendEscaped(b []byte, s string) []byte {
 	last := 0
-	for i := 0; i < len(s); i++ {
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c < utf8.RuneSelf && c != '&' && c != '<' && c != '>' && c != '"' && c != '\'' {
+			i++
+			continue
+		}
 		var rep string
-		switch s[i] {
+		width := 1
+		switch c {
 		case '&':
 			rep = "&amp;"
 		case '<':
@@ -194,13 +212,20 @@ func escape(b []byte, s string) []byte {
 		case '\'':
 			rep = "&apos;"
 		case '\t', '\n', '\r':
-			rep = "&#" + strconv.Itoa(int(s[i])) + ";"
+			rep = "&#" + strconv.Itoa(int(c)) + ";"
 		default:
-			continue
+			var r rune
+			r, width = utf8.DecodeRuneInString(s[i:])
+			if c >= utf8.RuneSelf && !(r == utf8.RuneError && width == 1) && xmlChar(r) {
+				i += width
+				continue
+			}
+			rep = "\uFFFD"
 		}
 		b = append(b, s[last:i]...)
 		b = append(b, rep...)
-		last = i + 1
+		i += width
+		last = i
 	}
 	return append(b, s[last:]...)
 }
