@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sync/atomic"
 	"time"
+
+	"refundd/daemon/config"
 )
 
 // ErrStuck is returned by Alive when a step has made no progress for too
@@ -24,7 +26,7 @@ type liveness struct {
 // stuckAfter returns how long a step may go without progress under cfg:
 // an upload or download may take sftp.transfer_timeout and its connection
 // sftp.timeout, twice over, and never less than minStuckAfter.
-func stuckAfter(cfg *Config) time.Duration {
+func stuckAfter(cfg *config.Config) time.Duration {
 	return max(minStuckAfter, 2*(cfg.SFTP.TransferTimeout+cfg.SFTP.Timeout))
 }
 

@@ -11,6 +11,10 @@ import (
 	"sync"
 	"time"
 
+	"refundd/internal/fsync"
+
+	"refundd/daemon/config"
+
 	"github.com/rs/zerolog"
 
 	"refundd/daemon/atomicfile"
@@ -22,9 +26,6 @@ import (
 	"refundd/daemon/store"
 	"refundd/sftpx"
 )
-
-// StoreFile is the name of the state database in the state folder.
-const StoreFile = "refundd.db"
 
 // OutboxDir is the folder of the state folder that holds every pain.001
 // refundd wrote, under <MsgId>.xml, from before its upload for good.
@@ -77,7 +78,7 @@ type Options struct {
 // inbox folder into the ERP's import folder. Its methods are not safe for
 // concurrent use.
 type Daemon struct {
-	cfg     *Config
+	cfg     *config.Config
 	opts    Options
 	log     zerolog.Logger
 	metrics *obs.Metrics
@@ -110,7 +111,7 @@ type retry struct {
 // folders of cfg, and returns a Daemon that does nothing until Run or
 // RunOnce. A second Daemon on the same state folder is refused with an
 // error wrapping lock.ErrLocked. Close releases everything.
-func New(cfg *Config, opts Options) (*Daemon, error) {
+func New(cfg *config.Config, opts Options) (*Daemon, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -139,13 +140,16 @@ func New(cfg *Config, opts Options) (*Daemon, error) {
 		d.Close()
 		return nil, err
 	}
+	// The configuration was loaded and taken: the first load counts as a
+	// successful one for the reload metrics.
+	d.metrics.ConfigLoaded(true, time.Now())
 	return d, nil
 }
 
-func (d *Daemon) open(cfg *Config) error {
+func (d *Daemon) open(cfg *config.Config) error {
 	state := cfg.Paths.State
 	if state == "" {
-		return fmt.Errorf("start: %w: paths.state is not set", ErrConfig)
+		return fmt.Errorf("start: %w: paths.state is not set", config.ErrInvalid)
 	}
 	l, err := lock.Acquire(state)
 	if err != nil {
@@ -156,7 +160,7 @@ func (d *Daemon) open(cfg *Config) error {
 	if err := checkStateKept(state, d.outbox); err != nil {
 		return err
 	}
-	s, err := store.Open(filepath.Join(state, StoreFile))
+	s, err := store.Open(filepath.Join(state, store.FileName))
 	if err != nil {
 		return fmt.Errorf("start: %w", err)
 	}
@@ -181,7 +185,7 @@ var ErrStateLost = errors.New("state database missing")
 // state folder whose outbox holds payment files: the database that knew
 // what was sent is lost, and starting afresh could pay a batch again.
 func checkStateKept(state, outbox string) error {
-	if _, err := os.Stat(filepath.Join(state, StoreFile)); !errors.Is(err, fs.ErrNotExist) {
+	if _, err := os.Stat(filepath.Join(state, store.FileName)); !errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
 	sent, _ := filepath.Glob(filepath.Join(outbox, "*.xml"))
@@ -189,14 +193,14 @@ func checkStateKept(state, outbox string) error {
 		return nil
 	}
 	return fmt.Errorf("start: %w: %s does not exist but %s holds %d pain.001 file(s); restore the database from a backup (refundd never starts afresh over sent payments)",
-		ErrStateLost, filepath.Join(state, StoreFile), outbox, len(sent))
+		ErrStateLost, filepath.Join(state, store.FileName), outbox, len(sent))
 }
 
 // configure sets up everything that depends on the configuration besides
 // the state folder.
-func (d *Daemon) configure(cfg *Config) error {
+func (d *Daemon) configure(cfg *config.Config) error {
 	if cfg.Ledger.ReceivablesAccount == "" || cfg.Ledger.ChargesAccount == "" {
-		return fmt.Errorf("start: %w: ledger.receivables_account and ledger.charges_account are required: the bank's bookings are posted to them", ErrConfig)
+		return fmt.Errorf("start: %w: ledger.receivables_account and ledger.charges_account are required: the bank's bookings are posted to them", config.ErrInvalid)
 	}
 	export, err := spool.Open(spool.Config{Dir: cfg.Paths.Export, State: cfg.Paths.State, Kind: "export",
 		StableFor: cfg.Watch.StableFor, Now: d.now})
@@ -323,7 +327,7 @@ func (d *Daemon) Run(ctx context.Context, reload <-chan struct{}) error {
 		inner, cancel := context.WithCancel(ctx)
 		done := make(chan error, 1)
 		go func() { done <- d.runConfig(inner) }()
-		var next *Config
+		var next *config.Config
 		for next == nil {
 			select {
 			case err := <-done:
@@ -354,11 +358,11 @@ func (d *Daemon) Run(ctx context.Context, reload <-chan struct{}) error {
 
 // reload reads the configuration file again and returns it, or nil when it
 // is invalid or changes what a reload cannot change.
-func (d *Daemon) reload() *Config {
+func (d *Daemon) reload() *config.Config {
 	logErr(d.log, notify.Reloading())
-	cfg, err := LoadConfig(d.opts.ConfigPath)
+	cfg, err := config.Load(d.opts.ConfigPath)
 	if err == nil && filepath.Clean(cfg.Paths.State) != filepath.Clean(d.cfg.Paths.State) {
-		err = fmt.Errorf("reload %s: %w: paths.state cannot change while refundd runs", d.opts.ConfigPath, ErrConfig)
+		err = fmt.Errorf("reload %s: %w: paths.state cannot change while refundd runs", d.opts.ConfigPath, config.ErrInvalid)
 	}
 	if err != nil {
 		d.log.Error().Err(err).Str(obs.FieldFile, d.opts.ConfigPath).Msg("configuration not reloaded; the running one stays")
@@ -484,7 +488,7 @@ func (d *Daemon) stop(err error) error {
 // (the data may be lost although a later fsync succeeds) or a store that
 // fails its checks.
 func fatal(err error) bool {
-	return errors.Is(err, spool.ErrSync) || errors.Is(err, atomicfile.ErrSync) ||
+	return errors.Is(err, fsync.ErrSync) ||
 		errors.Is(err, store.ErrCorrupt) || errors.Is(err, store.ErrSchemaTooNew)
 }
 

@@ -13,6 +13,9 @@ import (
 	"strings"
 	"time"
 
+	"refundd/daemon/config"
+	"refundd/daemon/render"
+
 	"refundd/daemon/atomicfile"
 	"refundd/daemon/refund"
 	"refundd/daemon/store"
@@ -78,11 +81,11 @@ type RereleaseStore interface {
 // today's rules; the pain.001 is written to the outbox and the batch is
 // recorded as sending, with an event, for the daemon to upload. All the
 // refunds must come from one ERP batch.
-func Rerelease(ctx context.Context, cfg *Config, s RereleaseStore, e2es []string, now time.Time) (store.Batch, error) {
+func Rerelease(ctx context.Context, cfg *config.Config, s RereleaseStore, e2es []string, now time.Time) (store.Batch, error) {
 	if len(e2es) == 0 {
 		return store.Batch{}, fmt.Errorf("re-release: %w: no EndToEndId given", store.ErrInvalid)
 	}
-	sel := &Selection{Releases: map[DocRef]int{}}
+	sel := &render.Selection{Releases: map[render.DocRef]int{}}
 	var number string
 	for _, id := range e2es {
 		r, err := s.Refund(ctx, id)
@@ -102,7 +105,7 @@ func Rerelease(ctx context.Context, cfg *Config, s RereleaseStore, e2es []string
 		if err != nil {
 			return store.Batch{}, fmt.Errorf("re-release %s: %w", id, err)
 		}
-		sel.Releases[DocRef{r.DocType, r.RefNbr}] = next
+		sel.Releases[render.DocRef{DocType: r.DocType, RefNbr: r.RefNbr}] = next
 	}
 	bs, err := s.BatchByNumber(ctx, number)
 	if err != nil {
@@ -128,7 +131,7 @@ func Rerelease(ctx context.Context, cfg *Config, s RereleaseStore, e2es []string
 		return store.Batch{}, fmt.Errorf("re-release: %w", err)
 	}
 	open := func() (io.ReadCloser, error) { return os.Open(file) }
-	plan, err := cfg.PlanSelected(source.Name, open, now, sel)
+	plan, err := render.Selected(cfg, source.Name, open, now, sel)
 	if err != nil {
 		return store.Batch{}, fmt.Errorf("re-release: %w", err)
 	}
@@ -139,7 +142,7 @@ func Rerelease(ctx context.Context, cfg *Config, s RereleaseStore, e2es []string
 				ps = append(ps, q.String())
 			}
 		}
-		return store.Batch{}, fmt.Errorf("re-release: %w: %s", ErrInvalidBatch, strings.Join(ps, "; "))
+		return store.Batch{}, fmt.Errorf("re-release: %w: %s", render.ErrInvalidBatch, strings.Join(ps, "; "))
 	}
 	if plan.NbOfTxs != len(sel.Releases) {
 		return store.Batch{}, fmt.Errorf("re-release: %w: found %d of the %d refunds in %s", store.ErrNotFound, plan.NbOfTxs, len(sel.Releases), file)

@@ -2,18 +2,15 @@ package daemon
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
-	"os"
 	"path/filepath"
 
 	"github.com/rs/zerolog"
 
 	"refundd/daemon/obs"
+	"refundd/daemon/refund"
+	"refundd/daemon/reply"
 	"refundd/daemon/store"
-	"refundd/formats"
-	"refundd/formats/camt054"
 )
 
 // settleByBookings settles the batches whose upload is not known to have
@@ -29,7 +26,7 @@ func (d *Daemon) settleByBookings(ctx context.Context, path string, log zerolog.
 	if err != nil || len(waiting) == 0 {
 		return err
 	}
-	refs, err := bookedRefs(path)
+	refs, err := reply.Refs(path)
 	if err != nil {
 		return nil // ProcessReply refuses the file and says why
 	}
@@ -58,52 +55,36 @@ func (d *Daemon) settleByBookings(ctx context.Context, path string, log zerolog.
 	return nil
 }
 
-// bookedRefs returns the references (message ids, EndToEndIds and
-// InstrIds) that the entries of the camt file at path name. The error is
-// that of a file that is not a camt.054 or camt.053 or cannot be read.
-func bookedRefs(path string) (map[string]bool, error) {
-	f, err := os.Open(path)
+// settleBatches moves a batch whose refunds the bank has all answered
+// for good to paid: none is waiting (new, sent, accepted, pending) and at
+// least one was booked.
+func (d *Daemon) settleBatches(ctx context.Context) {
+	bs, err := d.store.BatchesByStatus(ctx, store.BatchReceiptOK, store.BatchAccepted, store.BatchPartiallyAccepted, store.BatchPending)
 	if err != nil {
-		return nil, err
+		d.log.Warn().Err(err).Msg("reading the batches to settle failed")
+		return
 	}
-	defer f.Close()
-	m, err := formats.Detect(f)
-	if err != nil {
-		return nil, err
-	}
-	if m.Type != formats.Camt054 && m.Type != formats.Camt053 {
-		return nil, errors.New("not a camt")
-	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return nil, err
-	}
-	rd, err := camt054.NewReader(f, formats.Options{})
-	if err != nil {
-		return nil, err
-	}
-	refs := map[string]bool{}
-	add := func(s string) {
-		if s != "" {
-			refs[s] = true
-		}
-	}
-	for {
-		e, err := rd.Next()
-		if err == io.EOF {
-			return refs, nil
-		}
+	for _, b := range bs {
+		rs, err := d.store.Refunds(ctx, b.MsgID)
 		if err != nil {
-			return nil, err
+			d.log.Warn().Err(err).Msg("reading the batches to settle failed")
+			return
 		}
-		for _, dt := range e.Details {
-			if dt.Batch != nil {
-				add(dt.Batch.MsgID)
-			}
-			for _, t := range dt.Transactions {
-				add(t.Refs.MsgID)
-				add(t.Refs.EndToEndID)
-				add(t.Refs.InstrID)
+		waiting, booked := false, false
+		for _, r := range rs {
+			switch r.Status {
+			case refund.StatusBooked, refund.StatusReturned:
+				booked = true
+			case refund.StatusRejected:
+			default:
+				waiting = true
 			}
 		}
+		if waiting || !booked || !store.AllowedBatch(b.Status, store.BatchPaid) {
+			continue
+		}
+		log := d.log.With().Str(obs.FieldComponent, "inbound").Str(obs.FieldStage, "settle").
+			Str(obs.FieldBatch, b.Number).Str(obs.FieldMsgID, b.MsgID).Logger()
+		d.setBatch(ctx, b, store.BatchPaid, "every refund booked or rejected", log)
 	}
 }

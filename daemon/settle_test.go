@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -12,7 +13,86 @@ import (
 	"refundd/daemon/sandbox"
 	"refundd/daemon/store"
 	"refundd/formats/pain002"
+	"refundd/internal/testutil"
 )
+
+// TestCasesInDoubtResolvedByStatus (A7, D12): a batch in doubt whose file
+// the server took away is resolved by the bank's pain.002 for its MsgId:
+// the batch leaves in-doubt, its refunds get their statuses, the ERP gets
+// them, and nothing is uploaded again.
+func TestCasesInDoubtResolvedByStatus(t *testing.T) {
+	e := newDaemonEnv(t)
+	e.inDoubtConsumed(t)
+	drop(t, filepath.Join(e.dir, "inbox"), "pain002.xml", testutil.StatusReport(t, testMsgID, e.sent(t, testMsgID)))
+	e.once(t)
+	e.once(t)
+	st, rs := e.statuses(t, testMsgID)
+	if st != store.BatchAccepted {
+		t.Errorf("batch is %s after its pain.002, want %s", st, store.BatchAccepted)
+	}
+	for ref, want := range map[string]refund.Status{"CN10042": refund.StatusAccepted, "PP10043": refund.StatusRejected,
+		"PY10044": refund.StatusAccepted, "CN10045": refund.StatusAccepted, "CN10046": refund.StatusAccepted} {
+		if rs[ref] != want {
+			t.Errorf("refund %s is %s, want %s", ref, rs[ref], want)
+		}
+	}
+	if got := files(t, e.up); len(got) != 0 {
+		t.Errorf("upload folder holds %v: the batch was uploaded again", got)
+	}
+	if n := len(e.importLines(t, "status-")); n != 5 {
+		t.Errorf("status files for the ERP have %d lines, want 5", n)
+	}
+	s := e.openStore(t)
+	evs, err := s.Events(t.Context(), store.SubjectBatch, testMsgID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var path []string
+	for _, ev := range evs {
+		path = append(path, ev.To)
+	}
+	if !slices.Contains(path, string(store.BatchInDoubt)) || path[len(path)-1] != string(store.BatchAccepted) {
+		t.Errorf("batch went through %v, want in-doubt then accepted", path)
+	}
+}
+
+// TestCasesInDoubtSettledByTxStatus (A7): a pain.002 that gives
+// transaction statuses only, no group status, still proves that the bank
+// has the message: the batch in doubt is sent and its refunds take their
+// statuses.
+func TestCasesInDoubtSettledByTxStatus(t *testing.T) {
+	e := newDaemonEnv(t)
+	e.inDoubtConsumed(t)
+	rj := testutil.ByRef(t, e.sent(t, testMsgID), "PP10043")
+	rep := &pain002.Report{
+		MsgID:        "STS-20261201-0002",
+		CreationTime: time.Date(2026, 12, 1, 10, 30, 0, 0, time.UTC),
+		Group:        pain002.Group{OrgnlMsgID: testMsgID, OrgnlMsgNmID: "pain.001.001.03"},
+		Payments: []pain002.Payment{{
+			OrgnlPmtInfID: rj.PmtInfID,
+			Transactions: []pain002.Transaction{{
+				OrgnlInstrID: rj.InstrID, OrgnlEndToEndID: rj.EndToEndID, Status: pain002.Rejected,
+				Reasons: []pain002.Reason{{Code: "AC04"}},
+			}},
+		}},
+	}
+	var b bytes.Buffer
+	if err := pain002.Encode(&b, rep); err != nil {
+		t.Fatal(err)
+	}
+	drop(t, filepath.Join(e.dir, "inbox"), "pain002.xml", b.Bytes())
+	e.once(t)
+	st, rs := e.statuses(t, testMsgID)
+	if st != store.BatchSent {
+		t.Errorf("batch is %s after a pain.002 without a group status; want %s", st, store.BatchSent)
+	}
+	if rs["PP10043"] != refund.StatusRejected || rs["CN10042"] != refund.StatusSent {
+		t.Errorf("refunds %v; want PP10043 rejected, the others sent", rs)
+	}
+	if got := files(t, e.up); len(got) != 0 {
+		t.Errorf("the batch was uploaded again: %v", got)
+	}
+}
 
 // TestCasesInDoubtSettledByBooking (A7): the upload of a batch ended in
 // doubt although the bank had it, and AutoPay took the file away. The
@@ -85,43 +165,5 @@ func TestCasesInDoubtSettledByBooking(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("no event in-doubt → sent naming the booking: %+v", evs)
-	}
-}
-
-// TestCasesInDoubtSettledByTxStatus (A7): a pain.002 that gives
-// transaction statuses only, no group status, still proves that the bank
-// has the message: the batch in doubt is sent and its refunds take their
-// statuses.
-func TestCasesInDoubtSettledByTxStatus(t *testing.T) {
-	e := newDaemonEnv(t)
-	e.inDoubtConsumed(t)
-	rj := byRef(t, e.sent(t, testMsgID), "PP10043")
-	rep := &pain002.Report{
-		MsgID:        "STS-20261201-0002",
-		CreationTime: time.Date(2026, 12, 1, 10, 30, 0, 0, time.UTC),
-		Group:        pain002.Group{OrgnlMsgID: testMsgID, OrgnlMsgNmID: "pain.001.001.03"},
-		Payments: []pain002.Payment{{
-			OrgnlPmtInfID: rj.PmtInfID,
-			Transactions: []pain002.Transaction{{
-				OrgnlInstrID: rj.InstrID, OrgnlEndToEndID: rj.EndToEndID, Status: pain002.Rejected,
-				Reasons: []pain002.Reason{{Code: "AC04"}},
-			}},
-		}},
-	}
-	var b bytes.Buffer
-	if err := pain002.Encode(&b, rep); err != nil {
-		t.Fatal(err)
-	}
-	drop(t, filepath.Join(e.dir, "inbox"), "pain002.xml", b.Bytes())
-	e.once(t)
-	st, rs := e.statuses(t, testMsgID)
-	if st != store.BatchSent {
-		t.Errorf("batch is %s after a pain.002 without a group status; want %s", st, store.BatchSent)
-	}
-	if rs["PP10043"] != refund.StatusRejected || rs["CN10042"] != refund.StatusSent {
-		t.Errorf("refunds %v; want PP10043 rejected, the others sent", rs)
-	}
-	if got := files(t, e.up); len(got) != 0 {
-		t.Errorf("the batch was uploaded again: %v", got)
 	}
 }

@@ -13,7 +13,10 @@ import (
 	"testing"
 	"time"
 
-	"refundd/daemon"
+	"refundd/internal/testutil"
+
+	"refundd/daemon/status"
+
 	"refundd/daemon/sandbox"
 	"refundd/daemon/store"
 )
@@ -83,7 +86,7 @@ func TestBrowserStatusPage(t *testing.T) {
 				t.Logf("screenshot %s", shot)
 			}
 		}}
-	var out syncBuffer
+	var out testutil.SyncBuffer
 	if err := runSandbox(t.Context(), o, &out); err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
@@ -117,7 +120,7 @@ func TestBrowserStatusRefresh(t *testing.T) {
 	bin := chromium(t)
 	mux := http.NewServeMux()
 	s := &changingStore{}
-	daemon.HandleStatus(mux, s)
+	status.Handle(mux, s)
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 	dom := headless(t, bin, "--virtual-time-budget=10000", "--dump-dom", srv.URL+"/status")

@@ -10,13 +10,16 @@ import (
 	"testing"
 	"time"
 
+	"refundd/internal/testutil"
+
+	"refundd/daemon/store"
+
 	"refundd/daemon"
 	"refundd/daemon/refund"
 	"refundd/sftpx/sshdtest"
 )
 
-// The tests of this file check reliability cases (docs/reliability.md
-// §8.2) through the command.
+// The tests of this file check reliability cases (daemon/RELIABILITY.md) through the command.
 
 // proxiedEnv is runEnv with AutoPay reached through a fault proxy and the
 // given sftp.timeout; it returns the configuration file, the folder, the
@@ -54,20 +57,6 @@ sftp: {address: %q, user: %q, private_key: %q, known_hosts: %q, upload_dir: %q, 
 	return config, dir, up, p
 }
 
-// remoteNames lists the entries of the remote upload folder.
-func remoteNames(t *testing.T, up string) []string {
-	t.Helper()
-	es, err := os.ReadDir(up)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, e := range es {
-		names = append(names, e.Name())
-	}
-	return names
-}
-
 // TestCasesRunStopDuringUpload (A13): SIGTERM while an upload is in flight
 // over a path that stopped forwarding: refundd run exits 0 within about
 // sftp.timeout, having logged the stop; run -once afterwards uploads the
@@ -84,11 +73,11 @@ func TestCasesRunStopDuringUpload(t *testing.T) {
 		t.Fatal(err)
 	}
 	msgID := refund.MsgID("987654325", "B2026-0042", 0)
-	var out, errb syncBuffer
+	var out, errb testutil.SyncBuffer
 	done := make(chan int, 1)
 	go func() { done <- run([]string{"run", "-config", config}, &out, &errb) }()
 	waitFor(t, "the upload in flight", func() bool {
-		names := remoteNames(t, up)
+		names := testutil.Names(t, up)
 		return len(names) > 0 && !strings.Contains(strings.Join(names, " "), msgID+".xml ")
 	})
 	p.Stall()
@@ -129,7 +118,7 @@ func TestCasesRunStopDuringUpload(t *testing.T) {
 	if n := strings.Count(out2+out3, "pain.001 uploaded"); n != 1 {
 		t.Errorf("%d uploads after the restart, want 1", n)
 	}
-	if names := remoteNames(t, up); len(names) != 1 || names[0] != msgID+".xml" {
+	if names := testutil.Names(t, up); len(names) != 1 || names[0] != msgID+".xml" {
 		t.Errorf("upload folder holds %v, want exactly %s.xml", names, msgID)
 	}
 	sent, err := os.ReadFile(final)
@@ -195,7 +184,7 @@ func TestCasesRunBrokenStore(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			db := filepath.Join(dir, "state", daemon.StoreFile)
+			db := filepath.Join(dir, "state", store.FileName)
 			tc.damage(t, db)
 			before, err := os.ReadFile(db)
 			if err != nil {
@@ -217,7 +206,7 @@ func TestCasesRunBrokenStore(t *testing.T) {
 			if !strings.Contains(out, "not started") {
 				t.Errorf("the log does not say that refundd did not start:\n%s", out)
 			}
-			if names := remoteNames(t, up); len(names) != 0 {
+			if names := testutil.Names(t, up); len(names) != 0 {
 				t.Errorf("upload folder holds %v", names)
 			}
 			if after, err := os.ReadDir(filepath.Join(dir, "import")); err != nil || len(after) != len(imported) {

@@ -1,14 +1,21 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"os/signal"
 	"runtime/debug"
+	"syscall"
 	"time"
 
-	"refundd/daemon"
+	"refundd/daemon/config"
+	"refundd/daemon/render"
+	"refundd/daemon/store"
+	"refundd/daemon/validate"
 )
 
 // Exit codes.
@@ -23,7 +30,8 @@ const usage = `usage: refundd <command> [flags] [args]
 commands:
   render   -config FILE [-now TIME] BATCHFILE   write the pain.001 of a batch to stdout
   validate -config FILE [-now TIME] FILE...     check batch, pain.001, pain.002, camt.054 and camt.053 files
-  run      [-once] -config FILE                 run the daemon (-once: process what is pending and exit)
+  run      [-once] [-no-events] -config FILE    run the daemon (-once: process what is pending and exit;
+                                               -no-events: find files by rescans only, for NFS or SMB)
   status   [-json] -config FILE [BATCH]         batches, or the refunds of one batch, with their status
   resolve  -config FILE -sent|-release MSGID    settle a batch whose upload is in doubt
   rerelease -config FILE ENDTOENDID...          pay refunds the bank rejected again, in a new batch
@@ -73,29 +81,77 @@ type commonFlags struct {
 	now    string
 }
 
-func newFlagSet(name string, stderr io.Writer, cf *commonFlags) *flag.FlagSet {
+// newFlagSet returns the flag set of a command with -config and, when
+// withNow, -now.
+func newFlagSet(name string, stderr io.Writer, cf *commonFlags, withNow bool) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&cf.config, "config", daemon.DefaultConfigPath, "configuration `file`")
-	fs.StringVar(&cf.now, "now", "", "fix the clock, e.g. 2026-12-01T09:00:00 (local time of the configured time zone), for reproducible output")
+	fs.StringVar(&cf.config, "config", config.DefaultConfigPath, "configuration `file`")
+	if withNow {
+		fs.StringVar(&cf.now, "now", "", "fix the clock, e.g. 2026-12-01T09:00:00 (local time of the configured time zone), for reproducible output")
+	}
 	return fs
 }
 
-// setup loads the configuration and decides the time.
-func (cf *commonFlags) setup() (*daemon.Config, time.Time, error) {
-	cfg, err := daemon.LoadConfig(cf.config)
+// parse gives fs the usage text usage (followed by the flags), parses
+// args and checks the operands with ok; it reports false, having printed
+// the usage, when the command is to end with exitUsage.
+func parse(fs *flag.FlagSet, args []string, usage string, ok func() bool) bool {
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), usage)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return false
+	}
+	if !ok() {
+		fs.Usage()
+		return false
+	}
+	return true
+}
+
+// session is what a command works with once its flags are read: the
+// configuration, the time, a context that ends on SIGINT or SIGTERM and,
+// when asked for, the state store.
+type session struct {
+	cfg   *config.Config
+	now   time.Time
+	ctx   context.Context
+	store *store.Store // nil unless open was asked for it
+	stop  context.CancelFunc
+}
+
+// open does the set-up every command shares: it loads the configuration,
+// decides the time (-now), starts the signal context and, withStore, opens
+// the existing state store beside a running daemon. Call close when done.
+func (cf *commonFlags) open(withStore bool) (*session, error) {
+	cfg, err := config.Load(cf.config)
 	if err != nil {
-		return nil, time.Time{}, err
+		return nil, err
 	}
 	now := time.Now()
 	if cf.now != "" {
-		t, err := parseNow(cf.now, cfg.Location())
-		if err != nil {
-			return nil, time.Time{}, err
+		if now, err = parseNow(cf.now, cfg.Location()); err != nil {
+			return nil, err
 		}
-		now = t
 	}
-	return cfg, now, nil
+	s := &session{cfg: cfg, now: now}
+	if withStore {
+		if s.store, err = store.OpenExisting(cfg.Paths.State); err != nil {
+			return nil, err
+		}
+	}
+	s.ctx, s.stop = signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	return s, nil
+}
+
+// close releases what open set up.
+func (s *session) close() {
+	s.stop()
+	if s.store != nil {
+		s.store.Close() // read or written in transactions that are done
+	}
 }
 
 func parseNow(s string, loc *time.Location) (time.Time, error) {
@@ -112,25 +168,18 @@ func parseNow(s string, loc *time.Location) (time.Time, error) {
 
 func cmdRender(args []string, stdout, stderr io.Writer) int {
 	var cf commonFlags
-	fs := newFlagSet("render", stderr, &cf)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, "usage: refundd render -config FILE [-now TIME] BATCHFILE\n\nValidates a refund batch and writes its pain.001 to stdout. Nothing is recorded.\n\n")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
+	fs := newFlagSet("render", stderr, &cf, true)
+	if !parse(fs, args, "usage: refundd render -config FILE [-now TIME] BATCHFILE\n\nValidates a refund batch and writes its pain.001 to stdout. Nothing is recorded.\n\n", func() bool { return fs.NArg() == 1 }) {
 		return exitUsage
 	}
-	if fs.NArg() != 1 {
-		fs.Usage()
-		return exitUsage
-	}
-	cfg, now, err := cf.setup()
+	s, err := cf.open(false)
 	if err != nil {
 		fmt.Fprintf(stderr, "refundd render: %v\n", err)
 		return exitFailure
 	}
-	if err := daemon.RenderFile(cfg, fs.Arg(0), now, stdout, stderr); err != nil {
-		if !errors.Is(err, daemon.ErrInvalidBatch) {
+	defer s.close()
+	if err := render.File(s.cfg, fs.Arg(0), s.now, stdout, stderr); err != nil {
+		if !errors.Is(err, render.ErrInvalidBatch) {
 			fmt.Fprintf(stderr, "refundd render: %v\n", err)
 		}
 		return exitFailure
@@ -140,26 +189,19 @@ func cmdRender(args []string, stdout, stderr io.Writer) int {
 
 func cmdValidate(args []string, stdout, stderr io.Writer) int {
 	var cf commonFlags
-	fs := newFlagSet("validate", stderr, &cf)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, "usage: refundd validate -config FILE [-now TIME] FILE...\n\nChecks refund batches (.csv, .json) and ISO 20022 files (.xml: pain.001, pain.002,\ncamt.054, camt.053, told by their namespace) and says what each is.\n\n")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
+	fs := newFlagSet("validate", stderr, &cf, true)
+	if !parse(fs, args, "usage: refundd validate -config FILE [-now TIME] FILE...\n\nChecks refund batches (.csv, .json) and ISO 20022 files (.xml: pain.001, pain.002,\ncamt.054, camt.053, told by their namespace) and says what each is.\n\n", func() bool { return fs.NArg() > 0 }) {
 		return exitUsage
 	}
-	if fs.NArg() == 0 {
-		fs.Usage()
-		return exitUsage
-	}
-	cfg, now, err := cf.setup()
+	s, err := cf.open(false)
 	if err != nil {
 		fmt.Fprintf(stderr, "refundd validate: %v\n", err)
 		return exitFailure
 	}
+	defer s.close()
 	code := exitOK
 	for _, path := range fs.Args() {
-		r, err := cfg.ValidateFile(path, now)
+		r, err := validate.File(s.cfg, path, s.now)
 		if err != nil {
 			fmt.Fprintf(stdout, "%s: INVALID: %v\n", path, err)
 			code = exitFailure

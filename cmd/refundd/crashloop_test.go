@@ -21,7 +21,8 @@ import (
 	"testing"
 	"time"
 
-	"refundd/daemon"
+	"refundd/internal/testutil"
+
 	"refundd/daemon/failpoint"
 	"refundd/daemon/refund"
 	"refundd/daemon/sandbox"
@@ -56,8 +57,10 @@ const (
 type crashLoop struct {
 	// batches is the number of batch files dropped, spread over the loop.
 	batches int
-	// budget bounds the killing; minKills is the number of kills it aims
-	// for, maxKills the number it stops at.
+	// budget is the time the killing is planned for (the batches are
+	// dropped over its first two thirds); minKills is the number of kills
+	// it aims for, maxKills the number it stops at. A loop that has not
+	// reached minKills within its budget goes on up to three times it.
 	budget             time.Duration
 	minKills, maxKills int
 	// points, when set, arms these failpoints in turn, one per run, and
@@ -324,15 +327,17 @@ func runCrashLoop(t *testing.T, cl crashLoop) crashResult {
 	t.Logf("crash loop seed %d (replay: %s=%d)", res.seed, envCrashSeed, res.seed)
 	rnd := rand.New(rand.NewPCG(res.seed, 1))
 	start := time.Now()
-	var logs *syncBuffer
+	var logs *testutil.SyncBuffer
 	for run := 0; res.kills < cl.maxKills; run++ {
 		elapsed := time.Since(start)
-		if elapsed > cl.budget && res.kills >= cl.minKills || elapsed > cl.budget+cl.budget/2 {
+		// On a loaded machine the runs are slower: the loop goes on past
+		// its budget until it has its kills, up to three times the budget.
+		if elapsed > cl.budget && res.kills >= cl.minKills || elapsed > 3*cl.budget {
 			break
 		}
 		drop(elapsed)
 		cmd, wait := launch(run, config, rnd)
-		logs = &syncBuffer{}
+		logs = &testutil.SyncBuffer{}
 		cmd.Stdout, cmd.Stderr = logs, logs
 		cmd.WaitDelay = waitDelay
 		if err := cmd.Start(); err != nil {
@@ -377,7 +382,7 @@ func runCrashLoop(t *testing.T, cl crashLoop) crashResult {
 	// A clean run to the end: everything dropped is taken, uploaded,
 	// answered and applied.
 	cmd, _ := launch(-1, config, rnd)
-	var last syncBuffer
+	var last testutil.SyncBuffer
 	cmd.Stdout, cmd.Stderr = &last, &last
 	cmd.WaitDelay = waitDelay
 	if err := cmd.Start(); err != nil {
@@ -487,7 +492,7 @@ func randomPoints(rnd *rand.Rand, n int) string {
 var killedAt = regexp.MustCompile(`failpoint (\S+): killing the process`)
 
 // tail returns the last part of a log.
-func tail(b *syncBuffer) []byte {
+func tail(b *testutil.SyncBuffer) []byte {
 	s := b.String()
 	return []byte(s[max(0, len(s)-4000):])
 }
@@ -651,7 +656,7 @@ func checkCrashInvariants(dir, up string, taken []sandbox.Delivery, dropped, ref
 	// one it does not have is in doubt for an operator, with a reason, or
 	// was rejected before it was sent; nothing of it is booked.
 	ctx := context.Background()
-	s, err := store.Open(filepath.Join(dir, "state", daemon.StoreFile))
+	s, err := store.Open(filepath.Join(dir, "state", store.FileName))
 	if err != nil {
 		bad("open the store: %v", err)
 		return violations, uploads

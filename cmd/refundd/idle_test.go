@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"refundd/internal/testutil"
 )
 
 // userHZ is the unit of the CPU times in /proc/<pid>/stat (USER_HZ,
@@ -52,7 +54,7 @@ func TestIdleFigures(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	var out syncBuffer
+	var out testutil.SyncBuffer
 	cmd := exec.Command(bin, "run", "-config", config)
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {

@@ -20,6 +20,8 @@ import (
 	"testing"
 	"time"
 
+	"refundd/daemon/config"
+
 	"refundd/daemon"
 	"refundd/daemon/atomicfile"
 	"refundd/daemon/failpoint"
@@ -568,7 +570,7 @@ func TestPowerLossChild(t *testing.T) {
 
 // powerLossChild runs the daemon of a power-loss child and returns its
 // exit code.
-func powerLossChild(config string, stdout, stderr io.Writer) int {
+func powerLossChild(configFile string, stdout, stderr io.Writer) int {
 	fail := func(err error) int {
 		fmt.Fprintf(stderr, "power-loss child: %v\n", err)
 		return exitFailure
@@ -596,7 +598,7 @@ func powerLossChild(config string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(err)
 	}
-	cfg, err := daemon.LoadConfig(config)
+	cfg, err := config.Load(configFile)
 	if err != nil {
 		return fail(err)
 	}

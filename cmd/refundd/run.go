@@ -3,18 +3,19 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
+
+	"refundd/daemon/status"
 
 	"github.com/rs/zerolog"
 
 	"refundd/daemon"
+	"refundd/daemon/config"
 	"refundd/daemon/failpoint"
 	"refundd/daemon/lock"
 	"refundd/daemon/notify"
@@ -23,34 +24,27 @@ import (
 
 // cmdRun runs the daemon, or with -once everything pending, then exits.
 func cmdRun(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	config := fs.String("config", daemon.DefaultConfigPath, "configuration `file`")
+	var cf commonFlags
+	fs := newFlagSet("run", stderr, &cf, false)
 	once := fs.Bool("once", false, "process everything pending in every folder (export, inbox, the AutoPay download folder), then exit")
 	noEvents := fs.Bool("no-events", false, "find files by the scheduled rescans only (folders on NFS or SMB)")
-	fs.Usage = func() {
-		fmt.Fprint(stderr, "usage: refundd run [-once] -config FILE\n\n"+
-			"Runs the daemon: batches from the export folder to AutoPay, the bank's replies\n"+
-			"into the import folder. SIGTERM or SIGINT finish the current step and stop;\n"+
-			"SIGHUP reloads the configuration (an invalid one is refused, the old one stays).\n\n")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		return exitUsage
-	}
-	if fs.NArg() != 0 {
-		fs.Usage()
+	if !parse(fs, args, "usage: refundd run [-once] [-no-events] -config FILE\n\n"+
+		"Runs the daemon: batches from the export folder to AutoPay, the bank's replies\n"+
+		"into the import folder. SIGTERM or SIGINT finish the current step and stop;\n"+
+		"SIGHUP reloads the configuration (an invalid one is refused, the old one stays).\n\n", func() bool { return fs.NArg() == 0 }) {
 		return exitUsage
 	}
 	if err := failpoint.Check(); err != nil {
 		fmt.Fprintf(stderr, "refundd run: %v\n", err)
 		return exitFailure
 	}
-	cfg, err := daemon.LoadConfig(*config)
+	sess, err := cf.open(false)
 	if err != nil {
 		fmt.Fprintf(stderr, "refundd run: %v\n", err)
 		return exitFailure
 	}
+	defer sess.close()
+	cfg, ctx := sess.cfg, sess.ctx
 	format, terminal := cfg.Log.Format, false
 	if f, ok := stdout.(*os.File); ok && obs.IsTerminal(f) {
 		terminal = true
@@ -64,8 +58,6 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		return exitFailure
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	reload := make(chan struct{}, 1)
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
@@ -86,7 +78,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 
 	metrics := obs.NewMetrics()
 	ready := obs.NewReadiness("config", "store", "sftp")
-	d, err := daemon.New(cfg, daemon.Options{Logger: log, Metrics: metrics, Readiness: ready, ConfigPath: *config, NoEvents: *noEvents})
+	d, err := daemon.New(cfg, daemon.Options{Logger: log, Metrics: metrics, Readiness: ready, ConfigPath: cf.config, NoEvents: *noEvents})
 	if err != nil {
 		var le *lock.LockedError
 		if errors.As(err, &le) {
@@ -98,7 +90,6 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		return exitFailure
 	}
 	defer d.Close()
-	metrics.ConfigLoaded(true, time.Now())
 
 	if *once {
 		log.Info().Str(obs.FieldFile, cfg.File).Msg("processing what is pending")
@@ -114,7 +105,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 
 // serve runs the daemon with its HTTP endpoints and systemd's watchdog
 // until ctx ends.
-func serve(ctx context.Context, d *daemon.Daemon, cfg *daemon.Config, log zerolog.Logger, metrics *obs.Metrics, ready *obs.Readiness, reload <-chan struct{}) int {
+func serve(ctx context.Context, d *daemon.Daemon, cfg *config.Config, log zerolog.Logger, metrics *obs.Metrics, ready *obs.Readiness, reload <-chan struct{}) int {
 	inner, cancel := context.WithCancel(ctx)
 	defer cancel()
 	httpDone := make(chan error, 1)
@@ -174,12 +165,12 @@ func alive(d *daemon.Daemon, log zerolog.Logger) func() error {
 
 // handleStatus adds the status page and its JSON API to srv.
 func handleStatus(srv *obs.HTTPServer, d *daemon.Daemon) {
-	daemon.HandleStatus(srv, d.Store())
+	status.Handle(srv, d.Store())
 }
 
 // statusPage serves the status page, for tests.
 func statusPage(d *daemon.Daemon) http.Handler {
 	mux := http.NewServeMux()
-	daemon.HandleStatus(mux, d.Store())
+	status.Handle(mux, d.Store())
 	return mux
 }

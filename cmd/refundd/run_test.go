@@ -1,17 +1,21 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"refundd/internal/testutil"
+
+	"refundd/daemon/config"
+
+	"refundd/daemon/status"
 
 	"refundd/daemon"
 	"refundd/daemon/lock"
@@ -75,7 +79,7 @@ func TestRunOnce(t *testing.T) {
 		t.Errorf("status: exit %d\n%s%s", code, out, errs)
 	}
 	code, out, errs = runCmd("status", "-json", "-config", config, "B2026-0042")
-	var bs []daemon.StatusBatch
+	var bs []status.Batch
 	if code != exitOK || json.Unmarshal([]byte(out), &bs) != nil || len(bs) != 1 || len(bs[0].Items) != 5 || bs[0].Items[0].Status != "sent" {
 		t.Errorf("status -json B2026-0042: exit %d\n%s%s", code, out, errs)
 	}
@@ -107,17 +111,17 @@ func TestRunOnce(t *testing.T) {
 // an invalid configuration keeps the running one. The status page shows
 // the batch.
 func TestRunSignals(t *testing.T) {
-	config, dir, up := runEnv(t)
-	good, err := os.ReadFile(config)
+	configFile, dir, up := runEnv(t)
+	good, err := os.ReadFile(configFile)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out, errb syncBuffer
+	var out, errb testutil.SyncBuffer
 	done := make(chan int, 1)
-	go func() { done <- run([]string{"run", "-config", config}, &out, &errb) }()
+	go func() { done <- run([]string{"run", "-config", configFile}, &out, &errb) }()
 	waitFor(t, "the start", func() bool { return strings.Contains(out.String(), `"message":"started"`) })
 
-	if err := os.WriteFile(config, append(good, "bad_key: 1\n"...), 0o600); err != nil {
+	if err := os.WriteFile(configFile, append(good, "bad_key: 1\n"...), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
@@ -149,10 +153,10 @@ func TestRunSignals(t *testing.T) {
 		t.Errorf("no stop logged:\n%s", out.String())
 	}
 
-	if err := os.WriteFile(config, good, 0o600); err != nil {
+	if err := os.WriteFile(configFile, good, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	c, err := daemon.LoadConfig(config)
+	c, err := config.Load(configFile)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,24 +170,6 @@ func TestRunSignals(t *testing.T) {
 	if rec.Code != 200 || !strings.Contains(rec.Body.String(), msgID) || !strings.Contains(rec.Body.String(), "CN10046") {
 		t.Errorf("status page %d:\n%s", rec.Code, rec.Body.String())
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for one writer and one reader.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func waitFor(t *testing.T, what string, cond func() bool) {

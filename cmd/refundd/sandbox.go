@@ -14,6 +14,9 @@ import (
 	"syscall"
 	"time"
 
+	"refundd/daemon/config"
+	"refundd/daemon/status"
+
 	"refundd/daemon"
 	"refundd/daemon/obs"
 	"refundd/daemon/refund"
@@ -43,19 +46,11 @@ func cmdSandbox(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&o.once, "once", false, "exit when the example batch is complete (every refund booked, rejected or returned, and posted)")
 	fs.DurationVar(&o.delay, "delay", 0, "the simulated bank's time between pick-up, receipt, status, booking and return (default 3s, 1s with -once)")
 	fs.StringVar(&o.http, "http", "127.0.0.1:0", "`address` of the status page (port 0: any free port)")
-	fs.Usage = func() {
-		fmt.Fprint(stderr, "usage: refundd sandbox [-dir DIR] [-once]\n\n"+
-			"Runs refundd against a stand-in for AutoPay on 127.0.0.1: an SFTP server and a\n"+
-			"simulated bank that answers each payment file with a receipt, a status and a\n"+
-			"booking. A new working folder gets a configuration, keys and an example batch\n"+
-			"with a refund the bank rejects and one it returns. Stop it with Ctrl-C.\n\n")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		return exitUsage
-	}
-	if fs.NArg() != 0 {
-		fs.Usage()
+	if !parse(fs, args, "usage: refundd sandbox [-dir DIR] [-once]\n\n"+
+		"Runs refundd against a stand-in for AutoPay on 127.0.0.1: an SFTP server and a\n"+
+		"simulated bank that answers each payment file with a receipt, a status and a\n"+
+		"booking. A new working folder gets a configuration, keys and an example batch\n"+
+		"with a refund the bank rejects and one it returns. Stop it with Ctrl-C.\n\n", func() bool { return fs.NArg() == 0 }) {
 		return exitUsage
 	}
 	if o.delay == 0 {
@@ -105,7 +100,7 @@ func runSandbox(ctx context.Context, o sandboxOptions, stdout io.Writer) error {
 			"    %s to 9710.00.00060 is pending, then accepted and booked; the others are booked\n",
 			sandbox.ExampleBatchNumber, sb.Path("export"), sandbox.ExampleRejected, sandbox.ExampleReturned, sandbox.ExamplePending)
 	}
-	cfg, err := daemon.LoadConfig(sb.Config)
+	cfg, err := config.Load(sb.Config)
 	if err != nil {
 		return err
 	}
@@ -186,9 +181,9 @@ loop:
 	}
 	if o.once {
 		fmt.Fprintf(stdout, "\nexample batch %s complete.\n", sandbox.ExampleBatchNumber)
-		bs, err := daemon.Status(context.WithoutCancel(ctx), d.Store(), sandbox.ExampleBatchNumber)
+		bs, err := status.List(context.WithoutCancel(ctx), d.Store(), sandbox.ExampleBatchNumber)
 		if err == nil {
-			daemon.WriteStatus(stdout, bs, false)
+			status.Write(stdout, bs, false)
 		}
 		fmt.Fprintf(stdout, "\nfiles for the ERP (status, postings, matches, exceptions): %s\n", cfg.Paths.Import)
 		fmt.Fprintf(stdout, "payment files sent: %s\npayment files the bank took: %s\nbank replies taken: %s\n",
@@ -213,7 +208,7 @@ func sandboxComplete(ctx context.Context, d *daemon.Daemon, sb *sandbox.Sandbox)
 			return false, err
 		}
 	}
-	bs, err := daemon.Status(ctx, d.Store(), sandbox.ExampleBatchNumber)
+	bs, err := status.List(ctx, d.Store(), sandbox.ExampleBatchNumber)
 	if err != nil {
 		return false, nil // not recorded yet
 	}

@@ -9,7 +9,12 @@ import (
 	"testing"
 	"time"
 
-	"refundd/daemon"
+	"refundd/internal/testutil"
+
+	"refundd/daemon/config"
+	"refundd/daemon/status"
+	"refundd/daemon/store"
+
 	"refundd/daemon/sandbox"
 )
 
@@ -49,7 +54,7 @@ func readCSVs(t *testing.T, dir, kind string) []map[string]string {
 
 func TestSandboxOnce(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "sandbox")
-	var out, errb syncBuffer
+	var out, errb testutil.SyncBuffer
 	start := time.Now()
 	code := run([]string{"sandbox", "-once", "-dir", dir, "-delay", "500ms"}, &out, &errb)
 	took := time.Since(start)
@@ -138,16 +143,16 @@ func TestSandboxOnce(t *testing.T) {
 
 	// The status shows the bank's references: the booking's, and the
 	// return's for the returned refund.
-	cfg, err := daemon.LoadConfig(filepath.Join(dir, sandbox.ConfigFile))
+	cfg, err := config.Load(filepath.Join(dir, sandbox.ConfigFile))
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := daemon.OpenStore(cfg)
+	st, err := store.OpenExisting(cfg.Paths.State)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	bs, err := daemon.Status(t.Context(), st, sandbox.ExampleBatchNumber)
+	bs, err := status.List(t.Context(), st, sandbox.ExampleBatchNumber)
 	if err != nil || len(bs) != 1 {
 		t.Fatalf("status: %v %+v", err, bs)
 	}

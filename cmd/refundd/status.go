@@ -2,48 +2,31 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 
-	"refundd/daemon"
+	"refundd/daemon/status"
 	"refundd/daemon/store"
 )
 
 // cmdStatus shows the batches and, for one batch, its refunds.
 func cmdStatus(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("status", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	config := fs.String("config", daemon.DefaultConfigPath, "configuration `file`")
+	var cf commonFlags
+	fs := newFlagSet("status", stderr, &cf, false)
 	asJSON := fs.Bool("json", false, "write JSON")
-	fs.Usage = func() {
-		fmt.Fprint(stderr, "usage: refundd status [-json] -config FILE [BATCH]\n\n"+
-			"Shows every batch with its status, number of refunds, totals and times; with BATCH\n"+
-			"(the ERP's batch number or a MsgId) its refunds with their status, the bank's reason\n"+
-			"code and text, EndToEndId and times.\n\n")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
+	if !parse(fs, args, "usage: refundd status [-json] -config FILE [BATCH]\n\n"+
+		"Shows every batch with its status, number of refunds, totals and times; with BATCH\n"+
+		"(the ERP's batch number or a MsgId) its refunds with their status, the bank's reason\n"+
+		"code and text, EndToEndId and times.\n\n", func() bool { return fs.NArg() <= 1 }) {
 		return exitUsage
 	}
-	if fs.NArg() > 1 {
-		fs.Usage()
-		return exitUsage
-	}
-	cfg, err := daemon.LoadConfig(*config)
+	s, err := cf.open(true)
 	if err != nil {
 		fmt.Fprintf(stderr, "refundd status: %v\n", err)
 		return exitFailure
 	}
-	s, err := daemon.OpenStore(cfg)
-	if err != nil {
-		fmt.Fprintf(stderr, "refundd status: %v\n", err)
-		return exitFailure
-	}
-	defer s.Close()
-	ctx, stop := signalContext()
-	defer stop()
-	bs, err := daemon.Status(ctx, s, fs.Arg(0))
+	defer s.close()
+	bs, err := status.List(s.ctx, s.store, fs.Arg(0))
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			fmt.Fprintf(stderr, "refundd status: no batch %s\n", fs.Arg(0))
@@ -52,7 +35,7 @@ func cmdStatus(args []string, stdout, stderr io.Writer) int {
 		}
 		return exitFailure
 	}
-	if err := daemon.WriteStatus(stdout, bs, *asJSON); err != nil {
+	if err := status.Write(stdout, bs, *asJSON); err != nil {
 		fmt.Fprintf(stderr, "refundd status: %v\n", err)
 		return exitFailure
 	}

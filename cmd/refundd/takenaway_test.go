@@ -10,7 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"refundd/daemon"
+	"refundd/internal/testutil"
+
 	"refundd/daemon/failpoint"
 	"refundd/daemon/refund"
 	"refundd/daemon/sandbox"
@@ -147,7 +148,7 @@ func runBin(t *testing.T, bin, config string, env ...string) (out string, killed
 	t.Helper()
 	cmd := exec.Command(bin, "run", "-once", "-config", config)
 	cmd.Env = append(os.Environ(), env...)
-	var b syncBuffer
+	var b testutil.SyncBuffer
 	cmd.Stdout, cmd.Stderr = &b, &b
 	cmd.WaitDelay = waitDelay
 	if err := cmd.Start(); err != nil {
@@ -179,7 +180,7 @@ func runBin(t *testing.T, bin, config string, env ...string) (out string, killed
 // batchOf reads batch msgID from the state store of the folder dir.
 func batchOf(t *testing.T, dir, msgID string) store.Batch {
 	t.Helper()
-	s, err := store.Open(filepath.Join(dir, "state", daemon.StoreFile))
+	s, err := store.Open(filepath.Join(dir, "state", store.FileName))
 	if err != nil {
 		t.Fatal(err)
 	}

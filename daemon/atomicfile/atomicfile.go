@@ -10,11 +10,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-)
 
-// ErrSync wraps every fsync error (of the file or of its folder). It is not
-// retryable; see the package comment.
-var ErrSync = errors.New("fsync failed")
+	"refundd/internal/fsync"
+)
 
 // ErrName is returned for a final name that is not a plain file name: empty,
 // with a path separator, "." or "..", or starting with '.' (names starting
@@ -53,7 +51,7 @@ func Write(dir, name string, fill func(w io.Writer) error) error {
 // It never overwrites: if dir/name exists, the error satisfies
 // errors.Is(err, fs.ErrExist) and the existing file is left as it was. An
 // error from fill is returned wrapped. An fsync error satisfies
-// errors.Is(err, ErrSync). On every error the temporary file is removed and
+// errors.Is(err, fsync.ErrSync). On every error the temporary file is removed and
 // nothing is left under the final name; a reader of the folder may have
 // seen the final name only in the short window between the link and a
 // failed fsync of the folder.
@@ -117,7 +115,7 @@ func (w *Writer) Write(dir, name string, fill func(w io.Writer) error) (err erro
 	if err := fsys.Remove(tmp); err != nil {
 		return fmt.Errorf("write %s: remove temporary name: %w", final, err)
 	}
-	if err := syncDir(fsys, dir); err != nil {
+	if err := fsync.DirOf(fsys.Open, dir); err != nil {
 		return fmt.Errorf("write %s: %w", final, err)
 	}
 	done = true
@@ -180,21 +178,5 @@ func createTemp(fsys FS, dir, name string, perm fs.FileMode) (string, File, erro
 	return "", nil, err
 }
 
-// syncDir fsyncs the folder dir, so that the names in it are on disk.
-func syncDir(fsys FS, dir string) error {
-	d, err := fsys.Open(dir)
-	if err != nil {
-		return fmt.Errorf("open folder to sync: %w", err)
-	}
-	if err := d.Sync(); err != nil {
-		d.Close()
-		return fmt.Errorf("sync folder %s: %w", dir, syncErr(err))
-	}
-	if err := d.Close(); err != nil {
-		return fmt.Errorf("close folder %s: %w", dir, err)
-	}
-	return nil
-}
-
-// syncErr wraps an fsync error so that errors.Is(err, ErrSync) holds.
-func syncErr(err error) error { return fmt.Errorf("%w: %w", ErrSync, err) }
+// syncErr wraps an fsync error so that errors.Is(err, fsync.ErrSync) holds.
+func syncErr(err error) error { return fmt.Errorf("%w: %w", fsync.ErrSync, err) }

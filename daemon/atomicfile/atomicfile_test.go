@@ -13,6 +13,8 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+
+	"refundd/internal/fsync"
 )
 
 var _ FS = OS{}
@@ -252,7 +254,7 @@ func TestWriteFaults(t *testing.T) {
 		{"close", func(m *memFS) { m.failClose = syscall.EIO }, fillString("x"), syscall.EIO, false, "close:"},
 		{"link", func(m *memFS) { m.failLink = syscall.EPERM }, fillString("x"), syscall.EPERM, false, "link"},
 		{"remove temporary", func(m *memFS) { m.failRemoveTmp = syscall.EIO }, fillString("x"), syscall.EIO, false, "remove temporary name"},
-		{"open folder", func(m *memFS) { m.failDirOpen = syscall.EACCES }, fillString("x"), syscall.EACCES, false, "open folder to sync"},
+		{"open folder", func(m *memFS) { m.failDirOpen = syscall.EACCES }, fillString("x"), syscall.EACCES, false, "sync folder /in"},
 		{"fsync of the folder", func(m *memFS) { m.failDirSync = syscall.EIO }, fillString("x"), syscall.EIO, true, "sync folder /in: fsync failed"},
 	}
 	for _, tt := range tests {
@@ -269,8 +271,8 @@ func TestWriteFaults(t *testing.T) {
 			if !errors.Is(err, tt.is) {
 				t.Errorf("error %q is not %v", err, tt.is)
 			}
-			if got := errors.Is(err, ErrSync); got != tt.isSync {
-				t.Errorf("errors.Is(%q, ErrSync) = %v; want %v", err, got, tt.isSync)
+			if got := errors.Is(err, fsync.ErrSync); got != tt.isSync {
+				t.Errorf("errors.Is(%q, fsync.ErrSync) = %v; want %v", err, got, tt.isSync)
 			}
 			if !strings.HasPrefix(err.Error(), "write /in/f.csv: ") || !strings.Contains(err.Error(), tt.msg) {
 				t.Errorf("error %q; want it to start with %q and contain %q", err, "write /in/f.csv: ", tt.msg)

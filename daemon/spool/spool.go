@@ -9,11 +9,14 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"refundd/internal/fsync"
 )
 
 // DefaultSettle is the Settle of a Config that leaves it zero.
@@ -40,11 +43,6 @@ var (
 	// folder and the state folder are on different file systems, so that
 	// a file cannot be claimed by a rename.
 	ErrCrossDevice = errors.New("not on the same file system")
-
-	// ErrSync wraps every fsync error. It is not retryable: on Linux a
-	// failed writeback may mark the pages clean, so a second fsync can
-	// succeed although the data is lost. The caller treats it as fatal.
-	ErrSync = errors.New("fsync failed")
 )
 
 // Config describes a Folder.
@@ -189,6 +187,9 @@ func Open(cfg Config) (*Folder, error) {
 		if err := f.mkdirAll(d); err != nil {
 			return nil, fmt.Errorf("spool: %w", err)
 		}
+	}
+	if err := f.removeStaleReports(); err != nil {
+		return nil, fmt.Errorf("spool: %w", err)
 	}
 	// Claim renames from dir into work/, Fail from work/ into failed/.
 	if err := sameDevice(dir, f.work); err != nil {
@@ -727,7 +728,7 @@ func (f *Folder) writeFile(dir, name string, data []byte) (err error) {
 		return err
 	}
 	if err := f.fsync(tmp); err != nil {
-		return fmt.Errorf("sync %s: %w: %w", tmp.Name(), ErrSync, err)
+		return fmt.Errorf("sync %s: %w: %w", tmp.Name(), fsync.ErrSync, err)
 	}
 	if err := tmp.Close(); err != nil {
 		return err
@@ -736,6 +737,67 @@ func (f *Folder) writeFile(dir, name string, data []byte) (err error) {
 		return err
 	}
 	return f.syncDir(dir)
+}
+
+// Place gives the complete file tmp (in the folder, under a temporary
+// name that Scan passes over) its name in the folder: name, or "name (2)"
+// and so on when that is taken, never replacing a file; then it adds the
+// done marker and makes the folder durable, so that Scan takes the file
+// at once. It returns the path of the placed file.
+func (f *Folder) Place(tmp, name string) (string, error) {
+	if err := checkName(name); err != nil {
+		return "", fmt.Errorf("place %s: %w", name, err)
+	}
+	for n := 1; n <= maxNumbered; n++ {
+		final := filepath.Join(f.dir, numbered(name, n))
+		err := os.Link(tmp, final)
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		if err != nil {
+			return "", fmt.Errorf("place %s: %w", name, err)
+		}
+		if err := os.Remove(tmp); err != nil {
+			return "", fmt.Errorf("place %s: %w", name, err)
+		}
+		if err := os.WriteFile(final+DoneSuffix, nil, filePerm); err != nil {
+			return "", fmt.Errorf("place %s: %w", name, err)
+		}
+		if err := f.syncDir(f.dir); err != nil {
+			return "", fmt.Errorf("place %s: %w", name, err)
+		}
+		return final, nil
+	}
+	return "", fmt.Errorf("place %s: %w: no free name in %s", name, fs.ErrExist, f.dir)
+}
+
+// staleReport matches the temporary file of an .err report that writeFile
+// left in failed/ when the process stopped between writing and renaming
+// it: ".<name>.err.<random>.tmp".
+var staleReport = regexp.MustCompile(`^\..*\.err\.[0-9]+\.tmp$`)
+
+// removeStaleReports removes the temporary files of .err reports that a
+// stopped process left in failed/: the report is written again when its
+// file is failed again, so they are of no use, and they would puzzle an
+// operator. Only names of this form are touched.
+func (f *Folder) removeStaleReports() error {
+	es, err := os.ReadDir(f.failed)
+	if err != nil {
+		return err
+	}
+	removed := false
+	for _, e := range es {
+		if e.Type().IsRegular() && staleReport.MatchString(e.Name()) {
+			if err := os.Remove(filepath.Join(f.failed, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return err
+			}
+			removed = true
+		}
+	}
+	if removed {
+		return f.syncDir(f.failed)
+	}
+	return nil
 }
 
 // freeName returns dir/name, or the first of dir/"stem (2).ext", dir/"stem
@@ -781,24 +843,25 @@ func (f *Folder) mkdirAll(dir string) error {
 	return f.syncDir(parent)
 }
 
-// syncDir fsyncs the folder dir, so that the names in it are on disk. A
-// file system that cannot sync a folder at all (EINVAL) is taken at its
-// word, as PostgreSQL does.
-func (f *Folder) syncDir(dir string) error {
+// syncDir fsyncs the folder dir, so that the names in it are on disk, as
+// fsync.Dir does but through the fsync seam.
+func (f *Folder) syncDir(dir string) error { return fsync.DirOf(f.openFolder, dir) }
+
+// openFolder opens the folder dir for syncDir.
+func (f *Folder) openFolder(dir string) (seamFolder, error) {
 	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("open folder to sync: %w", err)
-	}
-	err = f.fsync(d)
-	cerr := d.Close()
-	if err != nil && !errors.Is(err, syscall.EINVAL) && !errors.Is(err, syscall.ENOTSUP) {
-		return fmt.Errorf("sync folder %s: %w: %w", dir, ErrSync, err)
-	}
-	if cerr != nil {
-		return fmt.Errorf("close folder %s: %w", dir, cerr)
-	}
-	return nil
+	return seamFolder{File: d, sync: f.fsync}, err
 }
+
+// seamFolder is an open folder that is synced through a Folder's fsync
+// seam.
+type seamFolder struct {
+	*os.File
+	sync func(*os.File) error
+}
+
+// Sync syncs the folder through the seam.
+func (d seamFolder) Sync() error { return d.sync(d.File) }
 
 // sameDevice refuses two folders on different file systems.
 func sameDevice(a, b string) error {

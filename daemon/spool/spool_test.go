@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"refundd/internal/fsync"
 )
 
 // newFolder opens a Folder on new temporary folders: <base>/export and
@@ -855,8 +857,8 @@ func TestSyncErrorIsReported(t *testing.T) {
 	f.fsync = func(*os.File) error { return syscall.EIO }
 	cs, _ := f.Scan(time.Now())
 	_, err := f.Claim(cs[0])
-	if !errors.Is(err, ErrSync) || !errors.Is(err, syscall.EIO) {
-		t.Fatalf("Claim = %v; want ErrSync wrapping EIO", err)
+	if !errors.Is(err, fsync.ErrSync) || !errors.Is(err, syscall.EIO) {
+		t.Fatalf("Claim = %v; want fsync.ErrSync wrapping EIO", err)
 	}
 	// The rename happened; the file waits in work/ for the next start.
 	f.fsync = (*os.File).Sync
@@ -879,8 +881,8 @@ func TestSyncErrorIsReported(t *testing.T) {
 	writeFile(t, filepath.Join(f.Dir(), "b.csv"), "b")
 	cl := claimOne(t, f, time.Now())
 	f.fsync = func(*os.File) error { return syscall.EIO }
-	if _, err := f.Fail(cl, []string{"x"}); !errors.Is(err, ErrSync) {
-		t.Fatalf("Fail = %v; want ErrSync", err)
+	if _, err := f.Fail(cl, []string{"x"}); !errors.Is(err, fsync.ErrSync) {
+		t.Fatalf("Fail = %v; want fsync.ErrSync", err)
 	}
 	if _, err := os.Stat(cl.Path); err != nil {
 		t.Errorf("the file left work/ although its report was not written: %v", err)
@@ -889,5 +891,64 @@ func TestSyncErrorIsReported(t *testing.T) {
 		if strings.HasPrefix(n, "b.csv") || strings.HasPrefix(n, ".b.csv") {
 			t.Errorf("failed/ holds %s", n)
 		}
+	}
+}
+
+// TestPlace checks that a complete file is given its name, or a numbered
+// one when the name is taken, never replacing a file, with its done
+// marker, and that Scan takes it at once.
+func TestPlace(t *testing.T) {
+	f := newFolder(t, Config{StableFor: time.Hour})
+	writeFile(t, filepath.Join(f.Dir(), "reply.xml"), "first")
+	for _, want := range []string{"reply (2).xml", "reply (3).xml"} {
+		tmp := filepath.Join(f.Dir(), ".reply.xml.download")
+		writeFile(t, tmp, want)
+		p, err := f.Place(tmp, "reply.xml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p != filepath.Join(f.Dir(), want) || readFile(t, p) != want {
+			t.Errorf("placed at %s; want %s with its content", p, want)
+		}
+		if _, err := os.Stat(p + DoneSuffix); err != nil {
+			t.Errorf("no done marker: %v", err)
+		}
+		if _, err := os.Stat(tmp); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("the temporary file is still there: %v", err)
+		}
+	}
+	if readFile(t, filepath.Join(f.Dir(), "reply.xml")) != "first" {
+		t.Error("the file under the name was replaced")
+	}
+	cands, err := f.Scan(time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cands) != 2 {
+		t.Errorf("Scan found %d files ready; want the two placed ones (the first has no done marker)", len(cands))
+	}
+	if _, err := f.Place(filepath.Join(f.Dir(), "missing"), "../x.xml"); !errors.Is(err, ErrName) {
+		t.Errorf("Place to a path: %v; want ErrName", err)
+	}
+}
+
+// TestOpenRemovesStaleReports checks that the temporary file of an .err
+// report, left in failed/ by a process that stopped before renaming it, is
+// removed when the folder is opened, and nothing else is.
+func TestOpenRemovesStaleReports(t *testing.T) {
+	f := newFolder(t, Config{})
+	keep := []string{"batch.csv", "batch.csv.err", ".batch.csv.tmp", ".notes.err.txt"}
+	for _, n := range append(slices.Clone(keep), ".batch.csv.err.1480683257.tmp", ".x.err.42.tmp") {
+		writeFile(t, filepath.Join(f.failed, n), "x")
+	}
+	if _, err := Open(Config{Dir: f.dir, State: filepath.Dir(filepath.Dir(f.work)), Kind: "export"}); err != nil {
+		t.Fatal(err)
+	}
+	got := listDir(t, f.failed)
+	slices.Sort(got)
+	want := slices.Clone(keep)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("failed/ holds %q; want %q", got, want)
 	}
 }

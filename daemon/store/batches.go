@@ -53,9 +53,12 @@ type Batch struct {
 // says) and all its refunds with status new, with an event for each, in
 // one transaction: all of it is recorded or none.
 //
-// A batch created sending is the write-ahead intent of DESIGN §5: it needs
-// LocalPath and RemoteName. Each refund's MsgID and Batch may be left
-// empty (they are b's); its Status must be new or empty.
+// A batch created sending is the write-ahead intent of its upload: the
+// pain.001 is durable at LocalPath and the batch recorded as sending under
+// RemoteName before any upload starts, so that a crash never loses or
+// repeats a payment. It needs LocalPath and RemoteName. Each refund's MsgID
+// and Batch may be left empty (they are b's); its Status must be new or
+// empty.
 //
 // The error wraps ErrDuplicate when the MsgId, the batch number and attempt,
 // or a refund (its EndToEndId, InstrId, or DocType, RefNbr and release) is

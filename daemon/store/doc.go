@@ -2,7 +2,7 @@
 // batches and refunds it sent, the bank bookings it applied, and an audit
 // log of every status change. It is one SQLite database (modernc.org/sqlite,
 // pure Go) in the state folder, and its uniqueness constraints are what
-// keeps refundd from paying or posting twice (DESIGN §5).
+// keeps refundd from paying or posting twice.
 //
 // # Schema
 //
@@ -87,8 +87,11 @@
 // on an error: a damaged state is never replaced by a fresh one, which
 // would send everything again.
 //
-// The package declares no interface for its users: the daemon declares
-// the one it uses and *Store satisfies it. refund.Match and refund.Apply
-// take no context, so Store.Lookup(ctx) returns a small value bound to
-// one reply's context that implements refund.Lookup and refund.Seen.
+// The package declares no interface for its users. The daemon holds a
+// *Store; where a function needs only part of it, that function's package
+// declares a small interface of just those methods (the daemon's
+// intentStore, for one), which *Store satisfies. refund.Match and
+// refund.Apply take no context, so Store.Lookup(ctx) returns a small value
+// bound to one reply's context that implements refund.Lookup and
+// refund.Seen.
 package store

@@ -6,7 +6,8 @@ import (
 	"refundd/daemon/refund"
 )
 
-// BatchStatus is the status of a batch (DESIGN §4.5).
+// BatchStatus is the status of a batch. The statuses are listed below, and
+// the changes allowed between them in batchNext.
 type BatchStatus string
 
 // The statuses of a batch.
@@ -77,7 +78,8 @@ var batchNext = map[BatchStatus][]BatchStatus{
 	BatchCompleted:         nil,
 }
 
-// BatchStatuses returns every batch status, in the order of DESIGN §4.5.
+// BatchStatuses returns every batch status, in the order of their
+// declaration, which roughly follows a batch's life.
 func BatchStatuses() []BatchStatus {
 	return []BatchStatus{BatchReceived, BatchRejected, BatchSending, BatchSent, BatchInDoubt,
 		BatchReceiptOK, BatchAccepted, BatchPartiallyAccepted, BatchRejectedByBank,

@@ -15,6 +15,8 @@ import (
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
+
+	"refundd/internal/fsync"
 )
 
 // Errors that callers branch on; every error the store returns that is one
@@ -124,8 +126,9 @@ func open(path string, migs []string) (*Store, error) {
 }
 
 // create creates the database file with mode 0600 when it does not exist,
-// and makes its name durable by syncing the folder; SQLite syncs the folder
-// for the journal files it creates, but not for the database file itself.
+// and makes its name durable by syncing the folder (a failed fsync wraps
+// fsync.ErrSync); SQLite syncs the folder for the journal files it creates,
+// but not for the database file itself.
 // An existing file is not opened: a second descriptor on a database that
 // SQLite has locked would drop its locks when closed.
 func create(path string) error {
@@ -139,18 +142,7 @@ func create(path string) error {
 	if err := f.Close(); err != nil {
 		return err
 	}
-	d, err := os.Open(filepath.Dir(path))
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("sync folder of %s: %w", path, err)
-	}
-	return nil
+	return fsync.Dir(filepath.Dir(path))
 }
 
 // dsn returns the data source name of the writer or of a reader. The

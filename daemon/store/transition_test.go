@@ -39,8 +39,8 @@ var refundPath = map[refund.Status][]refund.Status{
 var refundStatuses = []refund.Status{refund.StatusNew, refund.StatusSent, refund.StatusAccepted,
 	refund.StatusPending, refund.StatusRejected, refund.StatusBooked, refund.StatusReturned}
 
-// TestTransitionTables pins the tables to DESIGN §4.5 and to what the
-// pipelines need, case by case.
+// TestTransitionTables pins the tables to the documented status changes
+// and to what the pipelines need, case by case.
 func TestTransitionTables(t *testing.T) {
 	batch := []struct {
 		from, to BatchStatus

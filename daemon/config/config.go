@@ -1,0 +1,526 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"time"
+
+	_ "time/tzdata" // execution dates follow the Norwegian calendar wherever refundd runs
+
+	"go.yaml.in/yaml/v3"
+
+	"refundd/daemon/refund"
+	"refundd/formats/pain001"
+	"refundd/sftpx"
+)
+
+// DefaultConfigPath is where refundd looks for its configuration when no
+// -config flag is given.
+const DefaultConfigPath = "/etc/refundd/refundd.yaml"
+
+// DefaultMaxBatchFileSize is the default of watch.max_file_size: the
+// largest batch file that is read.
+const DefaultMaxBatchFileSize = 64 << 20
+
+// Config is refundd's configuration file. configs/refundd.example.yaml
+// documents every key.
+type Config struct {
+	Company        Company         `yaml:"company"`
+	DebtorAccounts []DebtorAccount `yaml:"debtor_accounts"`
+	PaymentMethods []PaymentMethod `yaml:"payment_methods"`
+	Message        Message         `yaml:"message"`
+	Pain001        Pain001         `yaml:"pain001"`
+	Paths          Paths           `yaml:"paths"`
+	Watch          Watch           `yaml:"watch"`
+	SFTP           SFTP            `yaml:"sftp"`
+	Ledger         Ledger          `yaml:"ledger"`
+	Alarms         Alarms          `yaml:"alarms"`
+	Log            Log             `yaml:"log"`
+	HTTP           HTTP            `yaml:"http"`
+
+	// File is the path the configuration was loaded from.
+	File string `yaml:"-"`
+	// rules and version are derived from the above by Validate.
+	rules   refund.Rules
+	version pain001.Version
+	debtors map[string]*refund.DebtorAccount
+}
+
+// Company is the paying company, the initiating party of every payment.
+type Company struct {
+	Name      string `yaml:"name"`
+	OrgNumber string `yaml:"org_number"`
+}
+
+// DebtorAccount is a company bank account that refunds are paid from.
+type DebtorAccount struct {
+	ID            string `yaml:"id"`
+	Account       string `yaml:"account"` // BBAN or IBAN
+	BIC           string `yaml:"bic"`
+	Currency      string `yaml:"currency"`
+	LedgerAccount string `yaml:"ledger_account"`
+}
+
+// PaymentMethod mirrors the ERP's payment method settings for AR refunds.
+type PaymentMethod struct {
+	ID            string   `yaml:"id"`
+	BatchPayment  bool     `yaml:"batch_payment"`
+	AccountTypes  []string `yaml:"account_types"`
+	DebtorAccount string   `yaml:"debtor_account"`
+	ChargeBearer  string   `yaml:"charge_bearer"`
+}
+
+// Message holds the payment-message settings.
+type Message struct {
+	Prefix string `yaml:"prefix"`
+}
+
+// Pain001 holds the settings of the payment files refundd writes.
+type Pain001 struct {
+	Version         string `yaml:"version"`
+	PastDates       string `yaml:"past_dates"`
+	BatchBooking    bool   `yaml:"batch_booking"`
+	InitiatorScheme string `yaml:"initiator_scheme"`
+	CategoryPurpose string `yaml:"category_purpose"`
+	Timezone        string `yaml:"timezone"`
+}
+
+// Paths are the folders refundd works in.
+type Paths struct {
+	Export string `yaml:"export"`
+	Inbox  string `yaml:"inbox"`
+	Import string `yaml:"import"`
+	State  string `yaml:"state"`
+}
+
+// Watch controls how the export and inbox folders are watched.
+type Watch struct {
+	Rescan    string        `yaml:"rescan"`
+	StableFor time.Duration `yaml:"stable_for"`
+	// MaxFileSize is the largest batch file taken from the export folder,
+	// in bytes; a larger one is refused whole. 0 means
+	// DefaultMaxBatchFileSize.
+	MaxFileSize int64 `yaml:"max_file_size"`
+}
+
+// SFTP is the connection to AutoPay.
+type SFTP struct {
+	Address              string        `yaml:"address"`
+	User                 string        `yaml:"user"`
+	PrivateKey           string        `yaml:"private_key"`
+	PassphraseEnv        string        `yaml:"passphrase_env"`
+	PassphraseFile       string        `yaml:"passphrase_file"`
+	PassphraseCredential string        `yaml:"passphrase_credential"`
+	KnownHosts           string        `yaml:"known_hosts"`
+	HostKeyFingerprints  []string      `yaml:"host_key_fingerprints"`
+	UploadDir            string        `yaml:"upload_dir"`
+	DownloadDir          string        `yaml:"download_dir"`
+	DownloadArchiveDir   string        `yaml:"download_archive_dir"`
+	DownloadSchedule     string        `yaml:"download_schedule"`
+	Timeout              time.Duration `yaml:"timeout"`
+	TransferTimeout      time.Duration `yaml:"transfer_timeout"` // one upload or download as a whole
+	KeepAlive            time.Duration `yaml:"keepalive"`
+	TempPattern          string        `yaml:"temp_pattern"`
+}
+
+// Ledger names the general-ledger accounts of the postings refundd writes.
+type Ledger struct {
+	ReceivablesAccount string `yaml:"receivables_account"`
+	ChargesAccount     string `yaml:"charges_account"`
+}
+
+// Alarms are the waiting times after which refundd warns.
+type Alarms struct {
+	StatusWithin      time.Duration `yaml:"status_within"`
+	BookingWithinDays int           `yaml:"booking_within_days"`
+}
+
+// Log selects the log level and format.
+type Log struct {
+	Level  string `yaml:"level"`
+	Format string `yaml:"format"`
+}
+
+// HTTP is the loopback listener for health, metrics and the status page.
+type HTTP struct {
+	Listen string `yaml:"listen"`
+}
+
+// ErrInvalid marks an invalid configuration.
+var ErrInvalid = errors.New("invalid configuration")
+
+// LoadConfig reads, checks and completes the configuration file at path.
+// Unknown keys are errors; relative paths are resolved against the folder
+// of the file.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("load config: %w", err)
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("load config %s: %w", path, err)
+	}
+	c, err := Parse(bytes.NewReader(data), filepath.Dir(abs))
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	c.File = abs
+	return c, nil
+}
+
+// ParseConfig reads and checks a configuration; relative paths are resolved
+// against dir.
+func Parse(r io.Reader, dir string) (*Config, error) {
+	dec := yaml.NewDecoder(r)
+	dec.KnownFields(true)
+	var c Config
+	if err := dec.Decode(&c); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("%w: the file is empty", ErrInvalid)
+		}
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("%w: more than one YAML document", ErrInvalid)
+	}
+	c.setDefaults()
+	c.resolvePaths(dir)
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+func (c *Config) setDefaults() {
+	def := func(s *string, v string) {
+		if *s == "" {
+			*s = v
+		}
+	}
+	def(&c.Pain001.Version, string(pain001.V03))
+	def(&c.Pain001.PastDates, string(refund.NextBankingDayPolicy))
+	def(&c.Pain001.InitiatorScheme, "CUST")
+	def(&c.Pain001.Timezone, "Europe/Oslo")
+	def(&c.Watch.Rescan, "@every 30s")
+	def(&c.SFTP.DownloadSchedule, "@every 1m")
+	def(&c.SFTP.TempPattern, ".{name}.part")
+	def(&c.Log.Level, "info")
+	def(&c.Log.Format, "json")
+	if c.Watch.StableFor == 0 {
+		c.Watch.StableFor = 2 * time.Second
+	}
+	if c.Watch.MaxFileSize == 0 {
+		c.Watch.MaxFileSize = DefaultMaxBatchFileSize
+	}
+	if c.SFTP.Timeout == 0 {
+		c.SFTP.Timeout = 30 * time.Second
+	}
+	if c.SFTP.KeepAlive == 0 {
+		c.SFTP.KeepAlive = c.SFTP.Timeout / 3
+	}
+	if c.SFTP.TransferTimeout == 0 {
+		c.SFTP.TransferTimeout = sftpx.DefaultTransferTimeout
+	}
+	if c.Alarms.StatusWithin == 0 {
+		c.Alarms.StatusWithin = 2 * time.Hour
+	}
+	if c.Alarms.BookingWithinDays == 0 {
+		c.Alarms.BookingWithinDays = 3
+	}
+	for i := range c.DebtorAccounts {
+		def(&c.DebtorAccounts[i].Currency, "NOK")
+	}
+}
+
+func (c *Config) resolvePaths(dir string) {
+	for _, p := range []*string{&c.Paths.Export, &c.Paths.Inbox, &c.Paths.Import, &c.Paths.State,
+		&c.SFTP.PrivateKey, &c.SFTP.KnownHosts, &c.SFTP.PassphraseFile} {
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(dir, *p)
+		}
+	}
+}
+
+// validate checks every key and reports every problem at once, each
+// naming its key.
+func (c *Config) validate() error {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
+	}
+	if strings.TrimSpace(c.Company.Name) == "" {
+		bad("company.name", "required")
+	} else if _, _, err := refund.Text(c.Company.Name, true, 140); err != nil {
+		bad("company.name", "%v", err)
+	}
+	if org, err := refund.ParseOrgNumber(c.Company.OrgNumber); err != nil {
+		bad("company.org_number", "%v", err)
+	} else {
+		c.Company.OrgNumber = org
+	}
+
+	c.debtors = map[string]*refund.DebtorAccount{}
+	if len(c.DebtorAccounts) == 0 {
+		bad("debtor_accounts", "at least one is required")
+	}
+	for i, d := range c.DebtorAccounts {
+		key := fmt.Sprintf("debtor_accounts[%d]", i)
+		da := &refund.DebtorAccount{ID: d.ID, LedgerAccount: d.LedgerAccount}
+		if d.ID == "" {
+			bad(key+".id", "required")
+		} else if c.debtors[d.ID] != nil {
+			bad(key+".id", "%q is used twice", d.ID)
+		}
+		acct := strings.TrimSpace(d.Account)
+		if acct != "" && acct[0] >= '0' && acct[0] <= '9' {
+			da.Type = refund.BBAN
+			n, err := refund.ParseBBAN(acct)
+			if err != nil {
+				bad(key+".account", "%v", err)
+			}
+			da.Account = n
+		} else {
+			da.Type = refund.IBAN
+			n, err := refund.ParseIBAN(acct)
+			if err != nil {
+				bad(key+".account", "%v", err)
+			}
+			da.Account = n
+		}
+		if bic, err := refund.ParseBIC(d.BIC); err != nil {
+			bad(key+".bic", "%v", err)
+		} else {
+			da.BIC = bic
+		}
+		if cur, err := refund.ParseCurrency(d.Currency); err != nil {
+			bad(key+".currency", "%v", err)
+		} else {
+			da.Currency = cur
+		}
+		if d.LedgerAccount == "" {
+			bad(key+".ledger_account", "required (the ledger account the bank account is booked on)")
+		}
+		c.debtors[d.ID] = da
+	}
+
+	methods := map[string]*refund.PaymentMethod{}
+	if len(c.PaymentMethods) == 0 {
+		bad("payment_methods", "at least one is required")
+	}
+	for i, m := range c.PaymentMethods {
+		key := fmt.Sprintf("payment_methods[%d]", i)
+		pm := &refund.PaymentMethod{ID: m.ID, BatchPayment: m.BatchPayment}
+		if m.ID == "" {
+			bad(key+".id", "required")
+		} else if methods[m.ID] != nil {
+			bad(key+".id", "%q is used twice", m.ID)
+		}
+		if len(m.AccountTypes) == 0 {
+			bad(key+".account_types", "at least one of BBAN, IBAN is required")
+		}
+		for _, t := range m.AccountTypes {
+			at, err := refund.ParseAccountType(t)
+			if err != nil {
+				bad(key+".account_types", "%v", err)
+			}
+			pm.AccountTypes = append(pm.AccountTypes, at)
+		}
+		if pm.Debtor = c.debtors[m.DebtorAccount]; pm.Debtor == nil {
+			bad(key+".debtor_account", "%q is not the id of a debtor account", m.DebtorAccount)
+		}
+		switch cb := strings.ToUpper(m.ChargeBearer); cb {
+		case "", refund.ChargeShared, refund.ChargeFollowSL, refund.ChargeDebtor, refund.ChargeCreditor:
+			pm.ChargeBearer = cb
+		default:
+			bad(key+".charge_bearer", "%q is not DEBT, CRED, SHAR or SLEV", m.ChargeBearer)
+		}
+		methods[m.ID] = pm
+	}
+	if _, _, err := refund.Text(c.Message.Prefix, true, 100); err != nil {
+		bad("message.prefix", "%v", err)
+	}
+
+	v, err := pain001.ParseVersion(c.Pain001.Version)
+	if err != nil {
+		bad("pain001.version", "%v", err)
+	}
+	c.version = v
+	policy, err := refund.ParseDatePolicy(c.Pain001.PastDates)
+	if err != nil {
+		bad("pain001.past_dates", "%v", err)
+	}
+	if !isCode(c.Pain001.InitiatorScheme) {
+		bad("pain001.initiator_scheme", "%q is not an ISO code (1 to 4 capital letters), e.g. CUST or BANK", c.Pain001.InitiatorScheme)
+	}
+	if c.Pain001.CategoryPurpose != "" && !isCode(c.Pain001.CategoryPurpose) {
+		bad("pain001.category_purpose", "%q is not an ISO code (1 to 4 capital letters), e.g. SUPP", c.Pain001.CategoryPurpose)
+	}
+	if _, err := time.LoadLocation(c.Pain001.Timezone); err != nil {
+		bad("pain001.timezone", "%v", err)
+	}
+
+	switch c.Log.Level {
+	case "trace", "debug", "info", "warn", "error":
+	default:
+		bad("log.level", "%q is not trace, debug, info, warn or error", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "json", "console":
+	default:
+		bad("log.format", "%q is not json or console", c.Log.Format)
+	}
+	if c.Watch.StableFor < 0 {
+		bad("watch.stable_for", "must not be negative")
+	}
+	if c.Watch.MaxFileSize < 0 {
+		bad("watch.max_file_size", "must not be negative")
+	}
+	c.validateSFTP(bad)
+	if c.Alarms.BookingWithinDays < 0 {
+		bad("alarms.booking_within_days", "must not be negative")
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%w:\n  %w", ErrInvalid, indentJoin(errs))
+	}
+	c.rules = refund.Rules{Methods: methods, MessagePrefix: c.Message.Prefix, PastDates: policy}
+	return nil
+}
+
+// validateSFTP checks the sftp section. With an address, everything a
+// connection needs is required, the host key above all: there is no way
+// to connect without checking it.
+func (c *Config) validateSFTP(bad func(key, format string, args ...any)) {
+	s := &c.SFTP
+	if s.Address != "" {
+		if err := sftpx.CheckAddress(s.Address); err != nil {
+			bad("sftp.address", "%v", err)
+		}
+		if s.User == "" {
+			bad("sftp.user", "required")
+		}
+		if s.PrivateKey == "" {
+			bad("sftp.private_key", "required")
+		}
+		if s.KnownHosts == "" && len(s.HostKeyFingerprints) == 0 {
+			bad("sftp.known_hosts", "known_hosts or host_key_fingerprints is required: the server's host key is always checked")
+		}
+		if s.UploadDir == "" {
+			bad("sftp.upload_dir", "required")
+		}
+	}
+	if s.DownloadArchiveDir != "" {
+		switch {
+		case s.DownloadDir == "":
+			bad("sftp.download_archive_dir", "needs sftp.download_dir: there is nothing to archive without it")
+		case path.Clean(s.DownloadArchiveDir) == path.Clean(s.DownloadDir):
+			bad("sftp.download_archive_dir", "%q is sftp.download_dir itself; replies moved there would be fetched again", s.DownloadArchiveDir)
+		}
+	}
+	if s.KnownHosts != "" && len(s.HostKeyFingerprints) > 0 {
+		bad("sftp.host_key_fingerprints", "give known_hosts or host_key_fingerprints, not both")
+	}
+	for i, fp := range s.HostKeyFingerprints {
+		if _, _, err := sftpx.ParseFingerprint(fp); err != nil {
+			bad(fmt.Sprintf("sftp.host_key_fingerprints[%d]", i), "%v", err)
+		}
+	}
+	n := 0
+	for _, v := range []string{s.PassphraseEnv, s.PassphraseFile, s.PassphraseCredential} {
+		if v != "" {
+			n++
+		}
+	}
+	if n > 1 {
+		bad("sftp.passphrase_env", "give at most one of passphrase_env, passphrase_file and passphrase_credential")
+	}
+	if strings.Contains(s.PassphraseCredential, "/") {
+		bad("sftp.passphrase_credential", "%q is the name of a systemd credential, not a path", s.PassphraseCredential)
+	}
+	if s.Timeout < time.Second {
+		bad("sftp.timeout", "%s is too short: at least 1s", s.Timeout)
+	}
+	if s.TransferTimeout < time.Second {
+		bad("sftp.transfer_timeout", "%s is too short: at least 1s", s.TransferTimeout)
+	}
+	if s.KeepAlive <= 0 || s.KeepAlive >= s.Timeout {
+		bad("sftp.keepalive", "%s must be positive and shorter than sftp.timeout (%s)", s.KeepAlive, s.Timeout)
+	}
+	if err := sftpx.CheckTempPattern(s.TempPattern); err != nil {
+		bad("sftp.temp_pattern", "%v", err)
+	}
+}
+
+// indentJoin joins errs one per line, indented, for a readable report.
+func indentJoin(errs []error) error {
+	s := make([]string, len(errs))
+	for i, e := range errs {
+		s[i] = e.Error()
+	}
+	return errors.New(strings.Join(s, "\n  "))
+}
+
+func isCode(s string) bool {
+	if len(s) < 1 || len(s) > 4 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < 'A' || s[i] > 'Z' {
+			return false
+		}
+	}
+	return true
+}
+
+// Location returns the time zone whose calendar decides "today" for
+// execution dates.
+func (c *Config) Location() *time.Location {
+	loc, err := time.LoadLocation(c.Pain001.Timezone)
+	if err != nil {
+		return time.UTC
+	}
+	return loc
+}
+
+// LedgerAccounts returns the general-ledger accounts of the postings
+// refundd writes (ledger.receivables_account, ledger.charges_account).
+func (c *Config) LedgerAccounts() refund.Ledger {
+	return refund.Ledger{Receivables: c.Ledger.ReceivablesAccount, Charges: c.Ledger.ChargesAccount}
+}
+
+// Rules returns the ERP's rules for refunds as configured, with today's date
+// taken from now in the configured time zone.
+func (c *Config) Rules(now time.Time) *refund.Rules {
+	r := c.rules
+	r.Today = refund.DateOf(now.In(c.Location()))
+	return &r
+}
+
+// SFTPConfig returns the configuration of the connection to AutoPay.
+func (c *Config) SFTPConfig() sftpx.Config {
+	s := c.SFTP
+	return sftpx.Config{
+		Address:              s.Address,
+		User:                 s.User,
+		PrivateKeyFile:       s.PrivateKey,
+		PassphraseEnv:        s.PassphraseEnv,
+		PassphraseFile:       s.PassphraseFile,
+		PassphraseCredential: s.PassphraseCredential,
+		KnownHostsFile:       s.KnownHosts,
+		HostKeyFingerprints:  s.HostKeyFingerprints,
+		Timeout:              s.Timeout,
+		TransferTimeout:      s.TransferTimeout,
+		KeepAlive:            s.KeepAlive,
+		TempPattern:          s.TempPattern,
+	}
+}
+
+// Pain001Version is the pain.001 version refundd writes (pain001.version).
+func (c *Config) Pain001Version() pain001.Version { return c.version }

@@ -1,0 +1,121 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestExampleConfig loads the documented example, so it cannot go stale.
+func TestExampleConfig(t *testing.T) {
+	c, err := Load("../../configs/refundd.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Company.OrgNumber != "987654325" || c.SFTP.Timeout != 30*time.Second || c.Watch.StableFor != 2*time.Second {
+		t.Errorf("got %+v", c)
+	}
+	if c.version != "001.001.03" || c.rules.Methods["AUTOPAY"] == nil || c.rules.Methods["AUTOPAY"].Debtor.Account != "86011117947" {
+		t.Errorf("derived rules not set: version %q, methods %+v", c.version, c.rules.Methods)
+	}
+}
+
+// TestExampleDocumentsEveryKey checks that every key of Config appears in
+// the example file.
+func TestExampleDocumentsEveryKey(t *testing.T) {
+	data, err := os.ReadFile("../../configs/refundd.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range yamlKeys(Config{}) {
+		if !strings.Contains(string(data), key+":") {
+			t.Errorf("configs/refundd.example.yaml does not document %q", key)
+		}
+	}
+}
+
+func TestConfigRelativePaths(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "refundd.yaml")
+	src, err := os.ReadFile("../testdata/refundd.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src = append(src, []byte("sftp: {private_key: keys/id_ed25519, known_hosts: /etc/refundd/known_hosts}\n")...)
+	if err := os.WriteFile(path, src, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for got, want := range map[string]string{
+		c.Paths.Export:    filepath.Join(dir, "export"),
+		c.Paths.State:     filepath.Join(dir, "state"),
+		c.SFTP.PrivateKey: filepath.Join(dir, "keys/id_ed25519"),
+		c.SFTP.KnownHosts: "/etc/refundd/known_hosts",
+	} {
+		if got != want {
+			t.Errorf("got %q; want %q", got, want)
+		}
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	base, err := os.ReadFile("../testdata/refundd.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, yaml string
+		want       []string
+	}{
+		{"unknown top-level key", string(base) + "colour: blue\n", []string{"line 14", "field colour not found"}},
+		{"unknown nested key", strings.Replace(string(base), "prefix:", "prefx:", 1), []string{"field prefx not found"}},
+		{"empty", "", []string{"empty"}},
+		{"every problem at once", `
+company: {name: "", org_number: "987654321"}
+debtor_accounts:
+  - {id: main, account: "86011117948", bic: DNB, currency: XXX}
+  - {id: main, account: "NO9386011117948", bic: DNBANOKK, ledger_account: "1920"}
+payment_methods:
+  - {id: AUTOPAY, batch_payment: true, account_types: [BBAN, KID], debtor_account: nope, charge_bearer: OUR}
+message: {prefix: "Refusjon 😀"}
+pain001: {version: "001.001.05", past_dates: later, initiator_scheme: cust}
+log: {level: loud, format: xml}
+`, []string{
+			"company.name: required",
+			"company.org_number:",
+			"debtor_accounts[0].account:",
+			"debtor_accounts[0].bic:",
+			"debtor_accounts[0].currency:",
+			"debtor_accounts[0].ledger_account: required",
+			"debtor_accounts[1].id: \"main\" is used twice",
+			"debtor_accounts[1].account:",
+			"payment_methods[0].account_types: \"KID\"",
+			"payment_methods[0].debtor_account: \"nope\"",
+			"payment_methods[0].charge_bearer:",
+			"message.prefix:",
+			"pain001.version:",
+			"pain001.past_dates:",
+			"pain001.initiator_scheme:",
+			"log.level:",
+			"log.format:",
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse(strings.NewReader(tc.yaml), t.TempDir())
+			if !errors.Is(err, ErrInvalid) {
+				t.Fatalf("got %v; want ErrInvalid", err)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error does not mention %q:\n%v", w, err)
+				}
+			}
+		})
+	}
+}

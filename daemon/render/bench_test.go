@@ -1,0 +1,41 @@
+package render_test
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"testing"
+
+	"refundd/daemon/render"
+
+	"refundd/internal/testutil"
+)
+
+// BenchmarkRenderBatch measures the whole render path: read and check the
+// CSV batch, plan, and render the pain.001 (one more read of the file per
+// payment block; here three blocks, one per execution date).
+func BenchmarkRenderBatch(b *testing.B) {
+	c := testutil.Config(b, "")
+	for _, n := range []int{10_000, 100_000} {
+		b.Run(fmt.Sprintf("refunds=%d", n), func(b *testing.B) {
+			path := testutil.BenchBatch(b, b.TempDir(), n)
+			open := func() (io.ReadCloser, error) { return os.Open(path) }
+			b.ReportAllocs()
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			for b.Loop() {
+				p, err := render.Batch(c, path, open, now)
+				if err != nil || !p.Valid() {
+					b.Fatalf("%v %v", err, p.Problems[:min(3, len(p.Problems))])
+				}
+				if err := p.Render(open, io.Discard); err != nil {
+					b.Fatal(err)
+				}
+			}
+			runtime.ReadMemStats(&after)
+			b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "refunds/s")
+			b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/float64(b.N)/float64(n), "allocB/refund")
+		})
+	}
+}

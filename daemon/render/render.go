@@ -1,0 +1,448 @@
+package render
+
+import (
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"refundd/daemon/config"
+
+	"refundd/daemon/erp"
+	"refundd/daemon/refund"
+	"refundd/formats/pain001"
+)
+
+// ErrInvalidBatch marks a batch file that has problems; Plan returns the
+// problems themselves in the Plan.
+var ErrInvalidBatch = errors.New("invalid batch")
+
+// ErrChanged is returned when a batch file changed between the passes over
+// it.
+var ErrChanged = errors.New("batch file changed while it was read")
+
+// ErrFileTooLarge marks a batch file larger than watch.max_file_size. It is
+// a problem of the file (it is refused whole), found while reading through
+// the limit, so that a huge file or a single huge line is never held in
+// memory.
+var ErrFileTooLarge = errors.New("batch file larger than the limit")
+
+// Opener opens a batch file for reading; it is called once per pass.
+type Opener func() (io.ReadCloser, error)
+
+// Plan is a batch file checked against every rule, with what is needed to
+// render its pain.001 in one more pass per payment-information block: the
+// ids and the totals that precede the transactions in the file.
+type Plan struct {
+	File     string
+	Batch    string
+	MsgID    string
+	Created  time.Time
+	Groups   []*Group
+	NbOfTxs  int
+	CtrlSum  pain001.Decimal
+	Problems []erp.Problem // errors and warnings, in file order
+	Hash     [sha256.Size]byte
+
+	cfg   *config.Config
+	rules *refund.Rules
+	sel   *Selection // nil: every refund of the file, attempt 0, release 0
+}
+
+// Selection picks refunds of a batch file for an operator's re-release: a
+// new message (its Attempt, see refund.MsgID) with only these refunds,
+// each under its release number (see refund.EndToEndID).
+type Selection struct {
+	Attempt  int
+	Releases map[DocRef]int
+}
+
+// DocRef names an ERP document: its type and number.
+type DocRef struct {
+	DocType refund.DocType
+	RefNbr  string
+}
+
+// Release returns the release number of a refund, and whether the plan
+// takes it at all.
+func (p *Plan) Release(r *refund.Refund) (int, bool) {
+	if p.sel == nil {
+		return 0, true
+	}
+	n, ok := p.sel.Releases[DocRef{r.DocType, r.RefNbr}]
+	return n, ok
+}
+
+// Group is one payment-information block of a plan.
+type Group struct {
+	Key      refund.GroupKey
+	PmtInfID string
+	NbOfTxs  int
+	Sum      int64 // minor units of Key.Currency
+	Debtor   *refund.DebtorAccount
+	SEPA     bool
+}
+
+// Attempt is the attempt number of the message: 0 for a batch as
+// exported, that of the Selection for a re-release.
+func (p *Plan) Attempt() int {
+	if p.sel == nil {
+		return 0
+	}
+	return p.sel.Attempt
+}
+
+// Valid reports whether the plan has no errors (warnings are allowed).
+func (p *Plan) Valid() bool { return !erp.HasErrors(p.Problems) }
+
+// Totals returns the number of refunds and the sum per currency.
+func (p *Plan) Totals() (n int, sums map[refund.Currency]int64) {
+	sums = map[refund.Currency]int64{}
+	for _, g := range p.Groups {
+		n += g.NbOfTxs
+		sums[g.Key.Currency] += g.Sum
+	}
+	return n, sums
+}
+
+// Batch reads the batch file named name once, checks every refund
+// against the configuration and returns the plan. Problems with the file are
+// in the plan, not in the error; the error is for I/O.
+func Batch(c *config.Config, name string, open Opener, now time.Time) (*Plan, error) {
+	return Selected(c, name, open, now, nil)
+}
+
+// Selected is Batch for the refunds of the file that sel picks,
+// as a message with sel's attempt number; refunds that sel does not pick
+// are passed over, their problems too. A nil sel picks every refund, as
+// PlanBatch does.
+func Selected(c *config.Config, name string, open Opener, now time.Time, sel *Selection) (*Plan, error) {
+	p := &Plan{File: name, Created: now.In(c.Location()), cfg: c, rules: c.Rules(now), sel: sel}
+	// A file of another kind is a problem of the file, not an error: it
+	// would otherwise be tried again for ever.
+	if q, ok := unknownFormat(name); ok {
+		p.Problems = append(p.Problems, q)
+		return p, nil
+	}
+	groups := map[refund.GroupKey]*Group{}
+	var total3 int64 // the batch total in thousandths, to keep every sum in range
+	h := sha256.New()
+	report := func(q erp.Problem) { p.Problems = append(p.Problems, q) }
+	fileProblems, err := p.Scan(open, h, report, func(rec erp.Record, t *refund.Transfer) error {
+		if p.Batch == "" {
+			p.Batch = rec.Refund.Batch
+		}
+		if t == nil {
+			return nil
+		}
+		k := t.Key()
+		g := groups[k]
+		if g == nil {
+			g = &Group{Key: k, Debtor: t.Debtor, SEPA: t.SEPA}
+			groups[k] = g
+		}
+		exp, _ := k.Currency.Exponent()
+		total3 += t.Amount.Minor * pow10(3-exp)
+		if t.Amount.Minor > refund.MaxMinor-g.Sum || total3 > refund.MaxMinor*10 {
+			p.Problems = append(p.Problems, erp.Problem{Pos: rec.Pos, Field: refund.FieldAmount,
+				Msg: fmt.Sprintf("the batch total would exceed %s; split the batch", refund.Amount{Minor: refund.MaxMinor, Currency: "NOK"})})
+			return nil
+		}
+		g.NbOfTxs++
+		g.Sum += t.Amount.Minor
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	p.Problems = append(p.Problems, fileProblems...)
+	copy(p.Hash[:], h.Sum(nil))
+	if p.Batch == "" && !erp.HasErrors(p.Problems) {
+		p.Problems = append(p.Problems, erp.Problem{Pos: erp.Pos{File: name}, Msg: "the batch has no refunds"})
+	}
+	if !p.Valid() {
+		return p, nil
+	}
+
+	attempt := 0
+	if sel != nil {
+		attempt = sel.Attempt
+	}
+	p.MsgID = refund.MsgID(c.Company.OrgNumber, p.Batch, attempt)
+	for _, g := range groups {
+		p.Groups = append(p.Groups, g)
+	}
+	slices.SortFunc(p.Groups, func(a, b *Group) int { return a.Key.Compare(b.Key) })
+	maxExp := 0
+	var sum3 int64 // in thousandths, enough for every supported currency
+	for i, g := range p.Groups {
+		g.PmtInfID = refund.PmtInfID(p.MsgID, i+1)
+		exp, _ := g.Key.Currency.Exponent()
+		maxExp = max(maxExp, exp)
+		sum3 += g.Sum * pow10(3-exp)
+		p.NbOfTxs += g.NbOfTxs
+	}
+	p.CtrlSum = pain001.Decimal{Units: sum3 / pow10(3-maxExp), Scale: maxExp}
+	return p, nil
+}
+
+func pow10(n int) int64 {
+	v := int64(1)
+	for range n {
+		v *= 10
+	}
+	return v
+}
+
+// Scan reads the batch file once, feeding its bytes to h, and calls fn for
+// every refund with the transfer it becomes, or nil when the refund has
+// errors. Problems of refunds go to report; those of the file as a whole
+// are returned.
+func (p *Plan) Scan(open Opener, h hash.Hash, report func(erp.Problem), fn func(erp.Record, *refund.Transfer) error) ([]erp.Problem, error) {
+	if q, ok := unknownFormat(p.File); ok {
+		return []erp.Problem{q}, nil
+	}
+	f, err := open()
+	if err != nil {
+		return nil, fmt.Errorf("open batch %s: %w", p.File, err)
+	}
+	defer f.Close()
+	limit := p.maxFileSize()
+	if fi, ok := statOf(f); ok && fi.Mode().IsRegular() && fi.Size() > limit {
+		return []erp.Problem{tooLarge(p.File, fi.Size(), limit)}, nil
+	}
+	lr := &limitedReader{r: f, left: limit}
+	problems, err := erp.Scan(p.File, io.TeeReader(lr, h), func(rec erp.Record) error {
+		if _, ok := p.Release(&rec.Refund); !ok {
+			return nil
+		}
+		for _, q := range rec.Problems {
+			report(q)
+		}
+		if erp.HasErrors(rec.Problems) {
+			return fn(rec, nil)
+		}
+		t, ps := p.rules.Check(rec.Refund)
+		for _, q := range ps {
+			report(erp.Problem{Pos: rec.Pos, Field: q.Field, Msg: q.Msg, Warning: q.Warning})
+		}
+		if slices.ContainsFunc(ps, func(q refund.Problem) bool { return !q.Warning }) {
+			return fn(rec, nil)
+		}
+		return fn(rec, &t)
+	})
+	if errors.Is(err, ErrFileTooLarge) || lr.over {
+		// The file grew past the limit while it was read.
+		return []erp.Problem{tooLarge(p.File, limit-lr.left+lr.extra, limit)}, nil
+	}
+	return problems, err
+}
+
+// maxFileSize returns the size limit of a batch file.
+func (p *Plan) maxFileSize() int64 {
+	if p.cfg != nil && p.cfg.Watch.MaxFileSize > 0 {
+		return p.cfg.Watch.MaxFileSize
+	}
+	return config.DefaultMaxBatchFileSize
+}
+
+// statOf returns the file information of r when it is a file.
+func statOf(r io.Reader) (os.FileInfo, bool) {
+	s, ok := r.(interface{ Stat() (os.FileInfo, error) })
+	if !ok {
+		return nil, false
+	}
+	fi, err := s.Stat()
+	return fi, err == nil
+}
+
+// tooLarge is the problem of a batch file over the size limit; size is
+// what is known of its size (at least limit+1).
+func tooLarge(name string, size, limit int64) erp.Problem {
+	return erp.Problem{Pos: erp.Pos{File: name}, Msg: fmt.Sprintf("%v: %s has %d bytes or more, the limit (watch.max_file_size) is %d bytes; nothing of it was taken",
+		ErrFileTooLarge, name, size, limit)}
+}
+
+// limitedReader reads at most left bytes of r; one byte more is the error
+// ErrFileTooLarge, so that a reader never gets a silently cut file.
+type limitedReader struct {
+	r     io.Reader
+	left  int64
+	extra int64 // bytes read beyond the limit (at most 1)
+	over  bool
+}
+
+// Read implements io.Reader.
+func (l *limitedReader) Read(b []byte) (int, error) {
+	if l.over {
+		return 0, ErrFileTooLarge
+	}
+	if int64(len(b)) > l.left+1 {
+		b = b[:l.left+1]
+	}
+	n, err := l.r.Read(b)
+	if int64(n) > l.left {
+		l.extra = int64(n) - l.left
+		l.left = 0
+		l.over = true
+		return 0, ErrFileTooLarge
+	}
+	l.left -= int64(n)
+	return n, err
+}
+
+// Render writes the pain.001 of a valid plan to w, reading the batch file
+// once more per payment-information block. The file must not change after
+// PlanBatch: if it does, Render fails with ErrChanged (and w holds a partial
+// document, so callers write to a temporary file).
+func (p *Plan) Render(open Opener, w io.Writer) error {
+	if !p.Valid() {
+		return fmt.Errorf("render %s: %w", p.File, ErrInvalidBatch)
+	}
+	c := p.cfg
+	enc := pain001.NewEncoder(w, c.Pain001Version())
+	err := enc.Header(pain001.GroupHeader{
+		MsgID:        p.MsgID,
+		CreationTime: p.Created,
+		NbOfTxs:      p.NbOfTxs,
+		CtrlSum:      p.CtrlSum,
+		InitiatingParty: pain001.Party{
+			Name: c.Company.Name, OrgID: c.Company.OrgNumber, Scheme: c.Pain001.InitiatorScheme,
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("render %s: %w", p.File, err)
+	}
+	for _, g := range p.Groups {
+		if err := enc.PaymentInfo(paymentInfo(c, g)); err != nil {
+			return fmt.Errorf("render %s: %w", p.File, err)
+		}
+		var tx pain001.Transaction
+		h := sha256.New()
+		// This pass finds the problems that planning found already.
+		_, err := p.Scan(open, h, func(erp.Problem) {}, func(_ erp.Record, t *refund.Transfer) error {
+			if t == nil || t.Key() != g.Key {
+				return nil
+			}
+			release, _ := p.Release(&t.Refund)
+			transaction(&tx, t, release)
+			return enc.Transaction(&tx)
+		})
+		if err != nil {
+			return fmt.Errorf("render %s: %w", p.File, err)
+		}
+		if [sha256.Size]byte(h.Sum(nil)) != p.Hash {
+			return fmt.Errorf("render %s: %w", p.File, ErrChanged)
+		}
+	}
+	if err := enc.Close(); err != nil {
+		return fmt.Errorf("render %s: %w", p.File, err)
+	}
+	return nil
+}
+
+// paymentInfo maps a group to its PmtInf block.
+func paymentInfo(c *config.Config, g *Group) pain001.PaymentInfo {
+	exp, _ := g.Key.Currency.Exponent()
+	pi := pain001.PaymentInfo{
+		PmtInfID:        g.PmtInfID,
+		BatchBooking:    c.Pain001.BatchBooking,
+		NbOfTxs:         g.NbOfTxs,
+		CtrlSum:         pain001.Decimal{Units: g.Sum, Scale: exp},
+		CategoryPurpose: c.Pain001.CategoryPurpose,
+		ExecutionDate:   g.Key.ExecutionDate.Time(),
+		Debtor:          pain001.Party{Name: c.Company.Name, OrgID: c.Company.OrgNumber, Scheme: c.Pain001.InitiatorScheme},
+		DebtorAccount:   account(g.Debtor.Type, g.Debtor.Account),
+		DebtorAgentBIC:  g.Debtor.BIC,
+		ChargeBearer:    g.Key.ChargeBearer,
+	}
+	pi.DebtorAccount.Currency = string(g.Debtor.Currency)
+	if g.SEPA {
+		pi.ServiceLevel = "SEPA"
+	}
+	return pi
+}
+
+// transaction maps a transfer to a CdtTrfTxInf, reusing tx's memory.
+func transaction(tx *pain001.Transaction, t *refund.Transfer, release int) {
+	exp, _ := t.Amount.Currency.Exponent()
+	e2e := refund.EndToEndID(t.DocType, t.RefNbr, release)
+	*tx = pain001.Transaction{
+		InstrID:          e2e,
+		EndToEndID:       e2e,
+		Amount:           pain001.Amount{Decimal: pain001.Decimal{Units: t.Amount.Minor, Scale: exp}, Currency: string(t.Amount.Currency)},
+		CreditorAgentBIC: t.BIC,
+		Creditor:         pain001.Party{Name: t.Name},
+		CreditorAccount:  account(t.AccountType, t.Account),
+		Purpose:          "REFU",
+		Remittance:       t.Message,
+	}
+	if !t.Domestic() {
+		tx.Creditor.Country = t.Country
+	}
+}
+
+func account(t refund.AccountType, number string) pain001.Account {
+	if t == refund.IBAN {
+		return pain001.Account{IBAN: number}
+	}
+	return pain001.Account{Other: number, Scheme: "BBAN"}
+}
+
+// RenderFile validates the batch file at path and writes its pain.001 to
+// out. On invalid input it writes every problem to diag, one per line, and
+// nothing to out, and returns an error wrapping ErrInvalidBatch. The
+// document is rendered into a temporary file first, so out never receives
+// a partial document. Warnings go to diag too.
+func File(c *config.Config, path string, now time.Time, out, diag io.Writer) error {
+	open := func() (io.ReadCloser, error) { return os.Open(path) }
+	p, err := Batch(c, path, open, now)
+	if err != nil {
+		return err
+	}
+	for _, q := range p.Problems {
+		fmt.Fprintln(diag, q.String())
+	}
+	if !p.Valid() {
+		n := 0
+		for _, q := range p.Problems {
+			if !q.Warning {
+				n++
+			}
+		}
+		fmt.Fprintf(diag, "%s: %d problem(s); nothing rendered\n", path, n)
+		return fmt.Errorf("render %s: %w", path, ErrInvalidBatch)
+	}
+	tmp, err := os.CreateTemp("", "refundd-render-*.xml")
+	if err != nil {
+		return fmt.Errorf("render %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name())
+	defer tmp.Close()
+	if err := p.Render(open, tmp); err != nil {
+		return err
+	}
+	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
+		return fmt.Errorf("render %s: %w", path, err)
+	}
+	if _, err := io.Copy(out, tmp); err != nil {
+		return fmt.Errorf("render %s: write output: %w", path, err)
+	}
+	return nil
+}
+
+// unknownFormat returns the problem of a batch file whose name is neither
+// .csv nor .json.
+func unknownFormat(name string) (erp.Problem, bool) {
+	ext := strings.ToLower(filepath.Ext(name))
+	if ext == ".csv" || ext == ".json" {
+		return erp.Problem{}, false
+	}
+	return erp.Problem{Pos: erp.Pos{File: name}, Msg: fmt.Sprintf("unknown format %q: a batch file is .csv or .json", ext)}, true
+}

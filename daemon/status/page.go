@@ -1,0 +1,176 @@
+package status
+
+import (
+	"errors"
+	"html/template"
+	"net/http"
+	"strings"
+	"time"
+
+	"refundd/daemon/store"
+)
+
+// Mux is where HandleStatus adds its routes (*obs.HTTPServer,
+// *http.ServeMux).
+type Mux interface {
+	Handle(pattern string, h http.Handler)
+}
+
+// Handle adds the read-only status page and its JSON API to mux:
+//
+//   - GET /status: the batches with their status, counts and totals, as
+//     HTML; ?batch=B shows the refunds of batch B (an ERP batch number or
+//     a MsgId) with their status, reason, EndToEndId and bank references.
+//     ?format=json gives the same as JSON, ?format=text as the status
+//     command's table. The page refreshes itself every few seconds and
+//     needs nothing from elsewhere.
+//   - GET /api/batches: the batches as JSON.
+//   - GET /api/batches/{batch}: one batch's attempts with their refunds as
+//     JSON.
+func Handle(mux Mux, s Store) {
+	mux.Handle("GET /status", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		batch := r.URL.Query().Get("batch")
+		switch r.URL.Query().Get("format") {
+		case "json":
+			serveStatus(w, r, s, batch, "json")
+		case "text":
+			serveStatus(w, r, s, batch, "text")
+		default:
+			serveStatus(w, r, s, batch, "html")
+		}
+	}))
+	mux.Handle("GET /api/batches", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		serveStatus(w, r, s, "", "json")
+	}))
+	mux.Handle("GET /api/batches/{batch}", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		serveStatus(w, r, s, r.PathValue("batch"), "json")
+	}))
+}
+
+// statusRefresh is how often the status page reloads its content.
+const statusRefresh = 3 * time.Second
+
+func serveStatus(w http.ResponseWriter, r *http.Request, s Store, batch, format string) {
+	bs, err := List(r.Context(), s, batch)
+	if errors.Is(err, store.ErrNotFound) {
+		http.Error(w, "no such batch", http.StatusNotFound)
+		return
+	}
+	if err != nil {
+		http.Error(w, "status unavailable", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	switch format {
+	case "json":
+		w.Header().Set("Content-Type", "application/json")
+		Write(w, bs, true) // an error means the client went away
+	case "text":
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		Write(w, bs, false)
+	default:
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Content-Security-Policy",
+			"default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; connect-src 'self'; base-uri 'none'; form-action 'none'")
+		statusPage.Execute(w, statusView{Batch: batch, Batches: bs, Now: time.Now(), RefreshMillis: statusRefresh.Milliseconds()})
+	}
+}
+
+// statusView is what the status page shows.
+type statusView struct {
+	Batch         string // the batch shown, "" for the list
+	Batches       []Batch
+	Now           time.Time
+	RefreshMillis int64
+}
+
+var statusPage = template.Must(template.New("status").Funcs(template.FuncMap{
+	"when": func(t time.Time) string {
+		if t.IsZero() {
+			return "–"
+		}
+		return t.Local().Format(timeLayout)
+	},
+	"join": strings.Join,
+	"statusClass": func(s string) string {
+		switch s {
+		case "rejected", "rejected-by-bank", "returned", "in-doubt":
+			return "bad"
+		case "booked", "paid", "completed", "accepted":
+			return "good"
+		}
+		return "wait"
+	},
+}).Parse(`<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>refundd{{if .Batch}} – {{.Batch}}{{end}}</title>
+<style>
+body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5em; color: #222; }
+h1 { font-size: 1.3em; margin: 0 0 .2em; }
+h2 { font-size: 1.1em; margin: 1.5em 0 .4em; }
+table { border-collapse: collapse; width: 100%; }
+th, td { text-align: left; padding: .3em .6em; border-bottom: 1px solid #ddd; vertical-align: top; }
+th { background: #f4f4f4; font-weight: 600; }
+td.num { text-align: right; }
+code { font: 12px ui-monospace, monospace; }
+.good { color: #176b2c; } .bad { color: #a4161a; font-weight: 600; } .wait { color: #7a5d00; }
+.meta { color: #666; font-size: .9em; }
+a { color: #0b57d0; }
+</style>
+</head>
+<body>
+<div id="content">
+{{- if .Batch}}
+<h1>refundd – batch {{.Batch}}</h1>
+<p class="meta"><a href="/status">all batches</a> · as of <span id="asof">{{when .Now}}</span></p>
+{{- range .Batches}}
+<h2>Attempt {{.Attempt}}: <code>{{.MsgID}}</code> <span class="{{statusClass .Status}}" data-batch-status="{{.Status}}">{{.Status}}</span></h2>
+<p class="meta">{{.Refunds}} refunds · {{join .Totals ", "}} · created {{when .Created}} · sent {{when .Sent}} · updated {{when .Updated}}{{if .Reason}} · {{.Reason}}{{end}}</p>
+<table>
+<thead><tr><th>Ref</th><th>Type</th><th>Customer</th><th>EndToEndId</th><th>Amount</th><th>Execution</th><th>Status</th><th>Reason</th><th>Bank reference</th><th>Updated</th></tr></thead>
+<tbody>
+{{- range .Items}}
+<tr data-ref="{{.RefNbr}}"><td>{{.RefNbr}}</td><td>{{.DocType}}</td><td>{{.CustomerID}}</td><td><code>{{.EndToEndID}}</code></td><td class="num">{{.Amount}}</td><td>{{.ExecutionDate}}</td><td class="{{statusClass .Status}}">{{.Status}}</td><td class="reason">{{if .ReasonCode}}{{.ReasonCode}} {{.ReasonText}}{{else}}–{{end}}</td><td>{{if .BankRefs}}<code>{{join .BankRefs ", "}}</code>{{else}}–{{end}}</td><td>{{when .Updated}}</td></tr>
+{{- end}}
+</tbody>
+</table>
+{{- end}}
+{{- else}}
+<h1>refundd – batches</h1>
+<p class="meta">as of <span id="asof">{{when .Now}}</span> · <a href="/api/batches">JSON</a></p>
+{{- if .Batches}}
+<table>
+<thead><tr><th>Batch</th><th>Attempt</th><th>MsgId</th><th>Status</th><th>Refunds</th><th>Total</th><th>Created</th><th>Sent</th><th>Updated</th></tr></thead>
+<tbody>
+{{- range .Batches}}
+<tr><td><a href="/status?batch={{.MsgID}}">{{.Batch}}</a></td><td class="num">{{.Attempt}}</td><td><code>{{.MsgID}}</code></td><td class="{{statusClass .Status}}">{{.Status}}{{if .Reason}} ({{.Reason}}){{end}}</td><td class="num">{{.Refunds}}</td><td class="num">{{join .Totals ", "}}</td><td>{{when .Created}}</td><td>{{when .Sent}}</td><td>{{when .Updated}}</td></tr>
+{{- end}}
+</tbody>
+</table>
+{{- else}}
+<p>No batches yet.</p>
+{{- end}}
+{{- end}}
+</div>
+<script>
+(function () {
+  function refresh() {
+    fetch(location.href, {cache: "no-store"}).then(function (r) {
+      if (!r.ok) { throw new Error(r.status); }
+      return r.text();
+    }).then(function (html) {
+      var doc = new DOMParser().parseFromString(html, "text/html");
+      var next = doc.getElementById("content");
+      if (next) { document.getElementById("content").innerHTML = next.innerHTML; }
+    }).catch(function () {}).finally(function () { setTimeout(refresh, {{.RefreshMillis}}); });
+  }
+  setTimeout(refresh, {{.RefreshMillis}});
+})();
+</script>
+</body>
+</html>
+`))

@@ -1,0 +1,132 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"refundd/daemon/obs"
+	"refundd/daemon/spool"
+	"refundd/daemon/store"
+)
+
+// takeFiles resumes the files pending in f's work folder, then claims and
+// handles the files that are ready in f. An error of one file is logged
+// and the next one is taken, unless the error is fatal.
+func (d *Daemon) takeFiles(ctx context.Context, f *spool.Folder, component string, handle func(spool.Claimed, bool) error) error {
+	log := d.log.With().Str(obs.FieldComponent, component).Logger()
+	// do handles one file; stop is set when the disk is full, and no
+	// further file is taken in this round.
+	stop := false
+	do := func(cl spool.Claimed, resumed bool) error {
+		d.beat()
+		err := handle(cl, resumed)
+		switch {
+		case err == nil:
+			d.clearFull(log)
+		case fatal(err):
+			return err
+		case diskFull(err):
+			d.setFull(log, cl.Name, err)
+			stop = true
+		default:
+			log.Error().Err(err).Str(obs.FieldFile, cl.Name).Msg("file not finished; tried again later")
+		}
+		return nil
+	}
+	pending, err := f.Pending()
+	if err != nil {
+		if fatal(err) {
+			return err
+		}
+		log.Error().Err(err).Msg("listing pending files failed")
+	}
+	for _, cl := range pending {
+		if ctx.Err() != nil || stop {
+			return nil
+		}
+		if err := do(cl, true); err != nil {
+			return err
+		}
+	}
+	if d.full != nil {
+		return nil // no new work while the disk is full
+	}
+	cands, err := f.Scan(time.Now())
+	if err != nil {
+		log.Error().Err(err).Str(obs.FieldFile, f.Dir()).Msg("scan incomplete")
+	}
+	for _, c := range cands {
+		if ctx.Err() != nil || stop {
+			return nil
+		}
+		cl, err := f.Claim(c)
+		if errors.Is(err, spool.ErrSkipped) {
+			log.Debug().Err(err).Str(obs.FieldFile, c.Name).Msg("file not taken yet")
+			continue
+		}
+		if err != nil {
+			if fatal(err) {
+				return err
+			}
+			if diskFull(err) {
+				d.setFull(log, c.Name, err)
+				return nil
+			}
+			log.Error().Err(err).Str(obs.FieldFile, c.Name).Str(obs.FieldStage, "claim").Msg("claim failed")
+			continue
+		}
+		if err := do(cl, false); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// knownFile records the claimed file in the store and decides what to do
+// with a file seen before: it returns proceed when the file is new, or an
+// earlier claim of it did not finish; otherwise it has moved the file on.
+func (d *Daemon) knownFile(ctx context.Context, f *spool.Folder, cl spool.Claimed, kind store.FileKind, resumed bool, log zerolog.Logger) (proceed bool, err error) {
+	prev, err := d.store.RecordFile(ctx, cl.SHA256, cl.Name, kind)
+	if err == nil {
+		return true, nil
+	}
+	if !errors.Is(err, store.ErrDuplicate) || prev == nil {
+		return false, err
+	}
+	switch {
+	case prev.Outcome == store.FileProcessing && prev.Name != cl.Name:
+		// The same content was claimed under another name. If that file is
+		// still in work/, its processing did not finish and it is tried
+		// again: this is a copy, refused below, so the content is handled
+		// once, from that file. Otherwise cl is that file, resumed.
+		other, err := f.InWork(prev.Name)
+		switch {
+		case errors.Is(err, fs.ErrNotExist) || (err == nil && other.SHA256 != cl.SHA256):
+			log.Info().Str(obs.FieldStage, "claim").Msg("resuming a file whose processing was interrupted")
+			return true, nil
+		case err != nil:
+			return false, err
+		}
+	case prev.Outcome == store.FileProcessing:
+		log.Info().Str(obs.FieldStage, "claim").Msg("resuming a file whose processing was interrupted")
+		return true, nil
+	case resumed && prev.Outcome == store.FileDone && prev.Name == cl.Name:
+		// Finished by a run that stopped before archiving it.
+		_, err := f.Done(cl, "")
+		return false, err
+	case resumed && prev.Outcome == store.FileFailed && prev.Name == cl.Name:
+		_, err := f.Fail(cl, []string{prev.Reason})
+		return false, err
+	}
+	log.Warn().Str(obs.FieldStage, "claim").Str("duplicate_of", prev.Name).Str("sha256", cl.SHA256).
+		Time("first_seen", prev.FirstSeen).Msg("duplicate file refused: the same content was taken before; nothing done")
+	if kind == store.FileReply {
+		d.metrics.Reply("", obs.ReplyDuplicate)
+	}
+	_, err = f.Duplicate(cl, prev.Name, prev.FirstSeen)
+	return false, err
+}

@@ -1,0 +1,6 @@
+package validate
+
+import "refundd/internal/testutil"
+
+// now is the fixed clock of the tests.
+var now = testutil.Now()
