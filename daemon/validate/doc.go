@@ -5,6 +5,6 @@
 // and control sums at both levels, unique ids, amounts in the currency's
 // minor units, account check digits), a pain.002, camt.054 or camt.053
 // for its type, version, counts, totals, statuses and reasons, and for
-// entries refundd could not book. The Report names each problem with its
+// entries refundd could not book. The Verdict names each problem with its
 // file and line; nothing is recorded.
 package validate

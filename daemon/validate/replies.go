@@ -21,7 +21,7 @@ import (
 // reading it whole with the untrusted-input rules of package formats. A
 // file whose type cannot be told (an unknown namespace, a DOCTYPE, not
 // XML) is invalid, with the reason.
-func validateXML(path string) (*Report, error) {
+func validateXML(path string) (*Verdict, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("validate %s: %w", path, err)
@@ -29,7 +29,7 @@ func validateXML(path string) (*Report, error) {
 	m, err := formats.Detect(f)
 	f.Close()
 	if err != nil {
-		return refused(&Report{File: path, Kind: "XML"}, err), nil
+		return refused(&Verdict{File: path, Kind: "XML"}, err), nil
 	}
 	switch m.Type {
 	case formats.Pain001:
@@ -43,7 +43,7 @@ func validateXML(path string) (*Report, error) {
 // refused marks r invalid because of err, which names the line and the
 // element: the summary is the class of the problem, the problem line the
 // whole error with the file's name.
-func refused(r *Report, err error) *Report {
+func refused(r *Verdict, err error) *Verdict {
 	r.Invalid = true
 	r.Summary = errorClass(err)
 	r.Problems = append(r.Problems, fmt.Sprintf("%s: %v", r.File, err))
@@ -67,13 +67,13 @@ func errorClass(err error) string {
 // statuses of the transactions it lists. A transaction that the report
 // accepts under a rejected block or group, or lists twice with different
 // statuses, is a warning: refundd does not apply such a status.
-func validatePain002(path string, m formats.Message) (*Report, error) {
+func validatePain002(path string, m formats.Message) (*Verdict, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("validate %s: %w", path, err)
 	}
 	defer f.Close()
-	r := &Report{File: path, Kind: m.String()}
+	r := &Verdict{File: path, Kind: m.String()}
 	rep, err := pain002.Decode(bufio.NewReader(f), formats.Options{})
 	if err != nil {
 		return refused(r, err), nil
@@ -182,13 +182,13 @@ func (t *statusTally) String() string {
 // copy/duplicate indicator. An entry refundd could not book (an amount in
 // an unknown currency or with more decimals than its currency has, ...)
 // is a warning: it would be an exception.
-func validateCamt(path string, m formats.Message) (*Report, error) {
+func validateCamt(path string, m formats.Message) (*Verdict, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("validate %s: %w", path, err)
 	}
 	defer f.Close()
-	r := &Report{File: path, Kind: m.String()}
+	r := &Verdict{File: path, Kind: m.String()}
 	rd, err := camt054.NewReader(bufio.NewReader(f), formats.Options{})
 	if err != nil {
 		return refused(r, err), nil

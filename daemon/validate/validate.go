@@ -18,8 +18,8 @@ import (
 	"refundd/formats/pain001"
 )
 
-// Report says what a file is and everything wrong with it.
-type Report struct {
+// Verdict says what a file is and everything wrong with it.
+type Verdict struct {
 	File     string
 	Kind     string   // e.g. "refund batch (CSV)", "pain.001.001.03"
 	Summary  string   // counts and totals
@@ -32,7 +32,7 @@ type Report struct {
 // namespace), and reports what it is and whether it is valid. An XML file
 // of unknown type, hostile or truncated is invalid, with the reason. The
 // error is for files that cannot be read at all.
-func File(c *config.Config, path string, now time.Time) (*Report, error) {
+func File(c *config.Config, path string, now time.Time) (*Verdict, error) {
 	switch strings.ToLower(filepath.Ext(path)) {
 	case ".csv", ".json":
 		return batch(c, path, now)
@@ -42,12 +42,12 @@ func File(c *config.Config, path string, now time.Time) (*Report, error) {
 	return nil, fmt.Errorf("validate %s: unknown file type (want .csv or .json batch, or .xml)", path)
 }
 
-func batch(c *config.Config, path string, now time.Time) (*Report, error) {
+func batch(c *config.Config, path string, now time.Time) (*Verdict, error) {
 	p, err := render.Batch(c, path, func() (io.ReadCloser, error) { return os.Open(path) }, now)
 	if err != nil {
 		return nil, err
 	}
-	r := &Report{File: path, Kind: "refund batch (" + strings.ToUpper(strings.TrimPrefix(filepath.Ext(path), ".")) + ")"}
+	r := &Verdict{File: path, Kind: "refund batch (" + strings.ToUpper(strings.TrimPrefix(filepath.Ext(path), ".")) + ")"}
 	for _, q := range p.Problems {
 		r.Problems = append(r.Problems, q.String())
 	}
@@ -63,13 +63,13 @@ func batch(c *config.Config, path string, now time.Time) (*Report, error) {
 
 // validatePain001 checks what the XSD cannot: totals, ids, amounts in the
 // currency's minor units, account check digits.
-func validatePain001(path string) (*Report, error) {
+func validatePain001(path string) (*Verdict, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("validate %s: %w", path, err)
 	}
 	defer f.Close()
-	r := &Report{File: path, Kind: "pain.001"}
+	r := &Verdict{File: path, Kind: "pain.001"}
 	bad := func(line int, field, format string, args ...any) {
 		r.Problems = append(r.Problems, fmt.Sprintf("%s:%d: %s: %s", path, line, field, fmt.Sprintf(format, args...)))
 		r.Invalid = true
