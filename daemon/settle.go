@@ -14,7 +14,7 @@ import (
 )
 
 // settleByBookings settles the batches whose upload is not known to have
-// reached the bank (in doubt, or sending with an interrupted attempt)
+// reached the bank (in doubt, or still sending)
 // when the camt.054 or camt.053 at path books or mentions one of their
 // refunds (EndToEndId or InstrId) or the batch itself (Btch/MsgId): the
 // bank has the file, so the batch is sent. It runs before the reply is

@@ -64,6 +64,10 @@ func (d *Daemon) takeFiles(ctx context.Context, f *spool.Folder, component strin
 			return nil
 		}
 		cl, err := f.Claim(c)
+		if errors.Is(err, spool.ErrNameInWork) {
+			log.Warn().Err(err).Str(obs.FieldFile, c.Name).Msg("file not taken: an earlier file of that name has not finished (see its errors); it waits")
+			continue
+		}
 		if errors.Is(err, spool.ErrSkipped) {
 			log.Debug().Err(err).Str(obs.FieldFile, c.Name).Msg("file not taken yet")
 			continue

@@ -115,7 +115,7 @@ func (d *Daemon) upload(ctx context.Context, b store.Batch) {
 	})
 	if err != nil {
 		if tempErr != nil {
-			err = tempErr
+			err = fmt.Errorf("begin upload attempt of batch %s: %w", b.MsgID, tempErr)
 		}
 		log.Error().Err(err).Msg("recording the upload attempt failed; tried again later")
 		return
@@ -137,9 +137,9 @@ func (d *Daemon) upload(ctx context.Context, b store.Batch) {
 		d.metrics.Upload(obs.ResultPermanent, time.Now())
 		d.setBatch(ctx, b, store.BatchInDoubt, fmt.Sprintf("upload attempt %d: %v", a.N, err), log)
 	default:
-		// The rename was never sent: the file is not under its final
-		// name. Its temporary file is removed by the next attempt if the
-		// server still has it.
+		// The file is not under its final name: the rename was never sent,
+		// or the server refused it. Its temporary file is removed before
+		// the next attempt if the server still has it.
 		if eerr := d.store.EndAttempt(ctx, b.MsgID, a.N, store.AttemptNotUploaded, err.Error()); eerr != nil {
 			log.Error().Err(eerr).Msg("recording the end of the upload attempt failed; it is settled from the server next time")
 		}
@@ -147,16 +147,17 @@ func (d *Daemon) upload(ctx context.Context, b store.Batch) {
 	}
 }
 
-// settleAttempt settles the open upload attempt a of batch b, one that
-// refundd stopped during (killed, power lost), from what the server
-// holds, and reports whether a new attempt may begin:
+// settleAttempt settles the open upload attempt a of batch b, one whose
+// outcome was never recorded (refundd stopped during it, or the store
+// could not be written), from what the server holds, and reports whether
+// a new attempt may begin:
 //
 //   - the final name with the recorded size: the upload completed; the
 //     batch is sent;
 //   - the final name with another size: in doubt;
-//   - the attempt's temporary file: the rename never happened; the file
-//     is removed, so that it never can, and the batch is uploaded again
-//     under a new attempt;
+//   - the attempt's temporary file, removed now: the rename never
+//     happened and now never can; the batch is uploaded again under a new
+//     attempt;
 //   - neither: the upload may have completed and the server taken the
 //     file away (AutoPay does within seconds), or it may never have
 //     begun. The batch is in doubt: its pain.002, a booking of one of its
@@ -164,26 +165,15 @@ func (d *Daemon) upload(ctx context.Context, b store.Batch) {
 //     resend.
 func (d *Daemon) settleAttempt(ctx context.Context, c *sftpx.Client, b store.Batch, a store.Attempt, size int64, log zerolog.Logger) bool {
 	log = log.With().Str(obs.FieldStage, "settle").Int("attempt", a.N).Logger()
-	fi, err := c.Stat(ctx, b.RemoteName)
-	switch {
-	case err == nil && fi.Size() == size:
-		d.setBatch(ctx, b, store.BatchSent, fmt.Sprintf("upload attempt %d was interrupted after the file was in place: found on the server with the recorded size", a.N), log)
-		return false
-	case err == nil:
-		d.setBatch(ctx, b, store.BatchInDoubt, fmt.Sprintf("upload attempt %d was interrupted; a file of %d bytes is on the server under the name, the pain.001 has %d: "+
-			"check with AutoPay which file it has, then run refundd resolve", a.N, fi.Size(), size), log)
-		return false
-	case !errors.Is(err, fs.ErrNotExist):
-		d.uploadFailed(b, err, sftpx.IsPermanent(err), log)
+	if d.settledByFinal(ctx, c, b, a, size, log) {
 		return false
 	}
-	_, err = c.Stat(ctx, a.Temp)
+	// The removal itself, not a look beforehand, tells whether the
+	// temporary file was there: a rename of the attempt that was delayed in
+	// the network could land between a look and the removal.
+	err := c.Remove(ctx, a.Temp)
 	switch {
 	case err == nil:
-		if err := c.Remove(ctx, a.Temp); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			d.uploadFailed(b, err, sftpx.IsPermanent(err), log)
-			return false
-		}
 		if err := d.store.EndAttempt(ctx, b.MsgID, a.N, store.AttemptNotUploaded, "interrupted before the rename: its temporary file "+a.Temp+" was on the server and was removed"); err != nil {
 			log.Error().Err(err).Msg("recording the end of the upload attempt failed; tried again later")
 			return false
@@ -192,6 +182,11 @@ func (d *Daemon) settleAttempt(ctx context.Context, c *sftpx.Client, b store.Bat
 		return true
 	case !errors.Is(err, fs.ErrNotExist):
 		d.uploadFailed(b, err, sftpx.IsPermanent(err), log)
+		return false
+	}
+	// No temporary file: look at the final name once more, in case the
+	// rename landed since the first look.
+	if d.settledByFinal(ctx, c, b, a, size, log) {
 		return false
 	}
 	if failpoint.Mutated(failpoint.MissingIsNotUploaded) {
@@ -206,10 +201,31 @@ func (d *Daemon) settleAttempt(ctx context.Context, c *sftpx.Client, b store.Bat
 	return false
 }
 
+// settledByFinal looks for the pain.001 of batch b under its final name
+// and settles the open attempt a by what it finds: the recorded size is
+// sent, another size in doubt. It reports whether it settled the batch,
+// or could not look (the failure is scheduled for a retry); false means
+// the final name does not exist.
+func (d *Daemon) settledByFinal(ctx context.Context, c *sftpx.Client, b store.Batch, a store.Attempt, size int64, log zerolog.Logger) bool {
+	fi, err := c.Stat(ctx, b.RemoteName)
+	switch {
+	case err == nil && fi.Size() == size:
+		d.setBatch(ctx, b, store.BatchSent, fmt.Sprintf("upload attempt %d did not record its outcome: the file is on the server with the recorded size", a.N), log)
+	case err == nil:
+		d.setBatch(ctx, b, store.BatchInDoubt, fmt.Sprintf("upload attempt %d did not record its outcome; a file of %d bytes is on the server under the name, the pain.001 has %d: "+
+			"check with AutoPay which file it has, then run refundd resolve", a.N, fi.Size(), size), log)
+	case !errors.Is(err, fs.ErrNotExist):
+		d.uploadFailed(b, err, sftpx.IsPermanent(err), log)
+	default:
+		return false
+	}
+	return true
+}
+
 // interruptedReason says, for an operator, why a batch whose upload
 // attempt a was interrupted is in doubt and what to do.
 func interruptedReason(a store.Attempt, b store.Batch) string {
-	return fmt.Sprintf("refundd stopped during upload attempt %d (begun %s) and the file is not on the server, "+
+	return fmt.Sprintf("upload attempt %d (begun %s) did not record its outcome (refundd stopped during it, or the store could not be written) and the file is not on the server, "+
 		"neither as %s nor as its temporary file: AutoPay may have taken it. "+
 		"Wait for its pain.002 (or a booking), which settles the batch, or ask AutoPay and run "+
 		"refundd resolve -sent %s (it has the file) or -release %s (it does not)",
@@ -224,6 +240,9 @@ func (d *Daemon) setBatch(ctx context.Context, b store.Batch, to store.BatchStat
 		return
 	}
 	failpoint.Hit(failpoint.AfterBatchStatus)
+	if to != store.BatchSending {
+		delete(d.retries, b.MsgID) // nothing to upload any more
+	}
 	ev := log.Info()
 	if to == store.BatchInDoubt {
 		ev = log.Warn()

@@ -4,15 +4,19 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/rs/zerolog"
 
+	"refundd/daemon/config"
 	"refundd/daemon/store"
 	"refundd/internal/testutil"
 	"refundd/sftpx/sshdtest"
@@ -349,4 +353,105 @@ func TestCasesStopDuringUpload(t *testing.T) {
 		t.Errorf("%d uploads logged, want 1", n)
 	}
 	e.checkUploadedOnce(t)
+}
+
+// TestSettleDelayedRename: refundd stopped during an upload attempt
+// whose rename was still on its way to the server. When the restart
+// settles the attempt, the rename lands between its look at the server
+// and its removal of the temporary file, and the server takes the file at
+// once (AutoPay does). The removal finds no temporary file: that is not
+// proof that nothing was uploaded, so the batch is in doubt and never
+// sent again. With the rename landing but the file left in place, the
+// batch is sent.
+func TestSettleDelayedRename(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		taken bool // the server takes the file at once
+		want  store.BatchStatus
+	}{
+		{"taken at once", true, store.BatchInDoubt},
+		{"left in place", false, store.BatchSent},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var root, temp, final string
+			taken := t.TempDir()
+			e := testutil.NewEmbedded(t, func(_ context.Context, op, p string) error {
+				if op != "remove" || temp == "" || p != temp {
+					return nil
+				}
+				// The delayed rename lands now.
+				if err := os.Rename(filepath.Join(root, temp), filepath.Join(root, final)); err != nil {
+					return err
+				}
+				if tc.taken {
+					if err := os.Rename(filepath.Join(root, final), filepath.Join(taken, "1.xml")); err != nil {
+						return err
+					}
+				}
+				return &fs.PathError{Op: "remove", Path: p, Err: syscall.ENOENT}
+			})
+			root = filepath.Join(e.Dir, "bank")
+			for _, d := range []string{"export", "inbox", "import", "state"} {
+				if err := os.MkdirAll(filepath.Join(e.Dir, d), 0o700); err != nil {
+					t.Fatal(err)
+				}
+			}
+			cfg, err := config.Load(e.Config)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d, err := New(cfg, Options{Logger: zerolog.New(zerolog.NewTestWriter(t))})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer d.Close()
+			drop(t, filepath.Join(e.Dir, "export"), "batch-ok.csv", readFile(t, "testdata/batch-ok.csv"))
+			if err := d.outbound(t.Context(), t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			b, err := d.store.Batch(t.Context(), testMsgID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The state a stop during the rename leaves: the attempt open,
+			// its temporary file complete on the server.
+			a, err := d.store.BeginAttempt(t.Context(), b.MsgID, func(n int) string {
+				tmp, err := cfg.SFTPConfig().TempName(b.RemoteName + ".a" + strconv.Itoa(n))
+				if err != nil {
+					t.Fatal(err)
+				}
+				return tmp
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(root, a.Temp), readFile(t, b.LocalPath), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			temp, final = a.Temp, b.RemoteName
+			if err := d.RunOnce(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			if st, _ := e2eStatus(t, d, b.MsgID); st != tc.want {
+				t.Fatalf("batch %s; want %s", st, tc.want)
+			}
+			delivered := len(testutil.Names(t, taken))
+			if !tc.taken {
+				delivered = len(testutil.Names(t, filepath.Join(root, "inbound")))
+			}
+			if delivered != 1 {
+				t.Errorf("the server received the batch %d times; want once", delivered)
+			}
+		})
+	}
+}
+
+// e2eStatus returns the status of batch msgID in the daemon's store.
+func e2eStatus(t *testing.T, d *Daemon, msgID string) (store.BatchStatus, string) {
+	t.Helper()
+	b, err := d.store.Batch(t.Context(), msgID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b.Status, b.Reason
 }

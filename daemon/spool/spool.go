@@ -39,6 +39,11 @@ var (
 	// again once it is ready.
 	ErrSkipped = errors.New("skipped")
 
+	// ErrNameInWork is wrapped, beside ErrSkipped, by the error of a Claim
+	// of a file whose name is still taken in work/ by an earlier file that
+	// has not finished: the new file waits in the folder until it has.
+	ErrNameInWork = errors.New("name still in work")
+
 	// ErrCrossDevice is wrapped by the errors of Open and Claim when the
 	// folder and the state folder are on different file systems, so that
 	// a file cannot be claimed by a rename.
@@ -378,7 +383,7 @@ func (f *Folder) Claim(c Candidate) (Claimed, error) {
 	// free now is free at the rename.
 	dst := filepath.Join(f.work, c.Name)
 	if _, err := os.Lstat(dst); err == nil {
-		return Claimed{}, fmt.Errorf("claim %s: a file of that name is still in %s; taken once it has moved on: %w", src, f.work, ErrSkipped)
+		return Claimed{}, fmt.Errorf("claim %s: a file of that name is still in %s; taken once it has moved on: %w: %w", src, f.work, ErrNameInWork, ErrSkipped)
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return Claimed{}, fmt.Errorf("claim %s: %w", src, err)
 	}

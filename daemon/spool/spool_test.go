@@ -618,8 +618,8 @@ func TestNamesInWorkAndPending(t *testing.T) {
 	if err != nil || len(cs) != 1 {
 		t.Fatalf("scan: %v, %v", candNames(cs), err)
 	}
-	if _, err := f.Claim(cs[0]); !errors.Is(err, ErrSkipped) {
-		t.Fatalf("Claim of a name taken in work/ = %v; want ErrSkipped", err)
+	if _, err := f.Claim(cs[0]); !errors.Is(err, ErrSkipped) || !errors.Is(err, ErrNameInWork) {
+		t.Fatalf("Claim of a name taken in work/ = %v; want ErrSkipped and ErrNameInWork", err)
 	}
 	if readFile(t, p) != "second" {
 		t.Fatal("the waiting file was touched")

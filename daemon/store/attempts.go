@@ -18,8 +18,9 @@ const (
 	// its final name, or may have been there and been taken by the server.
 	AttemptOpen AttemptOutcome = ""
 	// AttemptNotUploaded: the file never reached its final name: the
-	// upload failed before the rename was sent, or the attempt's
-	// temporary file was found on the server and removed.
+	// upload failed before the rename was sent or the server refused the
+	// rename, or the attempt's temporary file was removed from the server
+	// (so its rename can never happen).
 	AttemptNotUploaded AttemptOutcome = "not-uploaded"
 	// AttemptSent, AttemptInDoubt: the batch went sent, or in doubt, with
 	// this attempt open.
@@ -101,7 +102,8 @@ func (s *Store) BeginAttempt(ctx context.Context, msgID string, temp func(n int)
 // EndAttempt records the end of the open attempt n of batch msgID with
 // outcome (AttemptNotUploaded: the only outcome a caller records itself;
 // the others follow from SetBatchStatus). The error wraps ErrTransition
-// when the attempt is not open, ErrNotFound when there is no such attempt.
+// when the attempt is not open, ErrNotFound when there is no such attempt,
+// ErrInvalid for another outcome.
 func (s *Store) EndAttempt(ctx context.Context, msgID string, n int, outcome AttemptOutcome, detail string) error {
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		a, err := attempt(ctx, tx, msgID, n)

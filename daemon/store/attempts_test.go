@@ -120,11 +120,18 @@ func TestAttemptsKept(t *testing.T) {
 			t.Errorf("%s: no error", q)
 		}
 	}
+	// At most one open attempt per batch: a second one is refused by the
+	// store itself, not only by BeginAttempt.
 	b2, rs2 := newBatch("B-KEEP2", 0, 1)
 	mustCreate(t, s, b2, rs2)
-	if _, err := s.w.ExecContext(ctx, `INSERT INTO upload_attempts (msg_id, attempt, temp_name, started) VALUES (?, 1, 'x', '2026-12-01T00:00:00Z')`, b.MsgID); err == nil {
-		t.Fatal("a second open attempt of a batch was recorded (attempt 1 again)")
+	if _, err := s.BeginAttempt(ctx, b2.MsgID, tempOf(b2.MsgID)); err != nil {
+		t.Fatal(err)
 	}
+	if _, err := s.w.ExecContext(ctx, `INSERT INTO upload_attempts (msg_id, attempt, temp_name, started) VALUES (?, 2, 'x', '2026-12-01T00:00:00Z')`, b2.MsgID); err == nil {
+		t.Fatal("a second open attempt of a batch was recorded")
+	}
+	// An open attempt of a batch that is not sending is found by the
+	// integrity check.
 	if _, err := s.w.ExecContext(ctx, `INSERT INTO upload_attempts (msg_id, attempt, temp_name, started) VALUES (?, 2, 'x', '2026-12-01T00:00:00Z')`, b.MsgID); err != nil {
 		t.Fatal(err)
 	}
