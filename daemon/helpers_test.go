@@ -22,6 +22,7 @@ import (
 	"refundd/daemon/obs"
 	"refundd/daemon/refund"
 	"refundd/daemon/sandbox"
+	"refundd/daemon/spool"
 	"refundd/daemon/store"
 	"refundd/formats/pain002"
 	"refundd/internal/testutil"
@@ -596,4 +597,42 @@ func metric(t testing.TB, m *obs.Metrics, name string, labels ...string) float64
 	}
 	t.Fatalf("no metric %s", series)
 	return 0
+}
+
+// claimOne scans f, which must offer exactly one file, and claims it, as a
+// run that is then stopped would.
+func claimOne(t *testing.T, f *spool.Folder) spool.Claimed {
+	t.Helper()
+	cands, err := f.Scan(time.Now())
+	if err != nil || len(cands) != 1 {
+		t.Fatalf("scan: %v, %v", cands, err)
+	}
+	cl, err := f.Claim(cands[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cl
+}
+
+// bankHadFirstDelivery makes the batch in doubt have reached the bank: its
+// pain.001 is put in the upload folder, the bank takes it, AutoPay takes
+// it away, and the bank answers. The answers are moved into a folder of
+// their own, to be delivered when the test says; it returns that folder
+// and their names.
+func (e *daemonEnv) bankHadFirstDelivery(t *testing.T, bank *sandbox.Bank) (held string, answers []string) {
+	t.Helper()
+	pain := readFile(t, filepath.Join(e.dir, "state", OutboxDir, testMsgID+".xml"))
+	remote := filepath.Join(e.up, testMsgID+".xml")
+	if err := os.WriteFile(remote, pain, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := bank.Step(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(remote); err != nil {
+		t.Fatal(err)
+	}
+	bankSteps(t, bank)
+	held = t.TempDir()
+	return held, moveAll(t, e.down, held, "")
 }

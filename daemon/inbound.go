@@ -56,41 +56,41 @@ func (d *Daemon) takeReply(ctx context.Context, cl spool.Claimed, resumed bool) 
 	reply := store.Reply{}
 	if res.Message.Type == formats.Pain002 && res.OrgnlMsgID != "" {
 		to, ok := groupStatus(res.GroupStatus)
-		if !ok {
-			// A report of transaction statuses only: the bank has the
-			// message all the same, which settles a batch in doubt.
-			to, ok = store.BatchSent, true
-		}
-		if res.DuplicateRefusal {
-			// The bank has the message: a batch in doubt (or still
-			// sending) is sent; any later status stays.
+		if !ok || res.DuplicateRefusal {
+			// No group status refundd maps (none given: transaction
+			// statuses only), or the refusal of a second delivery: either
+			// way the bank has the message, which settles a batch in doubt
+			// (or still sending); any later status stays.
 			to = store.BatchSent
 		}
-		if ok {
-			b, err := d.store.Batch(ctx, res.OrgnlMsgID)
-			switch {
-			case errors.Is(err, store.ErrNotFound):
-				log.Warn().Str(obs.FieldMsgID, res.OrgnlMsgID).Msg("status report for a pain.001 refundd did not send")
-			case err != nil:
-				return err
-			case res.DuplicateRefusal:
-				ev := log.Warn().Str(obs.FieldMsgID, b.MsgID).Str(obs.FieldStatus, string(b.Status)).Str("reason", "DU01")
-				if b.Status != to && store.AllowedBatch(b.Status, to) {
-					reply.Batches = append(reply.Batches, store.BatchStatusChange{MsgID: b.MsgID, To: to, Reason: "pain.002 RJCT DU01: the bank has the message"})
-					ev = ev.Str("to", string(to))
-				}
-				ev.Msg("the bank refused a delivery of the batch as a duplicate: it has the message already; the refunds keep their statuses")
-			case b.Status != to && store.AllowedBatch(b.Status, to):
-				reason := "pain.002 " + res.GroupStatus
-				if res.GroupStatus == "" {
-					reason = "pain.002 without a group status: the bank has the message"
-				}
-				reply.Batches = append(reply.Batches, store.BatchStatusChange{MsgID: b.MsgID, To: to, Reason: reason})
-			case b.Status != to && res.GroupStatus == "":
-			case b.Status != to:
-				log.Info().Str(obs.FieldMsgID, b.MsgID).Str(obs.FieldStatus, string(b.Status)).Str("reported", string(to)).
-					Msg("batch status not changed: the report is older than what refundd knows")
+		b, err := d.store.Batch(ctx, res.OrgnlMsgID)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			log.Warn().Str(obs.FieldMsgID, res.OrgnlMsgID).Msg("status report for a pain.001 refundd did not send")
+		case err != nil:
+			return err
+		case res.DuplicateRefusal:
+			ev := log.Warn().Str(obs.FieldMsgID, b.MsgID).Str(obs.FieldStatus, string(b.Status)).Str("reason", "DU01")
+			if b.Status != to && store.AllowedBatch(b.Status, to) {
+				reply.Batches = append(reply.Batches, store.BatchStatusChange{MsgID: b.MsgID, To: to, Reason: "pain.002 RJCT DU01: the bank has the message"})
+				ev = ev.Str("to", string(to))
 			}
+			ev.Msg("the bank refused a delivery of the batch as a duplicate: it has the message already; the refunds keep their statuses")
+		case b.Status != to && store.AllowedBatch(b.Status, to):
+			reason := "pain.002 " + res.GroupStatus
+			switch {
+			case res.GroupStatus == "":
+				reason = "pain.002 without a group status: the bank has the message"
+			case !ok:
+				reason = "pain.002 with group status " + res.GroupStatus + ", which refundd does not map: the bank has the message"
+			}
+			reply.Batches = append(reply.Batches, store.BatchStatusChange{MsgID: b.MsgID, To: to, Reason: reason})
+		case b.Status != to && !ok:
+			// A batch past sent: a report without a group status says
+			// nothing new of it.
+		case b.Status != to:
+			log.Info().Str(obs.FieldMsgID, b.MsgID).Str(obs.FieldStatus, string(b.Status)).Str("reported", string(to)).
+				Msg("batch status not changed: the report is older than what refundd knows")
 		}
 	}
 	for _, s := range res.Statuses {

@@ -364,22 +364,11 @@ func TestCasesResendRefusedAsDuplicate(t *testing.T) {
 	bank := sandbox.NewBank(sandbox.BankConfig{UploadDir: e.up, DownloadDir: e.down, Delay: time.Millisecond,
 		Poll: time.Millisecond, Now: e.clock, Logger: zerolog.New(&banklog)})
 	pain := readFile(t, filepath.Join(e.dir, "state", OutboxDir, testMsgID+".xml"))
+	remote := filepath.Join(e.up, testMsgID+".xml")
 
 	// The upload that ended in doubt had in fact arrived: the bank took it
-	// and AutoPay took it away.
-	remote := filepath.Join(e.up, testMsgID+".xml")
-	if err := os.WriteFile(remote, pain, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := bank.Step(); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Remove(remote); err != nil {
-		t.Fatal(err)
-	}
-	bankSteps(t, bank)
-	held := t.TempDir() // the bank's answers, delivered later
-	first := moveAll(t, e.down, held, "")
+	// and AutoPay took it away. Its answers are delivered later.
+	held, first := e.bankHadFirstDelivery(t, bank)
 	if len(withPrefix(first, "pain002-")) == 0 || len(withPrefix(first, "camt054-")) == 0 {
 		t.Fatalf("the bank answered the first delivery with %v", first)
 	}

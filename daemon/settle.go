@@ -14,13 +14,13 @@ import (
 )
 
 // settleByBookings settles the batches whose upload is not known to have
-// reached the bank (in doubt, or still sending)
-// when the camt.054 or camt.053 at path books or mentions one of their
-// refunds (EndToEndId or InstrId) or the batch itself (Btch/MsgId): the
-// bank has the file, so the batch is sent. It runs before the reply is
-// applied, so that the booking finds its refund sent and is posted, not
-// turned into an exception. A file that cannot be read is left to
-// ProcessReply, which refuses it.
+// reached the bank (in doubt, or still sending) when the camt.054 or
+// camt.053 at path books or mentions one of their refunds (EndToEndId or
+// InstrId) or the batch itself (Btch/MsgId): the bank has the file, so
+// the batch is sent. It runs before the reply is applied, so that the
+// booking finds its refund sent and is posted, not turned into an
+// exception. A file that cannot be read as a camt is left to reply.Process,
+// which applies or refuses it.
 func (d *Daemon) settleByBookings(ctx context.Context, path string, log zerolog.Logger) error {
 	waiting, err := d.store.BatchesByStatus(ctx, store.BatchInDoubt, store.BatchSending)
 	if err != nil || len(waiting) == 0 {

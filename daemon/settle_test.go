@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"bytes"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -105,20 +104,7 @@ func TestCasesInDoubtSettledByBooking(t *testing.T) {
 	e.inDoubtConsumed(t)
 	bank := sandbox.NewBank(sandbox.BankConfig{UploadDir: e.up, DownloadDir: e.down, Delay: time.Millisecond,
 		Poll: time.Millisecond, Now: e.clock})
-	pain := readFile(t, filepath.Join(e.dir, "state", OutboxDir, testMsgID+".xml"))
-	remote := filepath.Join(e.up, testMsgID+".xml")
-	if err := os.WriteFile(remote, pain, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := bank.Step(); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Remove(remote); err != nil {
-		t.Fatal(err)
-	}
-	bankSteps(t, bank)
-	held := t.TempDir()
-	answers := moveAll(t, e.down, held, "")
+	held, answers := e.bankHadFirstDelivery(t, bank)
 	bookings := withPrefix(answers, "camt054-")
 	if len(bookings) == 0 {
 		t.Fatalf("the bank answered with %v", answers)

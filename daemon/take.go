@@ -102,22 +102,19 @@ func (d *Daemon) knownFile(ctx context.Context, f *spool.Folder, cl spool.Claime
 		return false, err
 	}
 	switch {
-	case prev.Outcome == store.FileProcessing && prev.Name != cl.Name:
-		// The same content was claimed under another name. If that file is
-		// still in work/, its processing did not finish and it is tried
-		// again: this is a copy, refused below, so the content is handled
-		// once, from that file. Otherwise cl is that file, resumed.
-		other, err := f.InWork(prev.Name)
-		switch {
-		case errors.Is(err, fs.ErrNotExist) || (err == nil && other.SHA256 != cl.SHA256):
-			log.Info().Str(obs.FieldStage, "claim").Msg("resuming a file whose processing was interrupted")
-			return true, nil
-		case err != nil:
+	case prev.Outcome == store.FileProcessing:
+		// The content's processing did not finish. When it was claimed
+		// under another name and that file is still in work/, cl is a copy,
+		// refused below, so the content is handled once, from that file;
+		// otherwise cl is that file, resumed.
+		copyOf, err := copyInWork(f, prev.Name, cl)
+		if err != nil {
 			return false, err
 		}
-	case prev.Outcome == store.FileProcessing:
-		log.Info().Str(obs.FieldStage, "claim").Msg("resuming a file whose processing was interrupted")
-		return true, nil
+		if !copyOf {
+			log.Info().Str(obs.FieldStage, "claim").Msg("resuming a file whose processing was interrupted")
+			return true, nil
+		}
 	case resumed && prev.Outcome == store.FileDone && prev.Name == cl.Name:
 		// Finished by a run that stopped before archiving it.
 		_, err := f.Done(cl, "")
@@ -133,4 +130,20 @@ func (d *Daemon) knownFile(ctx context.Context, f *spool.Folder, cl spool.Claime
 	}
 	_, err = f.Duplicate(cl, prev.Name, prev.FirstSeen)
 	return false, err
+}
+
+// copyInWork reports whether cl is a copy of the file called name that
+// is in f's work folder with the same content.
+func copyInWork(f *spool.Folder, name string, cl spool.Claimed) (bool, error) {
+	if name == cl.Name {
+		return false, nil
+	}
+	other, err := f.InWork(name)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return false, nil
+	case err != nil:
+		return false, err
+	}
+	return other.SHA256 == cl.SHA256, nil
 }

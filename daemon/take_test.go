@@ -183,13 +183,7 @@ func TestDaemonCopyKilledAfterClaim(t *testing.T) {
 
 	drop(t, inbox, "reply (2).xml", data)
 	d := e.daemon(t, e.options(t))
-	cands, err := d.inbox.Scan(time.Now())
-	if err != nil || len(cands) != 1 {
-		t.Fatalf("scan: %v, %v", cands, err)
-	}
-	if _, err := d.inbox.Claim(cands[0]); err != nil {
-		t.Fatal(err)
-	}
+	claimOne(t, d.inbox)
 	d.Close() // killed
 
 	e.once(t)
@@ -228,14 +222,7 @@ func TestDaemonCopyWhileProcessing(t *testing.T) {
 	inbox := filepath.Join(e.dir, "inbox")
 	drop(t, inbox, "pain002.xml", data)
 	d := e.daemon(t, e.options(t))
-	cands, err := d.inbox.Scan(time.Now())
-	if err != nil || len(cands) != 1 {
-		t.Fatalf("scan: %v, %v", cands, err)
-	}
-	cl, err := d.inbox.Claim(cands[0])
-	if err != nil {
-		t.Fatal(err)
-	}
+	cl := claimOne(t, d.inbox)
 	if _, err := d.store.RecordFile(t.Context(), cl.SHA256, cl.Name, store.FileReply); err != nil {
 		t.Fatal(err)
 	}
@@ -280,14 +267,7 @@ func TestDaemonBatchCopyWhileProcessing(t *testing.T) {
 	export := filepath.Join(e.dir, "export")
 	drop(t, export, "batch-ok.csv", data)
 	d := e.daemon(t, e.options(t))
-	cands, err := d.export.Scan(time.Now())
-	if err != nil || len(cands) != 1 {
-		t.Fatalf("scan: %v, %v", cands, err)
-	}
-	cl, err := d.export.Claim(cands[0])
-	if err != nil {
-		t.Fatal(err)
-	}
+	cl := claimOne(t, d.export)
 	if _, err := d.store.RecordFile(t.Context(), cl.SHA256, cl.Name, store.FileBatch); err != nil {
 		t.Fatal(err)
 	}

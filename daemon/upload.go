@@ -14,6 +14,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"refundd/daemon/config"
 	"refundd/daemon/failpoint"
 	"refundd/daemon/obs"
 	"refundd/daemon/store"
@@ -88,16 +89,7 @@ func (d *Daemon) upload(ctx context.Context, b store.Batch) {
 			log.Warn().Err(err).Str("temp", last.Temp).Msg("removing the temporary file of an earlier upload attempt failed")
 		}
 	}
-	if fi, err := c.Stat(ctx, b.RemoteName); err == nil {
-		if fi.Size() == int64(len(data)) {
-			d.setBatch(ctx, b, store.BatchSent, "found on the server with the recorded size", log)
-			return
-		}
-		d.setBatch(ctx, b, store.BatchInDoubt, fmt.Sprintf("a file of %d bytes is on the server under the name, the pain.001 has %d: "+
-			"check with AutoPay which file it has, then run refundd resolve", fi.Size(), len(data)), log)
-		return
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		d.uploadFailed(b, err, sftpx.IsPermanent(err), log)
+	if d.settledByFinal(ctx, c, b, "", int64(len(data)), log) {
 		return
 	}
 	// The mutation is the bug the crash test must see: the outcome
@@ -109,7 +101,7 @@ func (d *Daemon) upload(ctx context.Context, b store.Batch) {
 	failpoint.Hit(failpoint.BeforeUpload)
 	var tempErr error
 	a, err := d.store.BeginAttempt(ctx, b.MsgID, func(n int) string {
-		tmp, err := d.cfg.SFTPConfig().TempName(b.RemoteName + ".a" + strconv.Itoa(n))
+		tmp, err := attemptTemp(d.cfg, b.RemoteName, n)
 		tempErr = err
 		return tmp
 	})
@@ -165,7 +157,8 @@ func (d *Daemon) upload(ctx context.Context, b store.Batch) {
 //     resend.
 func (d *Daemon) settleAttempt(ctx context.Context, c *sftpx.Client, b store.Batch, a store.Attempt, size int64, log zerolog.Logger) bool {
 	log = log.With().Str(obs.FieldStage, "settle").Int("attempt", a.N).Logger()
-	if d.settledByFinal(ctx, c, b, a, size, log) {
+	how := fmt.Sprintf("upload attempt %d did not record its outcome: ", a.N)
+	if d.settledByFinal(ctx, c, b, how, size, log) {
 		return false
 	}
 	// The removal itself, not a look beforehand, tells whether the
@@ -186,7 +179,7 @@ func (d *Daemon) settleAttempt(ctx context.Context, c *sftpx.Client, b store.Bat
 	}
 	// No temporary file: look at the final name once more, in case the
 	// rename landed since the first look.
-	if d.settledByFinal(ctx, c, b, a, size, log) {
+	if d.settledByFinal(ctx, c, b, how, size, log) {
 		return false
 	}
 	if failpoint.Mutated(failpoint.MissingIsNotUploaded) {
@@ -202,24 +195,31 @@ func (d *Daemon) settleAttempt(ctx context.Context, c *sftpx.Client, b store.Bat
 }
 
 // settledByFinal looks for the pain.001 of batch b under its final name
-// and settles the open attempt a by what it finds: the recorded size is
-// sent, another size in doubt. It reports whether it settled the batch,
-// or could not look (the failure is scheduled for a retry); false means
-// the final name does not exist.
-func (d *Daemon) settledByFinal(ctx context.Context, c *sftpx.Client, b store.Batch, a store.Attempt, size int64, log zerolog.Logger) bool {
+// and settles the batch by what it finds, the reason starting with how:
+// the recorded size is sent, another size in doubt. It reports whether it
+// settled the batch, or could not look (the failure is scheduled for a
+// retry); false means the final name does not exist.
+func (d *Daemon) settledByFinal(ctx context.Context, c *sftpx.Client, b store.Batch, how string, size int64, log zerolog.Logger) bool {
 	fi, err := c.Stat(ctx, b.RemoteName)
 	switch {
 	case err == nil && fi.Size() == size:
-		d.setBatch(ctx, b, store.BatchSent, fmt.Sprintf("upload attempt %d did not record its outcome: the file is on the server with the recorded size", a.N), log)
+		d.setBatch(ctx, b, store.BatchSent, how+"found on the server with the recorded size", log)
 	case err == nil:
-		d.setBatch(ctx, b, store.BatchInDoubt, fmt.Sprintf("upload attempt %d did not record its outcome; a file of %d bytes is on the server under the name, the pain.001 has %d: "+
-			"check with AutoPay which file it has, then run refundd resolve", a.N, fi.Size(), size), log)
+		d.setBatch(ctx, b, store.BatchInDoubt, how+fmt.Sprintf("a file of %d bytes is on the server under the name, the pain.001 has %d: "+
+			"check with AutoPay which file it has, then run refundd resolve", fi.Size(), size), log)
 	case !errors.Is(err, fs.ErrNotExist):
 		d.uploadFailed(b, err, sftpx.IsPermanent(err), log)
 	default:
 		return false
 	}
 	return true
+}
+
+// attemptTemp returns the remote temporary name of upload attempt n to
+// remote: the configured pattern applied to the name with the attempt
+// (".RFD-….xml.a2.part" by default), so that each attempt has its own.
+func attemptTemp(cfg *config.Config, remote string, n int) (string, error) {
+	return cfg.SFTPConfig().TempName(remote + ".a" + strconv.Itoa(n))
 }
 
 // interruptedReason says, for an operator, why a batch whose upload

@@ -8,8 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -373,9 +373,13 @@ func TestSettleDelayedRename(t *testing.T) {
 		{"left in place", false, store.BatchSent},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			// The names the server's hook works on, set before the run.
+			var mu sync.Mutex
 			var root, temp, final string
 			taken := t.TempDir()
 			e := testutil.NewEmbedded(t, func(_ context.Context, op, p string) error {
+				mu.Lock()
+				defer mu.Unlock()
 				if op != "remove" || temp == "" || p != temp {
 					return nil
 				}
@@ -390,7 +394,9 @@ func TestSettleDelayedRename(t *testing.T) {
 				}
 				return &fs.PathError{Op: "remove", Path: p, Err: syscall.ENOENT}
 			})
+			mu.Lock()
 			root = filepath.Join(e.Dir, "bank")
+			mu.Unlock()
 			for _, d := range []string{"export", "inbox", "import", "state"} {
 				if err := os.MkdirAll(filepath.Join(e.Dir, d), 0o700); err != nil {
 					t.Fatal(err)
@@ -416,7 +422,7 @@ func TestSettleDelayedRename(t *testing.T) {
 			// The state a stop during the rename leaves: the attempt open,
 			// its temporary file complete on the server.
 			a, err := d.store.BeginAttempt(t.Context(), b.MsgID, func(n int) string {
-				tmp, err := cfg.SFTPConfig().TempName(b.RemoteName + ".a" + strconv.Itoa(n))
+				tmp, err := attemptTemp(cfg, b.RemoteName, n)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -428,7 +434,9 @@ func TestSettleDelayedRename(t *testing.T) {
 			if err := os.WriteFile(filepath.Join(root, a.Temp), readFile(t, b.LocalPath), 0o644); err != nil {
 				t.Fatal(err)
 			}
+			mu.Lock()
 			temp, final = a.Temp, b.RemoteName
+			mu.Unlock()
 			if err := d.RunOnce(t.Context()); err != nil {
 				t.Fatal(err)
 			}

@@ -162,16 +162,8 @@ func TestPutLeftoverTemp(t *testing.T) {
 
 // TestPutTempPattern checks a configured temporary name.
 func TestPutTempPattern(t *testing.T) {
-	var mu sync.Mutex
-	var opened []string
-	e := startEmbedded(t, sftpx.ServerConfig{Fault: func(_ context.Context, op, p string) error {
-		mu.Lock()
-		defer mu.Unlock()
-		if op == "open" {
-			opened = append(opened, p)
-		}
-		return nil
-	}})
+	ops := &opens{}
+	e := startEmbedded(t, sftpx.ServerConfig{Fault: ops.fault})
 	e.cfg.TempPattern = "tmp_{name}.upload"
 	c := dial(t, e.cfg)
 	if err := c.Put(t.Context(), "/in/pain.xml", strings.NewReader("x")); !errors.Is(err, fs.ErrNotExist) {
@@ -183,27 +175,38 @@ func TestPutTempPattern(t *testing.T) {
 	if err := c.Put(t.Context(), "/in/pain.xml", strings.NewReader("x")); err != nil {
 		t.Fatal(err)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if want := []string{"/in/tmp_pain.xml.upload", "/in/tmp_pain.xml.upload"}; !slices.Equal(opened, want) {
-		t.Errorf("opened %q; want %q", opened, want)
+	if want := []string{"/in/tmp_pain.xml.upload", "/in/tmp_pain.xml.upload"}; !slices.Equal(ops.names(), want) {
+		t.Errorf("opened %q; want %q", ops.names(), want)
 	}
+}
+
+// opens records the paths the embedded server opens, as its Fault hook.
+type opens struct {
+	mu    sync.Mutex
+	paths []string
+}
+
+func (o *opens) fault(_ context.Context, op, p string) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if op == "open" {
+		o.paths = append(o.paths, p)
+	}
+	return nil
+}
+
+func (o *opens) names() []string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return slices.Clone(o.paths)
 }
 
 // TestPutAs checks an upload under a temporary name the caller chose
 // (one per attempt, Config.TempName) and that a name outside the target's
 // folder, or the final name itself, is refused before anything is sent.
 func TestPutAs(t *testing.T) {
-	var mu sync.Mutex
-	var opened []string
-	e := startEmbedded(t, sftpx.ServerConfig{Fault: func(_ context.Context, op, p string) error {
-		mu.Lock()
-		defer mu.Unlock()
-		if op == "open" {
-			opened = append(opened, p)
-		}
-		return nil
-	}})
+	ops := &opens{}
+	e := startEmbedded(t, sftpx.ServerConfig{Fault: ops.fault})
 	if err := os.Mkdir(filepath.Join(e.root, "in"), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -223,10 +226,8 @@ func TestPutAs(t *testing.T) {
 	if got, err := os.ReadFile(filepath.Join(e.root, "in", "pain.xml")); err != nil || string(got) != "x" {
 		t.Errorf("final file holds %q, %v", got, err)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if want := []string{tmp}; !slices.Equal(opened, want) {
-		t.Errorf("opened %q; want %q", opened, want)
+	if want := []string{tmp}; !slices.Equal(ops.names(), want) {
+		t.Errorf("opened %q; want %q", ops.names(), want)
 	}
 	noTempFiles(t, e.root)
 }
