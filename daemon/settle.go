@@ -28,7 +28,7 @@ func (d *Daemon) settleByBookings(ctx context.Context, path string, log zerolog.
 	}
 	refs, err := reply.Refs(path)
 	if err != nil {
-		return nil // ProcessReply refuses the file and says why
+		return nil // reply.Process refuses the file and says why
 	}
 	for _, b := range waiting {
 		why := ""

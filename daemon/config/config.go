@@ -155,7 +155,7 @@ type HTTP struct {
 // ErrInvalid marks an invalid configuration.
 var ErrInvalid = errors.New("invalid configuration")
 
-// LoadConfig reads, checks and completes the configuration file at path.
+// Load reads, checks and completes the configuration file at path.
 // Unknown keys are errors; relative paths are resolved against the folder
 // of the file.
 func Load(path string) (*Config, error) {
@@ -175,7 +175,7 @@ func Load(path string) (*Config, error) {
 	return c, nil
 }
 
-// ParseConfig reads and checks a configuration; relative paths are resolved
+// Parse reads and checks a configuration; relative paths are resolved
 // against dir.
 func Parse(r io.Reader, dir string) (*Config, error) {
 	dec := yaml.NewDecoder(r)

@@ -121,7 +121,7 @@ func Batch(c *config.Config, name string, open Opener, now time.Time) (*Plan, er
 // Selected is Batch for the refunds of the file that sel picks,
 // as a message with sel's attempt number; refunds that sel does not pick
 // are passed over, their problems too. A nil sel picks every refund, as
-// PlanBatch does.
+// Batch does.
 func Selected(c *config.Config, name string, open Opener, now time.Time, sel *Selection) (*Plan, error) {
 	p := &Plan{File: name, Created: now.In(c.Location()), cfg: c, rules: c.Rules(now), sel: sel}
 	// A file of another kind is a problem of the file, not an error: it
@@ -299,7 +299,7 @@ func (l *limitedReader) Read(b []byte) (int, error) {
 
 // Render writes the pain.001 of a valid plan to w, reading the batch file
 // once more per payment-information block. The file must not change after
-// PlanBatch: if it does, Render fails with ErrChanged (and w holds a partial
+// Batch: if it does, Render fails with ErrChanged (and w holds a partial
 // document, so callers write to a temporary file).
 func (p *Plan) Render(open Opener, w io.Writer) error {
 	if !p.Valid() {
@@ -395,7 +395,7 @@ func account(t refund.AccountType, number string) pain001.Account {
 	return pain001.Account{Other: number, Scheme: "BBAN"}
 }
 
-// RenderFile validates the batch file at path and writes its pain.001 to
+// File validates the batch file at path and writes its pain.001 to
 // out. On invalid input it writes every problem to diag, one per line, and
 // nothing to out, and returns an error wrapping ErrInvalidBatch. The
 // document is rendered into a temporary file first, so out never receives
