@@ -99,6 +99,7 @@ type Daemon struct {
 	refused dialHold         // the server refused for good: no dial before its time
 	full    error            // the last "disk full" error while no new work is taken; nil when writing works
 	alive   liveness
+	lead    *Leadership
 }
 
 // retry is the state of a failed upload.
@@ -135,6 +136,7 @@ func New(cfg *config.Config, opts Options) (*Daemon, error) {
 		files:   &atomicfile.Writer{FS: opts.FS},
 		retries: map[string]retry{},
 		alarmed: map[string]bool{},
+		lead:    newLeadership(),
 	}
 	if err := d.open(cfg); err != nil {
 		d.Close()
@@ -156,17 +158,46 @@ func (d *Daemon) open(cfg *config.Config) error {
 		return fmt.Errorf("start: %w", err)
 	}
 	d.lock = l
-	d.outbox = filepath.Join(state, OutboxDir)
-	if err := checkStateKept(state, d.outbox); err != nil {
-		return err
+	ctx := context.Background()
+	if cfg.Postgres() {
+		// The state is in PostgreSQL and the files on the shared folder;
+		// the state folder holds only the lock.
+		d.outbox = filepath.Join(cfg.SpoolDir(), OutboxDir)
+		s, err := store.OpenPostgres(ctx, postgresConfig(cfg))
+		if err != nil {
+			return fmt.Errorf("start: %w", err)
+		}
+		d.store = s
+		if err := checkSchemaKept(s, d.outbox); err != nil {
+			return err
+		}
+	} else {
+		d.outbox = filepath.Join(state, OutboxDir)
+		if err := checkStateKept(state, d.outbox); err != nil {
+			return err
+		}
+		s, err := store.Open(filepath.Join(state, store.FileName))
+		if err != nil {
+			return fmt.Errorf("start: %w", err)
+		}
+		d.store = s
 	}
-	s, err := store.Open(filepath.Join(state, store.FileName))
-	if err != nil {
+	d.metrics.StoreStatsFrom(func() obs.StoreStats {
+		st := d.store.Stats()
+		return obs.StoreStats{FencedWrites: st.FencedWrites, CommitsUnknown: st.CommitsUnknown}
+	})
+	if err := d.store.IntegrityCheck(ctx); err != nil {
 		return fmt.Errorf("start: %w", err)
 	}
-	d.store = s
-	if err := s.IntegrityCheck(context.Background()); err != nil {
-		return fmt.Errorf("start: %w", err)
+	if !cfg.Postgres() {
+		// One instance, kept one by the lock file: it leads while it
+		// runs, and each run is an epoch of its own.
+		sent := time.Now()
+		le, _, err := d.store.Acquire(ctx, cfg.HA.Instance, cfg.HA.Lease)
+		if err != nil {
+			return fmt.Errorf("start: %w", err)
+		}
+		d.lead.acquired(le, sent, 0, false)
 	}
 	if err := os.MkdirAll(d.outbox, 0o750); err != nil {
 		return fmt.Errorf("start: outbox %s: %w", d.outbox, err)
@@ -175,6 +206,28 @@ func (d *Daemon) open(cfg *config.Config) error {
 		d.opts.Readiness.Set("store", nil)
 	}
 	return d.configure(cfg)
+}
+
+// postgresConfig is the store's connection of cfg.
+func postgresConfig(cfg *config.Config) store.PostgresConfig {
+	return store.PostgresConfig{URL: cfg.Store.URL, Schema: cfg.Store.Schema,
+		StatementTimeout: cfg.Store.StatementTimeout, IdleInTransactionTimeout: cfg.Store.IdleInTransactionTimeout}
+}
+
+// checkSchemaKept refuses to start on a PostgreSQL schema that was just
+// created while the spool's outbox holds payment files: the schema that
+// knew what was sent is gone (dropped, or store.schema misspelled), and
+// starting afresh could pay a batch again.
+func checkSchemaKept(s *store.Store, outbox string) error {
+	if !s.Created() {
+		return nil
+	}
+	sent, _ := filepath.Glob(filepath.Join(outbox, "*.xml"))
+	if len(sent) == 0 {
+		return nil
+	}
+	return fmt.Errorf("start: %w: %s was created now, but %s holds %d pain.001 file(s); check store.schema, or restore the schema from a backup (refundd never starts afresh over sent payments)",
+		ErrStateLost, s.Name(), outbox, len(sent))
 }
 
 // ErrStateLost marks a state folder whose database is missing although
@@ -202,12 +255,12 @@ func (d *Daemon) configure(cfg *config.Config) error {
 	if cfg.Ledger.ReceivablesAccount == "" || cfg.Ledger.ChargesAccount == "" {
 		return fmt.Errorf("start: %w: ledger.receivables_account and ledger.charges_account are required: the bank's bookings are posted to them", config.ErrInvalid)
 	}
-	export, err := spool.Open(spool.Config{Dir: cfg.Paths.Export, State: cfg.Paths.State, Kind: "export",
+	export, err := spool.Open(spool.Config{Dir: cfg.Paths.Export, State: cfg.SpoolDir(), Kind: "export",
 		StableFor: cfg.Watch.StableFor, Now: d.now})
 	if err != nil {
 		return fmt.Errorf("start: export folder: %w", err)
 	}
-	inbox, err := spool.Open(spool.Config{Dir: cfg.Paths.Inbox, State: cfg.Paths.State, Kind: "inbox",
+	inbox, err := spool.Open(spool.Config{Dir: cfg.Paths.Inbox, State: cfg.SpoolDir(), Kind: "inbox",
 		StableFor: cfg.Watch.StableFor, Now: d.now})
 	if err != nil {
 		return fmt.Errorf("start: inbox folder: %w", err)
@@ -262,6 +315,36 @@ func (d *Daemon) Store() *store.Store { return d.store }
 // their reasons); an error means that refundd could not go on (a failed
 // fsync, a broken store).
 func (d *Daemon) RunOnce(ctx context.Context) error {
+	if d.cfg.Postgres() {
+		sent := time.Now()
+		le, ok, err := d.store.Acquire(ctx, d.cfg.HA.Instance, d.cfg.HA.Lease)
+		if err != nil {
+			return fmt.Errorf("run once: %w", err)
+		}
+		if !ok {
+			cur, _ := d.store.Leader(ctx)
+			return fmt.Errorf("run once: %w: %s leads the company (epoch %d); stop it first, or let it do the work", ErrLeadershipLost, cur.Holder, cur.Epoch)
+		}
+		d.lead.acquired(le, sent, d.cfg.HA.Deadline(), true)
+		renewing, stopRenewing := context.WithCancel(ctx)
+		renewDone := make(chan struct{})
+		go func() {
+			defer close(renewDone)
+			d.renewLoop(renewing, func() {}, d.cfg.HA, d.cfg.Store.Schema, d.log.With().Str(obs.FieldComponent, "leader").Logger())
+		}()
+		defer func() {
+			stopRenewing()
+			<-renewDone
+			_ = d.store.Resign(context.WithoutCancel(ctx))
+		}()
+	}
+	if err := d.runOnce(ctx); err != nil {
+		return err
+	}
+	return d.lead.Check() // a pass cut short by a lost lease is not done
+}
+
+func (d *Daemon) runOnce(ctx context.Context) error {
 	d.resolveInDoubt(ctx)
 	if err := d.step(ctx, true); err != nil {
 		return err
@@ -322,7 +405,19 @@ func (d *Daemon) nextWake() time.Time {
 // steps; an invalid one is logged and the current one stays. Run returns
 // an error only when refundd cannot go on (a failed fsync, a broken store,
 // a folder that cannot be watched).
+//
+// On PostgreSQL the instance first stands by until it holds its company's
+// lease, and Run returns an error wrapping ErrLeadershipLost when it loses
+// it.
 func (d *Daemon) Run(ctx context.Context, reload <-chan struct{}) error {
+	if d.cfg.Postgres() {
+		return d.runHA(ctx, reload)
+	}
+	return d.run(ctx, reload)
+}
+
+// run runs the daemon as the leader until ctx ends.
+func (d *Daemon) run(ctx context.Context, reload <-chan struct{}) error {
 	for {
 		inner, cancel := context.WithCancel(ctx)
 		done := make(chan error, 1)
@@ -361,8 +456,12 @@ func (d *Daemon) Run(ctx context.Context, reload <-chan struct{}) error {
 func (d *Daemon) reload() *config.Config {
 	logErr(d.log, notify.Reloading())
 	cfg, err := config.Load(d.opts.ConfigPath)
-	if err == nil && filepath.Clean(cfg.Paths.State) != filepath.Clean(d.cfg.Paths.State) {
+	switch {
+	case err != nil:
+	case filepath.Clean(cfg.Paths.State) != filepath.Clean(d.cfg.Paths.State):
 		err = fmt.Errorf("reload %s: %w: paths.state cannot change while refundd runs", d.opts.ConfigPath, config.ErrInvalid)
+	case cfg.SpoolDir() != d.cfg.SpoolDir() || cfg.Store != d.cfg.Store || cfg.HA != d.cfg.HA:
+		err = fmt.Errorf("reload %s: %w: paths.spool, store and ha cannot change while refundd runs", d.opts.ConfigPath, config.ErrInvalid)
 	}
 	if err != nil {
 		d.log.Error().Err(err).Str(obs.FieldFile, d.opts.ConfigPath).Msg("configuration not reloaded; the running one stays")
@@ -378,7 +477,8 @@ func (d *Daemon) runConfig(ctx context.Context) error {
 	w, err := spool.NewWatcher(spool.Options{
 		Dirs:     []string{d.cfg.Paths.Export, d.cfg.Paths.Inbox},
 		Schedule: d.cfg.Watch.Rescan,
-		NoEvents: d.opts.NoEvents,
+		// File events see no other host's writes to a shared folder.
+		NoEvents: d.opts.NoEvents || d.cfg.Postgres(),
 		OnError: func(err error) {
 			d.log.Warn().Err(err).Str(obs.FieldComponent, "watch").Msg("watcher trouble; the rescan covers it")
 		},
@@ -456,7 +556,16 @@ func (d *Daemon) step(ctx context.Context, download bool) (err error) {
 	}()
 	d.alive.busy.Store(time.Now().UnixNano())
 	defer d.alive.busy.Store(0)
-	work := context.WithoutCancel(ctx)
+	if err := d.leading(); err != nil {
+		return d.stop(err)
+	}
+	// The work on a file is finished even when ctx ends (a SIGTERM), but
+	// not when the leadership is lost: then its store calls are cut off.
+	work, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelWork()
+	if cutWritesOnLoss {
+		defer context.AfterFunc(d.lead.Gone(), cancelWork)()
+	}
 	d.checkFull()
 	if download && ctx.Err() == nil && d.full == nil {
 		d.download(work)
@@ -476,6 +585,13 @@ func (d *Daemon) step(ctx context.Context, download bool) (err error) {
 
 // stop says why refundd stops on a fatal error and returns it.
 func (d *Daemon) stop(err error) error {
+	if errors.Is(err, store.ErrNotLeader) || errors.Is(err, ErrLeadershipLost) {
+		if !errors.Is(err, ErrLeadershipLost) {
+			err = fmt.Errorf("%w: %w", ErrLeadershipLost, err)
+		}
+		d.lead.lose(err)
+		return err
+	}
 	if d.opts.Readiness != nil {
 		d.opts.Readiness.Set("disk", err)
 	}
@@ -488,7 +604,7 @@ func (d *Daemon) stop(err error) error {
 // (the data may be lost although a later fsync succeeds) or a store that
 // fails its checks.
 func fatal(err error) bool {
-	return errors.Is(err, fsync.ErrSync) ||
+	return errors.Is(err, fsync.ErrSync) || errors.Is(err, store.ErrNotLeader) || errors.Is(err, ErrLeadershipLost) ||
 		errors.Is(err, store.ErrCorrupt) || errors.Is(err, store.ErrSchemaTooNew)
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"refundd/internal/fsync"
+	"refundd/internal/pgtest"
 
 	"github.com/rs/zerolog"
 
@@ -78,7 +80,7 @@ func TestDaemonEndToEnd(t *testing.T) {
 		t.Fatalf("upload folder holds %v, want %s.xml", got, testMsgID)
 	}
 	xsdtest.Validate(t, xsdtest.Schema(t, "pain.001.001.03.xsd"), filepath.Join(e.up, testMsgID+".xml"))
-	if !bytes.Equal(readFile(t, filepath.Join(e.up, testMsgID+".xml")), readFile(t, filepath.Join(e.dir, "state", OutboxDir, testMsgID+".xml"))) {
+	if !bytes.Equal(readFile(t, filepath.Join(e.up, testMsgID+".xml")), readFile(t, e.outboxFile(testMsgID))) {
 		t.Error("the uploaded file is not the outbox file")
 	}
 	if st, _ := e.statuses(t, testMsgID); st != store.BatchSent {
@@ -126,7 +128,11 @@ func TestDaemonRestarts(t *testing.T) {
 	e := newDaemonEnv(t)
 	opts := e.options(t)
 	drop(t, filepath.Join(e.dir, "export"), "batch-ok.csv", readFile(t, "testdata/batch-ok.csv"))
-	uploaded := func() bool { return len(files(t, e.up)) > 0 && fileExists(filepath.Join(e.dir, "state", "refundd.db")) }
+	// The SQLite store is made by the first Daemon (e.statuses opens an
+	// existing one); a PostgreSQL schema exists from the start.
+	uploaded := func() bool {
+		return len(files(t, e.up)) > 0 && (e.cfg.Postgres() || fileExists(filepath.Join(e.dir, "state", store.FileName)))
+	}
 	e.runUntil(t, opts, "the upload", func() bool {
 		if !uploaded() {
 			return false
@@ -254,6 +260,18 @@ func TestStartNeedsLedgerAccounts(t *testing.T) {
 // outbox, the daemon refuses to start.
 func TestDaemonStateLost(t *testing.T) {
 	e := newDaemonEnv(t)
+	if e.cfg.Postgres() {
+		// The schema dropped (or store.schema misspelled) while the
+		// spool's outbox holds sent payments: no fresh start either.
+		e.intent(t)
+		if err := pgtest.Drop(e.cfg.Store.URL, e.cfg.Store.Schema); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := New(e.cfg, e.options(t)); !errors.Is(err, ErrStateLost) || !strings.Contains(err.Error(), "check store.schema") {
+			t.Errorf("New on a new schema over sent payments: %v, want ErrStateLost", err)
+		}
+		return
+	}
 	e.intent(t)
 	for _, suffix := range []string{"", "-wal", "-shm"} {
 		if err := os.Remove(filepath.Join(e.dir, "state", store.FileName+suffix)); err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -273,17 +291,7 @@ func damageStore(t *testing.T, path, kind string) {
 	t.Helper()
 	switch kind {
 	case "sql":
-		db, err := sql.Open("sqlite", path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer db.Close()
-		if _, err := db.Exec(`UPDATE refunds SET status = 'booked' WHERE ref_nbr = 'CN10042'`); err != nil {
-			t.Fatal(err)
-		}
-		if err := db.Close(); err != nil {
-			t.Fatal(err)
-		}
+		damageSQL(t, "sqlite", path, `UPDATE refunds SET status = 'booked' WHERE ref_nbr = 'CN10042'`)
 	case "header":
 		f, err := os.OpenFile(path, os.O_WRONLY, 0)
 		if err != nil {
@@ -310,19 +318,87 @@ func damageStore(t *testing.T, path, kind string) {
 	}
 }
 
+// damageSQL runs the statement on the database behind the store's back.
+func damageSQL(t *testing.T, driver, dsn, stmt string) {
+	t.Helper()
+	db, err := sql.Open(driver, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(stmt); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// pgSnapshot returns every row of every table of the PostgreSQL schema of
+// cfg, as text: equal snapshots are an unchanged database.
+func pgSnapshot(t *testing.T, cfg *config.Config) []byte {
+	t.Helper()
+	db, err := sql.Open("pgx", cfg.Store.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.QueryContext(t.Context(), `SELECT table_name FROM information_schema.tables
+		WHERE table_schema = $1 AND table_type = 'BASE TABLE' ORDER BY table_name`, cfg.Store.Schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tables []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			t.Fatal(err)
+		}
+		tables = append(tables, name)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if len(tables) == 0 {
+		t.Fatalf("schema %s has no tables", cfg.Store.Schema)
+	}
+	var out bytes.Buffer
+	for _, table := range tables {
+		var text string
+		// The names are the catalogue's, quoted.
+		q := `SELECT coalesce(string_agg(r::text, E'\n' ORDER BY r::text), '') FROM "` + cfg.Store.Schema + `"."` + table + `" r`
+		if err := db.QueryRowContext(t.Context(), q).Scan(&text); err != nil {
+			t.Fatalf("%s: %v", table, err)
+		}
+		fmt.Fprintf(&out, "%s:\n%s\n", table, text)
+	}
+	return out.Bytes()
+}
+
 // TestCasesBrokenStore (A15): a state database that fails its checks (a
 // refund's status changed behind the store's back) or cannot be read (a
 // damaged header, damaged pages): the daemon refuses to start with an
-// error naming the database file; nothing is uploaded, nothing written
-// for the ERP, no file taken, and the database is not made anew.
+// error naming the database file (on PostgreSQL, the schema); nothing is
+// uploaded, nothing written for the ERP, no file taken, and the database
+// is not made anew.
 func TestCasesBrokenStore(t *testing.T) {
 	for _, kind := range []string{"sql", "header", "pages"} {
 		t.Run(kind, func(t *testing.T) {
 			e := newDaemonEnv(t)
+			if e.cfg.Postgres() && kind != "sql" {
+				t.Skip("about the SQLite file: a damaged file header or damaged pages")
+			}
 			e.intent(t)
 			db := filepath.Join(e.dir, "state", store.FileName)
-			damageStore(t, db, kind)
-			before := readFile(t, db)
+			snapshot := func() []byte { return readFile(t, db) }
+			if e.cfg.Postgres() {
+				db = e.cfg.Store.Schema
+				damageSQL(t, "pgx", e.cfg.Store.URL, `UPDATE "`+db+`".refunds SET status = 'booked' WHERE ref_nbr = 'CN10042'`)
+				snapshot = func() []byte { return pgSnapshot(t, e.cfg) }
+			} else {
+				damageStore(t, db, kind)
+			}
+			before := snapshot()
 			export := filepath.Join(e.dir, "export")
 			drop(t, export, "batch-43.csv", bytes.ReplaceAll(readFile(t, "testdata/batch-ok.csv"), []byte("B2026-0042"), []byte("B2026-0043")))
 			drop(t, filepath.Join(e.dir, "inbox"), "pain002.xml", groupReport(t, "STS-1", testMsgID, pain002.AcceptedCustomerProfile, ""))
@@ -351,12 +427,12 @@ func TestCasesBrokenStore(t *testing.T) {
 			if got := files(t, filepath.Join(e.dir, "inbox")); !slices.Contains(got, "pain002.xml") {
 				t.Errorf("inbox holds %v: the reply was taken", got)
 			}
-			if !bytes.Equal(readFile(t, db), before) {
+			if !bytes.Equal(snapshot(), before) {
 				t.Error("the state database was changed")
 			}
 			// The lock is released: a fixed database can be started on.
-			if _, err := os.Stat(filepath.Join(e.dir, "state", "work")); err == nil {
-				if got := files(t, filepath.Join(e.dir, "state", "work")); len(got) != 0 {
+			if _, err := os.Stat(e.spool("work")); err == nil {
+				if got := files(t, e.spool("work")); len(got) != 0 {
 					t.Errorf("work folder holds %v", got)
 				}
 			}
@@ -378,7 +454,7 @@ func TestDaemonFsyncFails(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newDaemonEnv(t)
-			work := filepath.Join(e.dir, "state", "work", "export")
+			work := e.spool("work", "export")
 			drop(t, filepath.Join(e.dir, "export"), "batch-ok.csv", readFile(t, "testdata/batch-ok.csv"))
 
 			fsys := &faultFS{}

@@ -21,7 +21,7 @@ import (
 // finishes everything exactly once.
 func TestDaemonDiskFull(t *testing.T) {
 	e := newDaemonEnv(t)
-	export, work := filepath.Join(e.dir, "export"), filepath.Join(e.dir, "state", "work", "export")
+	export, work := filepath.Join(e.dir, "export"), e.spool("work", "export")
 	fsys := &faultFS{}
 	logs := &logBuf{t: t}
 	opts := e.options(t)
@@ -45,7 +45,7 @@ func TestDaemonDiskFull(t *testing.T) {
 	if got := files(t, work); len(got) != 1 || !strings.HasSuffix(got[0], "batch-ok.csv") {
 		t.Fatalf("work folder holds %v, want the batch waiting there", got)
 	}
-	if got := files(t, filepath.Join(e.dir, "state", "outbox")); len(got) != 0 {
+	if got := files(t, e.spool(OutboxDir)); len(got) != 0 {
 		t.Errorf("outbox holds %v after a failed write", got)
 	}
 	if n := logs.lines(`"level":"error"`, "disk full: no new files are taken"); n != 1 {
@@ -115,7 +115,7 @@ func TestDaemonDiskFull(t *testing.T) {
 	if st, _ := e.statuses(t, testMsgID); st != store.BatchSent {
 		t.Fatalf("batch is %s: the reply was applied although its files for the ERP were not written", st)
 	}
-	if got := files(t, filepath.Join(e.dir, "state", "work", "inbox")); len(got) != 1 {
+	if got := files(t, e.spool("work", "inbox")); len(got) != 1 {
 		t.Fatalf("work folder holds %v, want the reply waiting there", got)
 	}
 	fsys.full.Store(false)

@@ -27,7 +27,7 @@ import (
 // not placed, since its content is in the inbox, in work/ or in the store
 // already.
 func (d *Daemon) download(ctx context.Context) {
-	if d.cfg.SFTP.Address == "" || d.cfg.SFTP.DownloadDir == "" {
+	if d.cfg.SFTP.Address == "" || d.cfg.SFTP.DownloadDir == "" || d.leading() != nil {
 		return
 	}
 	log := d.log.With().Str(obs.FieldComponent, "inbound").Str(obs.FieldStage, "download").Logger()
@@ -55,6 +55,9 @@ func (d *Daemon) download(ctx context.Context) {
 			continue
 		}
 		d.beat()
+		if d.leading() != nil {
+			return
+		}
 		remote := path.Join(d.cfg.SFTP.DownloadDir, fi.Name())
 		name := localName(fi.Name())
 		tmp := filepath.Join(d.inbox.Dir(), "."+name+".download")
@@ -126,6 +129,9 @@ func (d *Daemon) download(ctx context.Context) {
 // new name when its own is taken there; nothing is overwritten) and
 // returns its new path, or else removes it and returns "".
 func (d *Daemon) takeAway(ctx context.Context, c *sftpx.Client, remote string) (string, error) {
+	if err := d.leading(); err != nil {
+		return "", err
+	}
 	if d.cfg.SFTP.DownloadArchiveDir == "" {
 		return "", c.Remove(ctx, remote)
 	}

@@ -132,6 +132,7 @@ func TestDownloadSkipsUnreadableReply(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	onTestStore(t, cfg)
 	log := &logBuf{t: t}
 	for range 2 {
 		d, err := New(cfg, Options{Logger: zerolog.New(log)})
@@ -146,7 +147,7 @@ func TestDownloadSkipsUnreadableReply(t *testing.T) {
 	if got := files(t, out); !slices.Equal(got, []string{"a-locked.xml", "b-sticky.xml"}) {
 		t.Errorf("server holds %v, want the two files refundd may not take away", got)
 	}
-	if n := archivedIn(e.Dir); n != 2 {
+	if n := archivedIn(cfg.SpoolDir()); n != 2 {
 		t.Errorf("%d replies archived, want 2 (b-sticky.xml and c-report.xml, once each)", n)
 	}
 	if n := log.lines("a-locked.xml", "cannot be downloaded"); n != 2 {
@@ -381,6 +382,7 @@ func TestDaemonDownloadHostileNames(t *testing.T) {
 	})
 	for p := range tree(t, e.dir) {
 		if !before[p] && !strings.HasPrefix(p, inbox+string(filepath.Separator)) && !strings.HasPrefix(p, filepath.Join(e.dir, "state")+string(filepath.Separator)) &&
+			!strings.HasPrefix(p, e.cfg.SpoolDir()+string(filepath.Separator)) &&
 			!strings.HasPrefix(p, filepath.Join(e.dir, "import")+string(filepath.Separator)) {
 			t.Errorf("%s written outside the inbox", p)
 		}
@@ -481,13 +483,20 @@ func TestCasesFileNames(t *testing.T) {
 			t.Errorf("%s gives no reason", name)
 		}
 	}
+	// The folders of the configuration: the state folder, and the spool
+	// folder, which is the state folder with SQLite.
+	folders := []string{"export", "inbox", "import", "state"}
+	if rel, err := filepath.Rel(e.dir, e.cfg.SpoolDir()); err == nil {
+		top, _, _ := strings.Cut(rel, string(filepath.Separator))
+		folders = append(folders, top)
+	}
 	after := tree(t, e.dir)
 	for p := range after {
 		if before[p] {
 			continue
 		}
 		rel, _ := filepath.Rel(e.dir, p)
-		if top, _, _ := strings.Cut(rel, string(filepath.Separator)); !slices.Contains([]string{"export", "inbox", "import", "state"}, top) {
+		if top, _, _ := strings.Cut(rel, string(filepath.Separator)); !slices.Contains(folders, top) {
 			t.Errorf("written outside the folders: %s", p)
 		}
 	}

@@ -25,6 +25,7 @@ import (
 	"refundd/daemon/spool"
 	"refundd/daemon/store"
 	"refundd/formats/pain002"
+	"refundd/internal/pgtest"
 	"refundd/internal/testutil"
 	"refundd/sftpx/sshdtest"
 )
@@ -81,6 +82,13 @@ func newDaemonEnvTB(t testing.TB) *daemonEnv {
 	extra := fmt.Sprintf(`watch: {rescan: "@every 1s", stable_for: 100ms}
 sftp: {address: %q, user: %q, private_key: %q, known_hosts: %q, upload_dir: %q, download_dir: %q, download_schedule: "@every 1s", timeout: 10s}
 `, srv.Addr, srv.User, srv.ClientKey, srv.KnownHosts(t, srv.HostKeys...), e.up, e.down)
+	if os.Getenv(testutil.StoreEnv) == config.DriverPostgres {
+		// The same tests on PostgreSQL, in a schema of their own, with
+		// the spool where a shared folder would be.
+		url, schema := pgtest.Schema(t)
+		base = bytes.Replace(base, []byte("state: state}"), []byte("state: state, spool: shared/.refundd}"), 1)
+		extra += fmt.Sprintf("store: {driver: postgres, url: %q, schema: %s}\nha: {instance: test-%s, lease: 5s}\n", url, schema, schema)
+	}
 	e.config = filepath.Join(e.dir, "refundd.yaml")
 	if err := os.WriteFile(e.config, append(base, extra...), 0o600); err != nil {
 		t.Fatal(err)
@@ -98,7 +106,8 @@ func (e *daemonEnv) options(t *testing.T) Options {
 	return Options{Logger: zerolog.New(zerolog.NewTestWriter(t)), Now: e.clock, RetryMin: 50 * time.Millisecond}
 }
 
-// daemon starts a Daemon, closed when the test ends.
+// daemon starts a Daemon, closed when the test ends. It leads its
+// company (see lead), so that a test may call its steps directly.
 func (e *daemonEnv) daemon(t *testing.T, opts Options) *Daemon {
 	t.Helper()
 	d, err := New(e.cfg, opts)
@@ -106,8 +115,53 @@ func (e *daemonEnv) daemon(t *testing.T, opts Options) *Daemon {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { d.Close() })
+	lead(t, d)
 	return d
 }
+
+// lead makes d the leader of its company, as Run does once it holds the
+// lease, for tests that call its steps (d.step, d.outbound, d.download …)
+// without Run or RunOnce, which acquire the lease themselves. With SQLite
+// New made d lead; on PostgreSQL d acquires the lease (its own instance's
+// lease is taken at once, also after an earlier Daemon of the test left
+// it held). d then acts for ha.lease × 2/3 without renewing it, as after
+// RunOnce acquired it.
+func lead(t *testing.T, d *Daemon) {
+	t.Helper()
+	if !d.cfg.Postgres() {
+		return
+	}
+	sent := time.Now()
+	le, ok, err := d.store.Acquire(t.Context(), d.cfg.HA.Instance, d.cfg.HA.Lease)
+	if err != nil || !ok {
+		t.Fatalf("acquire the lease as %s: ok %v, %v", d.cfg.HA.Instance, ok, err)
+	}
+	d.lead.acquired(le, sent, d.cfg.HA.Deadline(), true)
+}
+
+// onTestStore moves cfg, a SQLite configuration, onto the store the tests
+// run on: with REFUNDD_TEST_STORE=postgres, a new schema of its own, with
+// the spool in the shared folder beside paths.state, as newDaemonEnvTB
+// does.
+func onTestStore(t *testing.T, cfg *config.Config) {
+	t.Helper()
+	if os.Getenv(testutil.StoreEnv) != config.DriverPostgres {
+		return
+	}
+	url, schema := pgtest.Schema(t)
+	cfg.Store.Driver, cfg.Store.URL, cfg.Store.Schema = config.DriverPostgres, url, schema
+	cfg.HA.Instance, cfg.HA.Lease = "test-"+schema, 5*time.Second
+	cfg.Paths.Spool = filepath.Join(filepath.Dir(cfg.Paths.State), "shared", ".refundd")
+}
+
+// spool returns the path elem in the spool folder (cfg.SpoolDir(): work/,
+// archive/ and the outbox), which is paths.state with SQLite.
+func (e *daemonEnv) spool(elem ...string) string {
+	return filepath.Join(append([]string{e.cfg.SpoolDir()}, elem...)...)
+}
+
+// outboxFile returns the outbox copy of the pain.001 of msgID.
+func (e *daemonEnv) outboxFile(msgID string) string { return e.spool(OutboxDir, msgID+".xml") }
 
 // once runs a new Daemon once and closes it.
 func (e *daemonEnv) once(t *testing.T) {
@@ -164,10 +218,11 @@ func eventually(cond func() bool) bool {
 	return true
 }
 
-// openStore opens the state store while no Daemon runs.
+// openStore opens the state store as an operator command does, closed
+// when the test ends at the latest.
 func (e *daemonEnv) openStore(t *testing.T) *store.Store {
 	t.Helper()
-	s, err := store.OpenExisting(e.cfg.Paths.State)
+	s, err := OpenStore(t.Context(), e.cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -261,7 +316,7 @@ func (e *daemonEnv) checkUploadedOnce(t *testing.T) {
 		t.Errorf("upload folder holds %v, want exactly %s.xml", names, testMsgID)
 	}
 	if fileExists(filepath.Join(e.up, testMsgID+".xml")) &&
-		!bytes.Equal(readFile(t, filepath.Join(e.up, testMsgID+".xml")), readFile(t, filepath.Join(e.dir, "state", OutboxDir, testMsgID+".xml"))) {
+		!bytes.Equal(readFile(t, filepath.Join(e.up, testMsgID+".xml")), readFile(t, e.outboxFile(testMsgID))) {
 		t.Error("the uploaded file is not the outbox file")
 	}
 	if st, _ := e.statuses(t, testMsgID); st != store.BatchSent {
@@ -269,7 +324,7 @@ func (e *daemonEnv) checkUploadedOnce(t *testing.T) {
 	}
 }
 
-// checkReplyOnce checks that the state folder's inbox archive holds one
+// checkReplyOnce checks that the spool folder's inbox archive holds one
 // reply, that nothing is left in work/ or the inbox, and that every other
 // copy is in inbox/failed/ with its .err.
 func (e *daemonEnv) checkReplyOnce(t *testing.T) {
@@ -277,7 +332,7 @@ func (e *daemonEnv) checkReplyOnce(t *testing.T) {
 	if n := e.archivedReplies(t); n != 1 {
 		t.Errorf("%d replies archived, want 1", n)
 	}
-	if got := files(t, filepath.Join(e.dir, "state", "work", "inbox")); len(got) != 0 {
+	if got := files(t, e.spool("work", "inbox")); len(got) != 0 {
 		t.Errorf("work/inbox holds %v", got)
 	}
 	inbox := filepath.Join(e.dir, "inbox")
@@ -312,7 +367,7 @@ func (e *daemonEnv) importLines(t *testing.T, prefix string) []string {
 }
 
 // archivedReplies returns the number of replies in the inbox archive.
-func (e *daemonEnv) archivedReplies(t *testing.T) int { return archivedIn(e.dir) }
+func (e *daemonEnv) archivedReplies(t *testing.T) int { return archivedIn(e.cfg.SpoolDir()) }
 
 // drop writes a file into the folder dir with a done marker.
 func drop(t testing.TB, dir, name string, data []byte) {
@@ -367,9 +422,9 @@ func fileExists(p string) bool {
 }
 
 // archivedIn returns the number of files in the inbox archive of the
-// state folder dir/state.
-func archivedIn(dir string) int {
-	return len(regularFiles(filepath.Join(dir, "state", "archive", "inbox")))
+// spool folder (Config.SpoolDir).
+func archivedIn(spool string) int {
+	return len(regularFiles(filepath.Join(spool, "archive", "inbox")))
 }
 
 // tree returns the paths of the regular files under dir.
@@ -621,7 +676,7 @@ func claimOne(t *testing.T, f *spool.Folder) spool.Claimed {
 // and their names.
 func (e *daemonEnv) bankHadFirstDelivery(t *testing.T, bank *sandbox.Bank) (held string, answers []string) {
 	t.Helper()
-	pain := readFile(t, filepath.Join(e.dir, "state", OutboxDir, testMsgID+".xml"))
+	pain := readFile(t, e.outboxFile(testMsgID))
 	remote := filepath.Join(e.up, testMsgID+".xml")
 	if err := os.WriteFile(remote, pain, 0o644); err != nil {
 		t.Fatal(err)

@@ -36,6 +36,9 @@ func (d *Daemon) takeReply(ctx context.Context, cl spool.Claimed, resumed bool) 
 	if err := d.settleByBookings(ctx, cl.Path, log); err != nil {
 		return err
 	}
+	if err := d.leading(); err != nil {
+		return err // before the files for the ERP are written
+	}
 	look := storeRefunds{Lookup: d.store.Lookup(ctx), s: d.store, ctx: ctx}
 	res, err := reply.Process(cl.Path, reply.Deps{Refunds: look, Seen: look, Ledger: d.cfg.LedgerAccounts(), Out: d.out, Now: d.now})
 	if errors.Is(err, reply.ErrBadReply) {

@@ -363,7 +363,7 @@ func TestCasesResendRefusedAsDuplicate(t *testing.T) {
 	var banklog bytes.Buffer
 	bank := sandbox.NewBank(sandbox.BankConfig{UploadDir: e.up, DownloadDir: e.down, Delay: time.Millisecond,
 		Poll: time.Millisecond, Now: e.clock, Logger: zerolog.New(&banklog)})
-	pain := readFile(t, filepath.Join(e.dir, "state", OutboxDir, testMsgID+".xml"))
+	pain := readFile(t, e.outboxFile(testMsgID))
 	remote := filepath.Join(e.up, testMsgID+".xml")
 
 	// The upload that ended in doubt had in fact arrived: the bank took it

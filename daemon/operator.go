@@ -123,7 +123,7 @@ func Rerelease(ctx context.Context, cfg *config.Config, s RereleaseStore, e2es [
 	if source.Hash == "" {
 		return store.Batch{}, fmt.Errorf("re-release: batch %s: %w: no ERP file recorded", number, store.ErrNotFound)
 	}
-	file, err := archivedFile(filepath.Join(cfg.Paths.State, "archive", "export"), source)
+	file, err := archivedFile(filepath.Join(cfg.SpoolDir(), "archive", "export"), source)
 	if err != nil {
 		return store.Batch{}, fmt.Errorf("re-release: batch %s: %w", number, err)
 	}
@@ -148,6 +148,9 @@ func Rerelease(ctx context.Context, cfg *config.Config, s RereleaseStore, e2es [
 		return store.Batch{}, fmt.Errorf("re-release: %w: found %d of the %d refunds in %s", store.ErrNotFound, plan.NbOfTxs, len(sel.Releases), file)
 	}
 	outbox := filepath.Join(cfg.Paths.State, OutboxDir)
+	if cfg.Postgres() {
+		outbox = filepath.Join(cfg.SpoolDir(), OutboxDir)
+	}
 	if err := os.MkdirAll(outbox, 0o750); err != nil {
 		return store.Batch{}, fmt.Errorf("re-release: %w", err)
 	}
@@ -201,4 +204,16 @@ func operator() string {
 		return " (" + u.Username + ")"
 	}
 	return ""
+}
+
+// OpenStore opens the state store of cfg for a command that runs beside
+// the daemon (status, resolve, rerelease): the SQLite file in paths.state,
+// which must exist (these commands never create one), or the company's
+// PostgreSQL schema. Such a command never leads: its writes wait for the
+// leader's and are not fenced.
+func OpenStore(ctx context.Context, cfg *config.Config) (*store.Store, error) {
+	if cfg.Postgres() {
+		return store.OpenPostgres(ctx, postgresConfig(cfg))
+	}
+	return store.OpenExisting(cfg.Paths.State)
 }

@@ -26,7 +26,7 @@ func TestDaemonReleaseInDoubt(t *testing.T) {
 	}
 	s.Close()
 	e.once(t)
-	if !bytes.Equal(readFile(t, filepath.Join(e.up, testMsgID+".xml")), readFile(t, filepath.Join(e.dir, "state", OutboxDir, testMsgID+".xml"))) {
+	if !bytes.Equal(readFile(t, filepath.Join(e.up, testMsgID+".xml")), readFile(t, e.outboxFile(testMsgID))) {
 		t.Error("the resend is not the recorded pain.001")
 	}
 }

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -94,9 +95,10 @@ type intentStore interface {
 }
 
 // writeIntent renders the pain.001 of a valid plan durably into the
-// outbox folder and then records the batch as sending, with all its
-// refunds, the file and its remote name, in one transaction: the
-// write-ahead intent of the upload. fileHash is the content hash of the
+// outbox folder (a copy for operators) and then records the batch as
+// sending, with all its refunds, the pain.001's bytes and its remote
+// name, in one transaction: the write-ahead intent of the upload. Every
+// upload sends the recorded bytes; none renders the batch again. fileHash is the content hash of the
 // ERP file ("" for a re-release), reason the reason of the batch's first
 // event ("" for none). A refused batch (a duplicate) leaves no
 // file in the outbox.
@@ -117,24 +119,34 @@ func writeIntent(ctx context.Context, s intentStore, files *atomicfile.Writer, o
 	if err := files.Remove(local); err != nil {
 		return store.Batch{}, err
 	}
-	h := sha256.New()
-	err = files.Write(outbox, name, func(w io.Writer) error { return plan.Render(open, io.MultiWriter(w, h)) })
+	var pain bytes.Buffer
+	if err := plan.Render(open, &pain); err != nil {
+		return store.Batch{}, err
+	}
+	err = files.Write(outbox, name, func(w io.Writer) error { _, err := w.Write(pain.Bytes()); return err })
 	if err != nil {
 		return store.Batch{}, err
 	}
 	failpoint.Hit(failpoint.IntentRendered)
+	sum := sha256.Sum256(pain.Bytes())
 	attempt := plan.Attempt()
 	b := store.Batch{
 		MsgID: plan.MsgID, Number: plan.Batch, Attempt: attempt, FileHash: fileHash, Status: store.BatchSending,
-		LocalPath: local, RemoteName: path.Join(uploadDir, name), PainHash: hex.EncodeToString(h.Sum(nil)),
-		MsgCreated: plan.Created, NbOfTxs: len(refunds), Reason: reason,
+		LocalPath: local, RemoteName: path.Join(uploadDir, name), PainHash: hex.EncodeToString(sum[:]),
+		Pain: pain.Bytes(), MsgCreated: plan.Created, NbOfTxs: len(refunds), Reason: reason,
 	}
 	if err := s.CreateBatch(ctx, b, refunds); err != nil {
-		if rmErr := files.Remove(local); rmErr != nil {
-			err = errors.Join(err, rmErr)
+		// A batch the store refused leaves no file in the outbox. After any
+		// other error the batch may have been recorded (a COMMIT whose
+		// outcome is unknown): the file stays, and the next look settles it.
+		if errors.Is(err, store.ErrDuplicate) || errors.Is(err, store.ErrInvalid) {
+			if rmErr := files.Remove(local); rmErr != nil {
+				err = errors.Join(err, rmErr)
+			}
 		}
 		return store.Batch{}, err
 	}
+	b.Pain = nil // kept in the store
 	return b, nil
 }
 

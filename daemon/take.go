@@ -23,6 +23,9 @@ func (d *Daemon) takeFiles(ctx context.Context, f *spool.Folder, component strin
 	stop := false
 	do := func(cl spool.Claimed, resumed bool) error {
 		d.beat()
+		if err := d.leading(); err != nil {
+			return err
+		}
 		err := handle(cl, resumed)
 		switch {
 		case err == nil:
@@ -62,6 +65,9 @@ func (d *Daemon) takeFiles(ctx context.Context, f *spool.Folder, component strin
 	for _, c := range cands {
 		if ctx.Err() != nil || stop {
 			return nil
+		}
+		if err := d.leading(); err != nil {
+			return err
 		}
 		cl, err := f.Claim(c)
 		if errors.Is(err, spool.ErrNameInWork) {

@@ -133,7 +133,7 @@ func TestDaemonResumeClaimed(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A pain.001 left half-done in the outbox by the stopped run.
-	if err := os.WriteFile(filepath.Join(e.dir, "state", OutboxDir, testMsgID+".xml"), []byte("<partial"), 0o640); err != nil {
+	if err := os.WriteFile(e.outboxFile(testMsgID), []byte("<partial"), 0o640); err != nil {
 		t.Fatal(err)
 	}
 	d.Close()
@@ -275,7 +275,7 @@ func TestDaemonBatchCopyWhileProcessing(t *testing.T) {
 	drop(t, export, "batch-copy.csv", data)
 
 	opts := e.options(t)
-	faults := &failOnceFS{dir: filepath.Join(e.dir, "state", OutboxDir)}
+	faults := &failOnceFS{dir: e.spool(OutboxDir)}
 	opts.FS = faults
 	d = e.daemon(t, opts)
 	if err := d.RunOnce(t.Context()); err != nil {
@@ -287,7 +287,7 @@ func TestDaemonBatchCopyWhileProcessing(t *testing.T) {
 	}
 	e.once(t)
 	var archived []string
-	filepath.WalkDir(filepath.Join(e.dir, "state", "archive", "export"), func(p string, de fs.DirEntry, err error) error {
+	filepath.WalkDir(e.spool("archive", "export"), func(p string, de fs.DirEntry, err error) error {
 		if err == nil && de.Type().IsRegular() {
 			archived = append(archived, de.Name())
 		}

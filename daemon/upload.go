@@ -55,14 +55,24 @@ func (d *Daemon) uploadAll(ctx, work context.Context) {
 func (d *Daemon) upload(ctx context.Context, b store.Batch) {
 	log := d.log.With().Str(obs.FieldComponent, "outbound").Str(obs.FieldStage, "upload").
 		Str(obs.FieldBatch, b.Number).Str(obs.FieldMsgID, b.MsgID).Str(obs.FieldFile, b.RemoteName).Logger()
-	data, err := os.ReadFile(b.LocalPath)
+	if d.leading() != nil {
+		return
+	}
+	data, err := d.store.Pain(ctx, b.MsgID)
+	if err != nil && !errors.Is(err, store.ErrCorrupt) {
+		log.Error().Err(err).Msg("reading the recorded pain.001 failed; tried again later")
+		return
+	}
+	if err == nil && data == nil { // recorded by an earlier version: the outbox holds it
+		data, err = os.ReadFile(b.LocalPath)
+	}
 	if err == nil && b.PainHash != "" {
 		if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) != b.PainHash {
 			err = fmt.Errorf("%s is not the pain.001 recorded for the batch (sha256 %s, recorded %s)", b.LocalPath, hex.EncodeToString(sum[:]), b.PainHash)
 		}
 	}
 	if err != nil {
-		d.uploadFailed(b, fmt.Errorf("upload %s: the pain.001 in the outbox: %w", b.MsgID, err), true, log)
+		d.uploadFailed(b, fmt.Errorf("upload %s: the recorded pain.001: %w", b.MsgID, err), true, log)
 		return
 	}
 	c, err := d.client(ctx)
@@ -100,8 +110,11 @@ func (d *Daemon) upload(ctx context.Context, b store.Batch) {
 	}
 	failpoint.Hit(failpoint.BeforeUpload)
 	var tempErr error
-	a, err := d.store.BeginAttempt(ctx, b.MsgID, func(n int) string {
-		tmp, err := attemptTemp(d.cfg, b.RemoteName, n)
+	a, err := d.store.BeginAttempt(ctx, b.MsgID, func(n int, epoch int64) string {
+		if !d.cfg.Postgres() {
+			epoch = 0 // one instance: the attempt number alone tells attempts apart
+		}
+		tmp, err := attemptTemp(d.cfg, b.RemoteName, n, epoch)
 		tempErr = err
 		return tmp
 	})
@@ -109,13 +122,29 @@ func (d *Daemon) upload(ctx context.Context, b store.Batch) {
 		if tempErr != nil {
 			err = fmt.Errorf("begin upload attempt of batch %s: %w", b.MsgID, tempErr)
 		}
+		if errors.Is(err, store.ErrNotLeader) {
+			d.lead.lose(fmt.Errorf("%w: %w", ErrLeadershipLost, err))
+			log.Error().Err(err).Msg("not uploaded: this instance no longer leads")
+			return
+		}
 		log.Error().Err(err).Msg("recording the upload attempt failed; tried again later")
 		return
 	}
 	log = log.With().Int("attempt", a.N).Logger()
 	failpoint.Hit(failpoint.AttemptRecorded)
-	err = c.PutAs(ctx, b.RemoteName, a.Temp, &crashReader{data: data})
+	if d.leading() != nil {
+		return // the attempt stays open: the next leader settles it from the server
+	}
+	err = c.PutChecked(ctx, b.RemoteName, a.Temp, &crashReader{data: data}, func() error {
+		failpoint.Hit(failpoint.BeforeRename)
+		return d.leading()
+	})
 	switch {
+	case errors.Is(err, ErrLeadershipLost):
+		// Stopped before the rename; its temporary file is removed (best
+		// effort). Nothing is recorded: the next leader settles the open
+		// attempt from the server.
+		log.Error().Err(err).Msg("upload stopped before the rename: this instance no longer leads")
 	case err == nil:
 		failpoint.Hit(failpoint.AfterRemoteRename)
 		delete(d.retries, b.MsgID)
@@ -163,7 +192,12 @@ func (d *Daemon) settleAttempt(ctx context.Context, c *sftpx.Client, b store.Bat
 	}
 	// The removal itself, not a look beforehand, tells whether the
 	// temporary file was there: a rename of the attempt that was delayed in
-	// the network could land between a look and the removal.
+	// the network could land between a look and the removal. The removal
+	// is also the fence against an earlier leader that is still at work on
+	// this attempt: its rename finds no file to rename.
+	if d.leading() != nil {
+		return false
+	}
 	err := c.Remove(ctx, a.Temp)
 	switch {
 	case err == nil:
@@ -216,10 +250,15 @@ func (d *Daemon) settledByFinal(ctx context.Context, c *sftpx.Client, b store.Ba
 }
 
 // attemptTemp returns the remote temporary name of upload attempt n to
-// remote: the configured pattern applied to the name with the attempt
-// (".RFD-….xml.a2.part" by default), so that each attempt has its own.
-func attemptTemp(cfg *config.Config, remote string, n int) (string, error) {
-	return cfg.SFTPConfig().TempName(remote + ".a" + strconv.Itoa(n))
+// remote at leadership epoch: the configured pattern applied to the name
+// with the epoch and the attempt (".RFD-….xml.e3.a2.part" by default), so
+// that each attempt, and each leader's, has its own.
+func attemptTemp(cfg *config.Config, remote string, n int, epoch int64) (string, error) {
+	name := remote
+	if epoch > 0 {
+		name += ".e" + strconv.FormatInt(epoch, 10)
+	}
+	return cfg.SFTPConfig().TempName(name + ".a" + strconv.Itoa(n))
 }
 
 // interruptedReason says, for an operator, why a batch whose upload

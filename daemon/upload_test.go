@@ -42,7 +42,7 @@ func TestDaemonUploadAfterIntent(t *testing.T) {
 func TestDaemonUploadedNotRecorded(t *testing.T) {
 	e := newDaemonEnv(t)
 	e.intent(t)
-	pain := readFile(t, filepath.Join(e.dir, "state", OutboxDir, testMsgID+".xml"))
+	pain := readFile(t, e.outboxFile(testMsgID))
 	remote := filepath.Join(e.up, testMsgID+".xml")
 	if err := os.WriteFile(remote, pain, 0o644); err != nil {
 		t.Fatal(err)
@@ -406,11 +406,13 @@ func TestSettleDelayedRename(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			onTestStore(t, cfg)
 			d, err := New(cfg, Options{Logger: zerolog.New(zerolog.NewTestWriter(t))})
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer d.Close()
+			lead(t, d)
 			drop(t, filepath.Join(e.Dir, "export"), "batch-ok.csv", readFile(t, "testdata/batch-ok.csv"))
 			if err := d.outbound(t.Context(), t.Context()); err != nil {
 				t.Fatal(err)
@@ -421,8 +423,8 @@ func TestSettleDelayedRename(t *testing.T) {
 			}
 			// The state a stop during the rename leaves: the attempt open,
 			// its temporary file complete on the server.
-			a, err := d.store.BeginAttempt(t.Context(), b.MsgID, func(n int) string {
-				tmp, err := attemptTemp(cfg, b.RemoteName, n)
+			a, err := d.store.BeginAttempt(t.Context(), b.MsgID, func(n int, epoch int64) string {
+				tmp, err := attemptTemp(cfg, b.RemoteName, n, epoch)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -462,4 +464,32 @@ func e2eStatus(t *testing.T, d *Daemon, msgID string) (store.BatchStatus, string
 		t.Fatal(err)
 	}
 	return b.Status, b.Reason
+}
+
+// TestUploadRecordedBytes: the upload sends the pain.001 recorded with the
+// intent, not whatever the outbox holds: the outbox copy removed, or
+// altered, changes nothing (another instance has no outbox of its own).
+func TestUploadRecordedBytes(t *testing.T) {
+	for _, change := range []string{"removed", "altered"} {
+		t.Run(change, func(t *testing.T) {
+			e := newDaemonEnv(t)
+			e.intent(t)
+			local := e.outboxFile(testMsgID)
+			want := readFile(t, local)
+			if change == "removed" {
+				if err := os.Remove(local); err != nil {
+					t.Fatal(err)
+				}
+			} else if err := os.WriteFile(local, []byte("<Document/>"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			e.once(t)
+			if got := readFile(t, filepath.Join(e.up, testMsgID+".xml")); !bytes.Equal(got, want) {
+				t.Errorf("uploaded %d bytes, not the %d recorded", len(got), len(want))
+			}
+			if st, _ := e.statuses(t, testMsgID); st != store.BatchSent {
+				t.Errorf("batch is %s, want sent", st)
+			}
+		})
+	}
 }

@@ -53,6 +53,15 @@ func (c *Client) Put(ctx context.Context, name string, r io.Reader) error {
 // upload can find, or remove, the temporary file of an attempt that was
 // interrupted. tmp must be in the folder of name and differ from it.
 func (c *Client) PutAs(ctx context.Context, name, tmp string, r io.Reader) error {
+	return c.PutChecked(ctx, name, tmp, r, nil)
+}
+
+// PutChecked is PutAs that calls check, when not nil, just before the
+// rename to name: an error from it stops the upload before the rename
+// (the temporary file is removed, best effort) and is returned wrapped. A
+// leader that may have been deposed checks its deadline there, so that
+// it never renames a file after another instance may have taken over.
+func (c *Client) PutChecked(ctx context.Context, name, tmp string, r io.Reader, check func() error) error {
 	if path.Dir(tmp) != path.Dir(name) || path.Base(tmp) == path.Base(name) {
 		return fmt.Errorf("put %s: %w: temporary name %q is not another name in the same folder", name, ErrConfig, tmp)
 	}
@@ -61,7 +70,7 @@ func (c *Client) PutAs(ctx context.Context, name, tmp string, r io.Reader) error
 	// Tried again on a new connection only if nothing was created yet.
 	created := false
 	err := c.do(ctx, func() bool { return !created }, func(s *session) error {
-		return c.put(ctx, s, name, tmp, r, &created)
+		return c.put(ctx, s, name, tmp, r, &created, check)
 	})
 	if err != nil {
 		return fmt.Errorf("put %s: %w", name, err)
@@ -69,7 +78,7 @@ func (c *Client) PutAs(ctx context.Context, name, tmp string, r io.Reader) error
 	return nil
 }
 
-func (c *Client) put(ctx context.Context, s *session, name, tmp string, r io.Reader, created *bool) (err error) {
+func (c *Client) put(ctx context.Context, s *session, name, tmp string, r io.Reader, created *bool, check func() error) (err error) {
 	if err := absent(s.sftp, name); err != nil {
 		return err
 	}
@@ -113,6 +122,11 @@ func (c *Client) put(ctx context.Context, s *session, name, tmp string, r io.Rea
 	}
 	if err := ctxErr(ctx); err != nil {
 		return err
+	}
+	if check != nil {
+		if err := check(); err != nil {
+			return fmt.Errorf("before the rename of %s: %w", tmp, err)
+		}
 	}
 	if s.posixRename {
 		err = s.sftp.PosixRename(tmp, name)

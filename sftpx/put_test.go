@@ -413,3 +413,34 @@ func TestPutInDoubt(t *testing.T) {
 	}
 	t.Log(err)
 }
+
+// TestPutChecked: the check runs once the temporary file is complete and
+// before the rename; its error stops the upload there, with no final file
+// and no temporary one left, and is returned wrapped.
+func TestPutChecked(t *testing.T) {
+	e := startEmbedded(t, sftpx.ServerConfig{})
+	c := dial(t, e.cfg)
+	lost := errors.New("leadership lost")
+	var sawTemp bool
+	err := c.PutChecked(t.Context(), "/pain.xml", "/.pain.xml.e2.a1.part", strings.NewReader("content"), func() error {
+		_, err := os.Stat(filepath.Join(e.root, ".pain.xml.e2.a1.part"))
+		sawTemp = err == nil
+		return lost
+	})
+	if !errors.Is(err, lost) {
+		t.Fatalf("PutChecked = %v; want the check's error", err)
+	}
+	if !sawTemp {
+		t.Error("the check ran before the temporary file was complete")
+	}
+	if _, err := os.Stat(filepath.Join(e.root, "pain.xml")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the final file exists: %v", err)
+	}
+	noTempFiles(t, e.root)
+	if err := c.PutChecked(t.Context(), "/pain.xml", "/.pain.xml.e2.a2.part", strings.NewReader("content"), func() error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(filepath.Join(e.root, "pain.xml")); string(got) != "content" {
+		t.Errorf("got %q", got)
+	}
+}

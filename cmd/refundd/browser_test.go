@@ -120,7 +120,7 @@ func TestBrowserStatusRefresh(t *testing.T) {
 	bin := chromium(t)
 	mux := http.NewServeMux()
 	s := &changingStore{}
-	status.Handle(mux, s)
+	status.Handle(mux, s, nil)
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 	dom := headless(t, bin, "--virtual-time-budget=10000", "--dump-dom", srv.URL+"/status")

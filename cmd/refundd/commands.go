@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"refundd/daemon"
 	"refundd/daemon/config"
 	"refundd/daemon/render"
 	"refundd/daemon/store"
@@ -138,7 +139,7 @@ func (cf *commonFlags) open(withStore bool) (*session, error) {
 	}
 	s := &session{cfg: cfg, now: now}
 	if withStore {
-		if s.store, err = store.OpenExisting(cfg.Paths.State); err != nil {
+		if s.store, err = daemon.OpenStore(context.Background(), cfg); err != nil {
 			return nil, err
 		}
 	}

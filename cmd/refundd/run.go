@@ -112,7 +112,7 @@ func serve(ctx context.Context, d *daemon.Daemon, cfg *config.Config, log zerolo
 	if cfg.HTTP.Listen != "" {
 		srv, err := obs.NewHTTPServer(obs.HTTPConfig{Addr: cfg.HTTP.Listen, Ready: ready.Err, Metrics: metrics, Logger: log})
 		if err == nil {
-			handleStatus(srv, d)
+			handleStatus(srv, d, cfg)
 			err = srv.Listen()
 		}
 		if err != nil {
@@ -164,13 +164,37 @@ func alive(d *daemon.Daemon, log zerolog.Logger) func() error {
 }
 
 // handleStatus adds the status page and its JSON API to srv.
-func handleStatus(srv *obs.HTTPServer, d *daemon.Daemon) {
-	status.Handle(srv, d.Store())
+func handleStatus(srv *obs.HTTPServer, d *daemon.Daemon, cfg *config.Config) {
+	status.Handle(srv, d.Store(), self(d, cfg))
+	// 200 while this instance leads its company, 503 while it stands by
+	// (or has lost the lease): for a load balancer or a check that wants
+	// the leader.
+	srv.Handle("GET /leaderz", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		st := d.Leadership().State()
+		if !st.Leading {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintf(w, "standby: %s does not lead\n", cfg.HA.Instance)
+			return
+		}
+		fmt.Fprintf(w, "leader: %s at epoch %d\n", cfg.HA.Instance, st.Lease.Epoch)
+	}))
+}
+
+// self names this instance and its role for the status page.
+func self(d *daemon.Daemon, cfg *config.Config) status.Self {
+	return func() (string, string) {
+		if d.Leadership().State().Leading {
+			return cfg.HA.Instance, "leader"
+		}
+		return cfg.HA.Instance, "standby"
+	}
 }
 
 // statusPage serves the status page, for tests.
 func statusPage(d *daemon.Daemon) http.Handler {
 	mux := http.NewServeMux()
-	status.Handle(mux, d.Store())
+	status.Handle(mux, d.Store(), nil)
 	return mux
 }

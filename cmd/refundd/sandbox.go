@@ -115,7 +115,7 @@ func runSandbox(ctx context.Context, o sandboxOptions, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	handleStatus(srv, d)
+	handleStatus(srv, d, cfg)
 	if err := srv.Listen(); err != nil {
 		return err
 	}

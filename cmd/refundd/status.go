@@ -17,7 +17,8 @@ func cmdStatus(args []string, stdout, stderr io.Writer) int {
 	if !parse(fs, args, "usage: refundd status [-json] -config FILE [BATCH]\n\n"+
 		"Shows every batch with its status, number of refunds, totals and times; with BATCH\n"+
 		"(the ERP's batch number or a MsgId) its refunds with their status, the bank's reason\n"+
-		"code and text, EndToEndId and times.\n\n", func() bool { return fs.NArg() <= 1 }) {
+		"code and text, EndToEndId and times. With the PostgreSQL store the first line says\n"+
+		"which instance leads, at which epoch, since when and how long its lease runs.\n\n", func() bool { return fs.NArg() <= 1 }) {
 		return exitUsage
 	}
 	s, err := cf.open(true)
@@ -34,6 +35,16 @@ func cmdStatus(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "refundd status: %v\n", err)
 		}
 		return exitFailure
+	}
+	if !*asJSON {
+		leader, err := status.LeaderOf(s.ctx, s.store, nil)
+		if err == nil {
+			err = status.WriteLeader(stdout, leader)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "refundd status: %v\n", err)
+			return exitFailure
+		}
 	}
 	if err := status.Write(stdout, bs, *asJSON); err != nil {
 		fmt.Fprintf(stderr, "refundd status: %v\n", err)

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -43,6 +44,8 @@ type Config struct {
 	Alarms         Alarms          `yaml:"alarms"`
 	Log            Log             `yaml:"log"`
 	HTTP           HTTP            `yaml:"http"`
+	Store          Store           `yaml:"store"`
+	HA             HA              `yaml:"ha"`
 
 	// File is the path the configuration was loaded from.
 	File string `yaml:"-"`
@@ -97,7 +100,49 @@ type Paths struct {
 	Inbox  string `yaml:"inbox"`
 	Import string `yaml:"import"`
 	State  string `yaml:"state"`
+	// Spool holds work/ and archive/, the files refundd has claimed and
+	// done with (default: State). With two hosts it is on the shared
+	// folder, beside export, inbox and import.
+	Spool string `yaml:"spool"`
 }
+
+// The state store's engines.
+const (
+	DriverSQLite   = "sqlite"
+	DriverPostgres = "postgres"
+)
+
+// Store is where refundd keeps its state: a SQLite file in paths.state,
+// or a PostgreSQL schema per company.
+type Store struct {
+	Driver string `yaml:"driver"`
+	URL    string `yaml:"url"`
+	Schema string `yaml:"schema"`
+	// StatementTimeout and IdleInTransactionTimeout are set on every
+	// PostgreSQL connection (defaults 10s and 5s).
+	StatementTimeout         time.Duration `yaml:"statement_timeout"`
+	IdleInTransactionTimeout time.Duration `yaml:"idle_in_transaction_timeout"`
+}
+
+// HA is the leadership of a company's instances on PostgreSQL: one leads,
+// the others stand by.
+type HA struct {
+	// Instance names this process as the lease holder (default: the host
+	// name).
+	Instance string `yaml:"instance"`
+	// Lease is how long a leader's lease runs without a renewal.
+	Lease time.Duration `yaml:"lease"`
+	// Poll is how often a standby looks whether the lease has expired.
+	Poll time.Duration `yaml:"poll"`
+}
+
+// Renew is how often the leader renews its lease (a fifth of it), and
+// Deadline how long after a renewal was sent the leader still acts without
+// a newer one (two thirds of it): well before the lease can expire on the
+// database's clock, so that a leader that cannot renew stops before a
+// standby may take over.
+func (h HA) Renew() time.Duration    { return h.Lease / 5 }
+func (h HA) Deadline() time.Duration { return h.Lease * 2 / 3 }
 
 // Watch controls how the export and inbox folders are watched.
 type Watch struct {
@@ -214,6 +259,20 @@ func (c *Config) setDefaults() {
 	def(&c.SFTP.TempPattern, ".{name}.part")
 	def(&c.Log.Level, "info")
 	def(&c.Log.Format, "json")
+	def(&c.Store.Driver, DriverSQLite)
+	def(&c.HA.Instance, hostname())
+	if c.HA.Lease == 0 {
+		c.HA.Lease = 15 * time.Second
+	}
+	if c.HA.Poll == 0 {
+		c.HA.Poll = 2 * time.Second
+	}
+	if c.Store.StatementTimeout == 0 {
+		c.Store.StatementTimeout = 10 * time.Second
+	}
+	if c.Store.IdleInTransactionTimeout == 0 {
+		c.Store.IdleInTransactionTimeout = 5 * time.Second
+	}
 	if c.Watch.StableFor == 0 {
 		c.Watch.StableFor = 2 * time.Second
 	}
@@ -240,8 +299,29 @@ func (c *Config) setDefaults() {
 	}
 }
 
+// hostname is the default ha.instance.
+func hostname() string {
+	h, err := os.Hostname()
+	if err != nil || h == "" {
+		return "refundd"
+	}
+	return h
+}
+
+// SpoolDir is the folder of work/ and archive/: paths.spool, or
+// paths.state.
+func (c *Config) SpoolDir() string {
+	if c.Paths.Spool != "" {
+		return c.Paths.Spool
+	}
+	return c.Paths.State
+}
+
+// Postgres reports whether the state is on PostgreSQL.
+func (c *Config) Postgres() bool { return c.Store.Driver == DriverPostgres }
+
 func (c *Config) resolvePaths(dir string) {
-	for _, p := range []*string{&c.Paths.Export, &c.Paths.Inbox, &c.Paths.Import, &c.Paths.State,
+	for _, p := range []*string{&c.Paths.Export, &c.Paths.Inbox, &c.Paths.Import, &c.Paths.State, &c.Paths.Spool,
 		&c.SFTP.PrivateKey, &c.SFTP.KnownHosts, &c.SFTP.PassphraseFile} {
 		if *p != "" && !filepath.IsAbs(*p) {
 			*p = filepath.Join(dir, *p)
@@ -384,6 +464,7 @@ func (c *Config) validate() error {
 		bad("watch.max_file_size", "must not be negative")
 	}
 	c.validateSFTP(bad)
+	c.validateStore(bad)
 	if c.Alarms.BookingWithinDays < 0 {
 		bad("alarms.booking_within_days", "must not be negative")
 	}
@@ -397,6 +478,43 @@ func (c *Config) validate() error {
 // validateSFTP checks the sftp section. With an address, everything a
 // connection needs is required, the host key above all: there is no way
 // to connect without checking it.
+// schemaName is what store.schema may be: a lower-case identifier.
+var schemaName = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
+
+func (c *Config) validateStore(bad func(key, format string, args ...any)) {
+	st := &c.Store
+	switch st.Driver {
+	case DriverSQLite:
+		if st.URL != "" || st.Schema != "" {
+			bad("store", "url and schema are for driver: postgres; the SQLite store is the file in paths.state")
+		}
+	case DriverPostgres:
+		if st.URL == "" {
+			bad("store.url", "required with driver: postgres, e.g. postgres://refundd@db.example:5432/refundd?sslmode=verify-full")
+		}
+		if !schemaName.MatchString(st.Schema) {
+			bad("store.schema", "%q must be a lower-case identifier (a-z, 0-9, _), one per company, e.g. acme", st.Schema)
+		}
+		if c.Paths.Spool == "" {
+			bad("paths.spool", "required with driver: postgres: work/ and archive/ must be on the folder both hosts share, not in paths.state")
+		}
+	default:
+		bad("store.driver", "%q is not sqlite or postgres", st.Driver)
+	}
+	if st.StatementTimeout < 0 || st.IdleInTransactionTimeout < 0 {
+		bad("store", "timeouts must not be negative")
+	}
+	if c.HA.Lease < time.Second {
+		bad("ha.lease", "%v is too short: at least 1s (default 15s)", c.HA.Lease)
+	}
+	if c.HA.Poll <= 0 || c.HA.Poll >= c.HA.Lease {
+		bad("ha.poll", "%v must be positive and shorter than ha.lease", c.HA.Poll)
+	}
+	if c.HA.Instance == "" || len(c.HA.Instance) > 200 {
+		bad("ha.instance", "must name this instance (1 to 200 characters)")
+	}
+}
+
 func (c *Config) validateSFTP(bad func(key, format string, args ...any)) {
 	s := &c.SFTP
 	if s.Address != "" {

@@ -32,6 +32,9 @@ func (c Check) OK() bool { return c.Err == nil }
 // connection to AutoPay, its host key, the login, the listing of the upload
 // and download folders, and writing and removing a probe file in the upload
 // folder (under the temporary-name pattern, so that nothing is picked up).
+// With the PostgreSQL store it checks first the store (its schema, who
+// leads, the session timeouts and durable commits) and what the folders
+// shared by two hosts must do (see CheckShared).
 // It returns one Check per item in that order; checks that depend on a
 // failed one are left out.
 func Run(ctx context.Context, c *config.Config) []Check {
@@ -41,6 +44,9 @@ func Run(ctx context.Context, c *config.Config) []Check {
 		return err == nil
 	}
 	add("config "+c.File, "valid", nil)
+	if c.Postgres() {
+		doctorPostgres(ctx, c, add)
+	}
 	for _, f := range []struct {
 		key, path string
 		private   bool // refundd's own: no one else may write

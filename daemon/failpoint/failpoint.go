@@ -8,6 +8,7 @@
 //
 //	REFUNDD_FAILPOINTS="name[,name…]"        kill at the first hit of any named point
 //	REFUNDD_FAILPOINTS="random:SEED:PERCENT" kill at any point with PERCENT % chance
+//	REFUNDD_FAILPOINTS="stop:name"           stop (SIGSTOP) at the first hit of the point, once
 //
 // PERCENT may have a fraction ("0.5"). Without the variable every Hit is a
 // nil check and nothing else.
@@ -52,6 +53,9 @@ const (
 	// AttemptRecorded: the upload attempt is recorded, no SFTP call of it
 	// made yet.
 	AttemptRecorded Name = "attempt-recorded"
+	// BeforeRename: the pain.001 is complete in the attempt's temporary
+	// file on the server, the rename to its final name not yet sent.
+	BeforeRename Name = "before-rename"
 	// DuringUpload: part of the pain.001 has been handed to the SFTP
 	// client; the remote holds at most a temporary file.
 	DuringUpload Name = "during-upload"
@@ -84,13 +88,16 @@ const (
 	// reply to the store; after it the reply is not yet archived.
 	BeforeApply Name = "before-apply"
 	AfterApply  Name = "after-apply"
+	// InWriteTx: a write transaction of the state store has locked the
+	// lease row (PostgreSQL) and changed nothing yet.
+	InWriteTx Name = "in-write-tx"
 )
 
 // Names returns every crash point.
 func Names() []Name {
 	return []Name{BeforeIntent, IntentRendered, AfterIntent, BatchFileFinished, BeforeUpload, AttemptRecorded, DuringUpload,
-		AfterRemoteRename, BeforeBatchStatus, AfterBatchStatus, AfterDownload, AfterPlace, ReplyClaimed, ReplyParsed,
-		DuringLedgerWrite, AfterLedgerWrite, BeforeApply, AfterApply}
+		BeforeRename, AfterRemoteRename, BeforeBatchStatus, AfterBatchStatus, AfterDownload, AfterPlace, ReplyClaimed, ReplyParsed,
+		DuringLedgerWrite, AfterLedgerWrite, BeforeApply, AfterApply, InWriteTx}
 }
 
 // Mutation names a deliberately broken variant.
@@ -121,6 +128,7 @@ const (
 // registry is what the environment armed.
 type registry struct {
 	names     map[Name]bool
+	stops     map[Name]bool // stop rather than kill, at the first hit
 	mu        sync.Mutex
 	rnd       *rand.Rand // random mode when not nil
 	percent   float64
@@ -158,6 +166,14 @@ func (r *registry) hit(n Name) {
 	if r.names[n] {
 		kill(n)
 	}
+	r.mu.Lock()
+	stop := r.stops[n]
+	delete(r.stops, n)
+	r.mu.Unlock()
+	if stop {
+		fmt.Fprintf(os.Stderr, "failpoint %s: stopping the process\n", n)
+		stopSelf()
+	}
 	if r.rnd == nil {
 		return
 	}
@@ -177,7 +193,7 @@ func kill(n Name) {
 
 // load reads the registry from the environment through getenv.
 func load(getenv func(string) string) (*registry, error) {
-	r := &registry{names: map[Name]bool{}, mutations: map[Mutation]bool{}}
+	r := &registry{names: map[Name]bool{}, stops: map[Name]bool{}, mutations: map[Mutation]bool{}}
 	used := false
 	if spec := strings.TrimSpace(getenv(EnvFailpoints)); spec != "" {
 		used = true
@@ -191,11 +207,16 @@ func load(getenv func(string) string) (*registry, error) {
 			r.rnd, r.percent = rand.New(rand.NewPCG(s, s^0x9e3779b97f4a7c15)), p
 		} else {
 			for f := range strings.SplitSeq(spec, ",") {
-				n := Name(strings.TrimSpace(f))
+				f, stop := strings.CutPrefix(strings.TrimSpace(f), "stop:")
+				n := Name(f)
 				if !slices.Contains(Names(), n) {
 					return nil, fmt.Errorf("read %s %q: %w: no point %q", EnvFailpoints, spec, ErrSpec, n)
 				}
-				r.names[n] = true
+				if stop {
+					r.stops[n] = true
+				} else {
+					r.names[n] = true
+				}
 			}
 		}
 	}

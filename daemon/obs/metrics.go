@@ -3,6 +3,7 @@ package obs
 import (
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -78,6 +79,21 @@ type Metrics struct {
 	reloadOK     prometheus.Gauge
 	reloadTime   prometheus.Gauge
 	diskFull     prometheus.Gauge
+
+	leader      *prometheus.GaugeVec
+	leaseEpoch  prometheus.Gauge
+	leaseLeft   prometheus.Gauge
+	leaderships *prometheus.CounterVec
+	takeover    prometheus.Histogram
+	storeStats  atomic.Pointer[func() StoreStats]
+}
+
+// StoreStats are the state store's counts that the metrics show.
+type StoreStats struct {
+	// FencedWrites were refused because this instance no longer led.
+	FencedWrites int64
+	// CommitsUnknown lost the reply to their COMMIT.
+	CommitsUnknown int64
 }
 
 // NewMetrics returns refundd's metrics, registered together with the Go
@@ -98,6 +114,13 @@ type Metrics struct {
 //	config_last_reload_successful                gauge: 1 if the last configuration (re)load worked
 //	config_last_reload_success_timestamp_seconds gauge: Unix time of the last good (re)load
 //	disk_full                                    gauge: 1 while no new files are taken because a write found the disk full
+//	leader{company}                              gauge: 1 while this instance leads its company (PostgreSQL store)
+//	lease_epoch                                  gauge: the epoch (fencing token) of the lease this instance holds or last saw
+//	lease_remaining_seconds                      gauge: how long the lease runs without a renewal, at the last renewal
+//	leadership_changes_total{reason}             counter: acquired, resigned, expired, fenced
+//	takeover_seconds                             histogram: from standing by to leading, at each takeover
+//	fenced_writes_total                          counter: writes the store refused because this instance no longer led
+//	store_commit_unknown_total                   counter: COMMITs whose reply was lost (each settled by asking the server)
 func NewMetrics() *Metrics {
 	const ns = "refundd"
 	m := &Metrics{
@@ -156,6 +179,48 @@ func NewMetrics() *Metrics {
 			Help: "1 while refundd takes no new files because a write found the disk (or the quota) full, else 0.",
 		}),
 	}
+	m.leader = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Namespace: ns, Name: "leader",
+		Help: "1 while this instance leads its company (PostgreSQL store), 0 while it stands by.",
+	}, []string{"company"})
+	m.leaseEpoch = prometheus.NewGauge(prometheus.GaugeOpts{
+		Namespace: ns, Name: "lease_epoch",
+		Help: "The epoch (fencing token) of the company's lease as this instance last saw it.",
+	})
+	m.leaseLeft = prometheus.NewGauge(prometheus.GaugeOpts{
+		Namespace: ns, Name: "lease_remaining_seconds",
+		Help: "How long the lease this instance holds runs without a renewal, at its last renewal; 0 on a standby.",
+	})
+	m.leaderships = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: ns, Name: "leadership_changes_total",
+		Help: "Changes of this instance's leadership: acquired, resigned, expired (no renewal in time), fenced (another instance took over).",
+	}, []string{"reason"})
+	m.takeover = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Namespace: ns, Name: "takeover_seconds",
+		Help:    "Time from standing by to leading, at each takeover by this instance.",
+		Buckets: []float64{1, 2, 5, 10, 15, 20, 25, 30, 45, 60, 120},
+	})
+	for _, r := range []string{"acquired", "resigned", "expired", "fenced"} {
+		m.leaderships.WithLabelValues(r)
+	}
+	stat := func(get func(StoreStats) int64) func() float64 {
+		return func() float64 {
+			if f := m.storeStats.Load(); f != nil {
+				return float64(get((*f)()))
+			}
+			return 0
+		}
+	}
+	fenced := prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Namespace: ns, Name: "fenced_writes_total",
+		Help: "Writes the state store refused because this instance no longer led its company.",
+	}, stat(func(s StoreStats) int64 { return s.FencedWrites }))
+	unknown := prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Namespace: ns, Name: "store_commit_unknown_total",
+		Help: "COMMITs whose reply was lost; each is settled by asking the server whether it committed.",
+	}, stat(func(s StoreStats) int64 { return s.CommitsUnknown }))
+	m.reg.MustRegister(m.leader, m.leaseEpoch, m.leaseLeft, m.leaderships, m.takeover, fenced, unknown)
+
 	// Create every known series at 0, so that rate() and absent() work
 	// from the first scrape on.
 	for _, r := range []Result{ResultOK, ResultTransient, ResultPermanent} {
@@ -283,4 +348,32 @@ func (m *Metrics) ConfigLoaded(ok bool, at time.Time) {
 
 func unixSeconds(t time.Time) float64 {
 	return float64(t.UnixNano()) / 1e9
+}
+
+// StoreStatsFrom sets where fenced_writes_total and
+// store_commit_unknown_total are read from.
+func (m *Metrics) StoreStatsFrom(f func() StoreStats) { m.storeStats.Store(&f) }
+
+// Leadership sets the leadership gauges of company's instance.
+func (m *Metrics) Leadership(company string, leading bool, epoch int64, left time.Duration) {
+	v := 0.0
+	if leading {
+		v = 1
+	} else {
+		left = 0
+	}
+	m.leader.WithLabelValues(company).Set(v)
+	m.leaseEpoch.Set(float64(epoch))
+	m.leaseLeft.Set(max(0, left.Seconds()))
+}
+
+// LeadershipChange counts a change of leadership (acquired, resigned,
+// expired, fenced); took is the standby time before an acquisition that
+// took over from another instance (0: none).
+func (m *Metrics) LeadershipChange(reason string, epoch int64, took time.Duration) {
+	m.leaderships.WithLabelValues(reason).Inc()
+	m.leaseEpoch.Set(float64(epoch))
+	if took > 0 {
+		m.takeover.Observe(took.Seconds())
+	}
 }

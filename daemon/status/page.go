@@ -1,6 +1,7 @@
 package status
 
 import (
+	"encoding/json"
 	"errors"
 	"html/template"
 	"net/http"
@@ -27,31 +28,56 @@ type Mux interface {
 //   - GET /api/batches: the batches as JSON.
 //   - GET /api/batches/{batch}: one batch's attempts with their refunds as
 //     JSON.
-func Handle(mux Mux, s Store) {
+//   - GET /api/leader: who leads the company's instances (PostgreSQL
+//     store) and this instance's role, as JSON; 404 with the SQLite store.
+//
+// self, when not nil, names the instance that serves the page and its
+// role; the page's header shows them beside the leader.
+func Handle(mux Mux, s Store, self Self) {
 	mux.Handle("GET /status", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		batch := r.URL.Query().Get("batch")
 		switch r.URL.Query().Get("format") {
 		case "json":
-			serveStatus(w, r, s, batch, "json")
+			serveStatus(w, r, s, self, batch, "json")
 		case "text":
-			serveStatus(w, r, s, batch, "text")
+			serveStatus(w, r, s, self, batch, "text")
 		default:
-			serveStatus(w, r, s, batch, "html")
+			serveStatus(w, r, s, self, batch, "html")
 		}
 	}))
 	mux.Handle("GET /api/batches", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		serveStatus(w, r, s, "", "json")
+		serveStatus(w, r, s, self, "", "json")
 	}))
 	mux.Handle("GET /api/batches/{batch}", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		serveStatus(w, r, s, r.PathValue("batch"), "json")
+		serveStatus(w, r, s, self, r.PathValue("batch"), "json")
+	}))
+	mux.Handle("GET /api/leader", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		l, err := LeaderOf(r.Context(), s, self)
+		switch {
+		case err != nil:
+			http.Error(w, "status unavailable", http.StatusInternalServerError)
+			return
+		case l == nil:
+			http.Error(w, "one instance with the SQLite store: no leadership", http.StatusNotFound)
+			return
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("Content-Type", "application/json")
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		enc.Encode(l) // an error means the client went away
 	}))
 }
 
 // statusRefresh is how often the status page reloads its content.
 const statusRefresh = 3 * time.Second
 
-func serveStatus(w http.ResponseWriter, r *http.Request, s Store, batch, format string) {
+func serveStatus(w http.ResponseWriter, r *http.Request, s Store, self Self, batch, format string) {
 	bs, err := List(r.Context(), s, batch)
+	var leader *Leader
+	if err == nil && format != "json" {
+		leader, err = LeaderOf(r.Context(), s, self)
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		http.Error(w, "no such batch", http.StatusNotFound)
 		return
@@ -68,12 +94,13 @@ func serveStatus(w http.ResponseWriter, r *http.Request, s Store, batch, format 
 		Write(w, bs, true) // an error means the client went away
 	case "text":
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		WriteLeader(w, leader)
 		Write(w, bs, false)
 	default:
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Header().Set("Content-Security-Policy",
 			"default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; connect-src 'self'; base-uri 'none'; form-action 'none'")
-		statusPage.Execute(w, statusView{Batch: batch, Batches: bs, Now: time.Now(), RefreshMillis: statusRefresh.Milliseconds()})
+		statusPage.Execute(w, statusView{Batch: batch, Batches: bs, Leader: leader, Now: time.Now(), RefreshMillis: statusRefresh.Milliseconds()})
 	}
 }
 
@@ -81,6 +108,7 @@ func serveStatus(w http.ResponseWriter, r *http.Request, s Store, batch, format 
 type statusView struct {
 	Batch         string // the batch shown, "" for the list
 	Batches       []Batch
+	Leader        *Leader // nil with the SQLite store
 	Now           time.Time
 	RefreshMillis int64
 }
@@ -93,6 +121,9 @@ var statusPage = template.Must(template.New("status").Funcs(template.FuncMap{
 		return t.Local().Format(timeLayout)
 	},
 	"join": strings.Join,
+	"seconds": func(f float64) string {
+		return (time.Duration(f * float64(time.Second))).Round(time.Second).String()
+	},
 	"statusClass": func(s string) string {
 		switch s {
 		case "rejected", "rejected-by-bank", "returned", "in-doubt":
@@ -124,6 +155,9 @@ a { color: #0b57d0; }
 </head>
 <body>
 <div id="content">
+{{- with .Leader}}
+<p class="meta" id="leader">{{if not .Holder}}No instance has led yet.{{else}}Leader: <strong data-leader="{{.Holder}}">{{.Holder}}</strong> · epoch <span data-epoch="{{.Epoch}}">{{.Epoch}}</span> · leading since {{when .Since}} · {{if gt .LeftSeconds 0.0}}lease runs {{seconds .LeftSeconds}} more{{else}}<span class="bad">lease expired</span>; a standby takes over{{end}}{{end}}{{if .Role}} · this instance: {{.Instance}}, <span data-role="{{.Role}}">{{.Role}}</span>{{end}}</p>
+{{- end}}
 {{- if .Batch}}
 <h1>refundd – batch {{.Batch}}</h1>
 <p class="meta"><a href="/status">all batches</a> · as of <span id="asof">{{when .Now}}</span></p>

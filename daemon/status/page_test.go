@@ -54,7 +54,7 @@ func get(t *testing.T, h http.Handler, url string) *httptest.ResponseRecorder {
 
 func TestStatusPage(t *testing.T) {
 	mux := http.NewServeMux()
-	Handle(mux, pageStore{})
+	Handle(mux, pageStore{}, nil)
 
 	list := get(t, mux, "/status")
 	body := list.Body.String()

@@ -41,7 +41,9 @@ type Attempt struct {
 	N int
 	// Temp is the remote temporary name the attempt writes to before it
 	// renames the file to the batch's RemoteName.
-	Temp    string
+	Temp string
+	// Epoch is the leadership epoch of the process that began it.
+	Epoch   int64
 	Started time.Time
 	// Ended is zero and Outcome AttemptOpen while the attempt is open.
 	Ended   time.Time
@@ -55,13 +57,13 @@ func (a Attempt) Open() bool { return a.Outcome == AttemptOpen }
 
 // BeginAttempt records that an upload attempt of the sending batch msgID
 // begins: attempt N, one more than the last, writing to the temporary
-// name temp(N). It also records an event of the batch. The error wraps
+// name temp(N, epoch), at the leadership epoch the write was fenced with. It also records an event of the batch. The error wraps
 // ErrTransition when the batch is not sending or its last attempt is
 // still open (settle it first, see EndAttempt), ErrNotFound for an
 // unknown batch, ErrInvalid for an empty temporary name.
-func (s *Store) BeginAttempt(ctx context.Context, msgID string, temp func(n int) string) (Attempt, error) {
+func (s *Store) BeginAttempt(ctx context.Context, msgID string, temp func(n int, epoch int64) string) (Attempt, error) {
 	var a Attempt
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *txn) error {
 		b, err := batchByMsgID(ctx, tx, msgID)
 		if err != nil {
 			return err
@@ -77,8 +79,8 @@ func (s *Store) BeginAttempt(ctx context.Context, msgID string, temp func(n int)
 		case last.Open():
 			return fmt.Errorf("%w: upload attempt %d is open; it is settled before another begins", ErrTransition, last.N)
 		}
-		a = Attempt{MsgID: msgID, N: last.N + 1}
-		a.Temp = temp(a.N)
+		a = Attempt{MsgID: msgID, N: last.N + 1, Epoch: tx.epoch}
+		a.Temp = temp(a.N, a.Epoch)
 		if a.Temp == "" {
 			return fmt.Errorf("%w: attempt %d has no temporary name", ErrInvalid, a.N)
 		}
@@ -86,8 +88,8 @@ func (s *Store) BeginAttempt(ctx context.Context, msgID string, temp func(n int)
 		if a.Started, err = parseTime(at); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO upload_attempts (msg_id, attempt, temp_name, started) VALUES (?, ?, ?, ?)`,
-			msgID, a.N, a.Temp, at); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO upload_attempts (msg_id, attempt, temp_name, started, epoch) VALUES (?, ?, ?, ?, ?)`,
+			msgID, a.N, a.Temp, at, a.Epoch); err != nil {
 			return err
 		}
 		return addEvent(ctx, tx, at, event{typ: SubjectBatch, id: msgID, from: string(b.Status), to: string(b.Status),
@@ -105,7 +107,7 @@ func (s *Store) BeginAttempt(ctx context.Context, msgID string, temp func(n int)
 // when the attempt is not open, ErrNotFound when there is no such attempt,
 // ErrInvalid for another outcome.
 func (s *Store) EndAttempt(ctx context.Context, msgID string, n int, outcome AttemptOutcome, detail string) error {
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *txn) error {
 		a, err := attempt(ctx, tx, msgID, n)
 		if err != nil {
 			return err
@@ -128,7 +130,7 @@ func (s *Store) EndAttempt(ctx context.Context, msgID string, n int, outcome Att
 // wraps ErrNotFound when it has none.
 func (s *Store) LastAttempt(ctx context.Context, msgID string) (Attempt, error) {
 	var a Attempt
-	err := s.read(ctx, func(tx *sql.Tx) error {
+	err := s.read(ctx, func(tx *txn) error {
 		var err error
 		a, err = lastAttempt(ctx, tx, msgID)
 		return err
@@ -142,7 +144,7 @@ func (s *Store) LastAttempt(ctx context.Context, msgID string) (Attempt, error) 
 // Attempts returns every upload attempt of batch msgID, in order.
 func (s *Store) Attempts(ctx context.Context, msgID string) ([]Attempt, error) {
 	var as []Attempt
-	err := s.read(ctx, func(tx *sql.Tx) error {
+	err := s.read(ctx, func(tx *txn) error {
 		rows, err := tx.QueryContext(ctx, `SELECT `+attemptCols+` FROM upload_attempts WHERE msg_id = ? ORDER BY attempt`, msgID)
 		if err != nil {
 			return err
@@ -163,12 +165,12 @@ func (s *Store) Attempts(ctx context.Context, msgID string) ([]Attempt, error) {
 	return as, nil
 }
 
-const attemptCols = `msg_id, attempt, temp_name, started, ended, outcome, detail`
+const attemptCols = `msg_id, attempt, temp_name, started, ended, outcome, detail, epoch`
 
 func scanAttempt(sc interface{ Scan(...any) error }) (Attempt, error) {
 	var a Attempt
 	var started, ended, outcome string
-	if err := sc.Scan(&a.MsgID, &a.N, &a.Temp, &started, &ended, &outcome, &a.Detail); err != nil {
+	if err := sc.Scan(&a.MsgID, &a.N, &a.Temp, &started, &ended, &outcome, &a.Detail, &a.Epoch); err != nil {
 		return Attempt{}, err
 	}
 	a.Outcome = AttemptOutcome(outcome)
@@ -199,7 +201,7 @@ func lastAttempt(ctx context.Context, q querier, msgID string) (Attempt, error) 
 }
 
 // endAttempt ends the open attempt of batch msgID, if it has one.
-func endAttempt(ctx context.Context, tx *sql.Tx, at, msgID string, outcome AttemptOutcome, detail string) error {
+func endAttempt(ctx context.Context, tx *txn, at, msgID string, outcome AttemptOutcome, detail string) error {
 	_, err := tx.ExecContext(ctx, `UPDATE upload_attempts SET ended = ?, outcome = ?, detail = ? WHERE msg_id = ? AND ended = ''`,
 		at, string(outcome), detail, msgID)
 	return err

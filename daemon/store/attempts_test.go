@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"path/filepath"
 	"testing"
+
+	"refundd/daemon/refund"
 )
 
 // tempOf is the temporary name of attempt n of the test batches.
-func tempOf(msgID string) func(int) string {
-	return func(n int) string { return fmt.Sprintf("/in/.%s.xml.a%d.part", msgID, n) }
+func tempOf(msgID string) func(int, int64) string {
+	return func(n int, _ int64) string { return fmt.Sprintf("/in/.%s.xml.a%d.part", msgID, n) }
 }
 
 // TestAttempts checks the life of upload attempts: numbered from 1, one
@@ -28,7 +30,7 @@ func TestAttempts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a1.N != 1 || a1.Temp != tempOf(b.MsgID)(1) || !a1.Open() || a1.Started.IsZero() {
+	if a1.N != 1 || a1.Temp != tempOf(b.MsgID)(1, 0) || !a1.Open() || a1.Started.IsZero() {
 		t.Fatalf("first attempt %+v", a1)
 	}
 	if _, err := s.BeginAttempt(ctx, b.MsgID, tempOf(b.MsgID)); !errors.Is(err, ErrTransition) {
@@ -144,18 +146,20 @@ func TestAttemptsKept(t *testing.T) {
 // schema without attempts gets an open attempt with the default
 // temporary name, so it is settled from the server, not uploaded blindly.
 func TestMigrateSendingBatches(t *testing.T) {
+	sqliteOnly(t)
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "state.db")
 	s, err := open(path, migrations[:1])
 	if err != nil {
 		t.Fatal(err)
 	}
-	sending, rs := newBatch("B-OLD", 0, 1)
+	sending, _ := newBatch("B-OLD", 0, 1)
 	sending.RemoteName = "/inbound/" + sending.MsgID + ".xml"
-	mustCreate(t, s, sending, rs)
-	received, rs2 := newBatch("B-OLD2", 0, 1)
+	received, _ := newBatch("B-OLD2", 0, 1)
 	received.Status = BatchReceived
-	mustCreate(t, s, received, rs2)
+	for _, b := range []Batch{sending, received} {
+		legacyBatch(t, s, b)
+	}
 	s.Close()
 
 	s, err = Open(path)
@@ -175,5 +179,33 @@ func TestMigrateSendingBatches(t *testing.T) {
 	}
 	if err := s.IntegrityCheck(ctx); err != nil {
 		t.Error(err)
+	}
+}
+
+// legacyBatch writes batch b with one refund of 100 NOK as a schema-1
+// refundd did, with raw SQL: the store's code writes today's columns.
+func legacyBatch(t *testing.T, s *Store, b Batch) {
+	t.Helper()
+	at := s.stamp()
+	e2e := refund.EndToEndID(refund.CreditNote, b.Number+"-1", 0)
+	for _, q := range []struct {
+		sql  string
+		args []any
+	}{
+		{`INSERT INTO batches (msg_id, number, attempt, status, remote_name, nb_of_txs, created, updated)
+			VALUES (?, ?, 0, ?, ?, 1, ?, ?)`, []any{b.MsgID, b.Number, string(b.Status), b.RemoteName, at, at}},
+		{`INSERT INTO batch_totals VALUES (?, 'NOK', 1, 100)`, []any{b.MsgID}},
+		{`INSERT INTO refunds (end_to_end_id, doc_type, ref_nbr, release_no, msg_id, pmt_inf_id, amount_minor, currency,
+			execution_date, creditor_account, status, created, updated)
+			VALUES (?, 'CreditNote', ?, 0, ?, 'P-1', 100, 'NOK', '2026-09-01', ?, 'new', ?, ?)`,
+			[]any{e2e, b.Number + "-1", b.MsgID, creditorOne, at, at}},
+		{`INSERT INTO events (at, subject_type, subject_id, from_status, to_status) VALUES (?, 'batch', ?, '', ?)`,
+			[]any{at, b.MsgID, string(b.Status)}},
+		{`INSERT INTO events (at, subject_type, subject_id, from_status, to_status) VALUES (?, 'refund', ?, '', 'new')`,
+			[]any{at, e2e}},
+	} {
+		if _, err := s.w.Exec(q.sql, q.args...); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

@@ -35,6 +35,11 @@ type Batch struct {
 	// PainHash is the SHA-256 (lower-case hex) of the pain.001 bytes, so
 	// that a resend can be checked to be identical; "" when not given.
 	PainHash string
+	// Pain is the pain.001 itself, given to CreateBatch so that it is
+	// recorded with the intent: whichever instance uploads the batch sends
+	// exactly these bytes. The reads of batches leave it out; see
+	// Store.Pain.
+	Pain []byte
 	// MsgCreated is the pain.001 GrpHdr/CreDtTm, kept so that the message
 	// can be rendered again byte for byte.
 	MsgCreated time.Time
@@ -80,7 +85,7 @@ func (s *Store) createBatch(ctx context.Context, b Batch, rs []Refund) error {
 	if err != nil {
 		return err
 	}
-	return s.write(ctx, func(tx *sql.Tx) error {
+	err = s.write(ctx, func(tx *txn) error {
 		if o, err := batchByMsgID(ctx, tx, b.MsgID); err == nil {
 			return fmt.Errorf("%w: MsgId %s is batch %s attempt %d, %s", ErrDuplicate, o.MsgID, o.Number, o.Attempt, o.Status)
 		} else if !errors.Is(err, ErrNotFound) {
@@ -95,11 +100,15 @@ func (s *Store) createBatch(ctx context.Context, b Batch, rs []Refund) error {
 		}
 
 		at := s.stamp()
+		var pain any // NULL when not given
+		if b.Pain != nil {
+			pain = b.Pain
+		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO batches (msg_id, number, attempt, file_hash, status, reason,
-			local_path, remote_name, pain_hash, msg_created, nb_of_txs, created, updated, sent)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '')`,
+			local_path, remote_name, pain_hash, msg_created, nb_of_txs, created, updated, sent, pain)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?)`,
 			b.MsgID, b.Number, b.Attempt, nullIfEmpty(b.FileHash), string(b.Status), b.Reason,
-			b.LocalPath, b.RemoteName, b.PainHash, formatTime(b.MsgCreated), len(rs), at, at)
+			b.LocalPath, b.RemoteName, b.PainHash, formatTime(b.MsgCreated), len(rs), at, at, pain)
 		if isForeignKey(err) {
 			return fmt.Errorf("%w: file %s (record it with RecordFile first)", ErrNotFound, b.FileHash)
 		}
@@ -118,83 +127,126 @@ func (s *Store) createBatch(ctx context.Context, b Batch, rs []Refund) error {
 		}
 		return insertRefunds(ctx, tx, at, &b, rs)
 	})
+	return err
 }
 
-// insertRefunds inserts the refunds of batch b, each with its event.
-func insertRefunds(ctx context.Context, tx *sql.Tx, at string, b *Batch, rs []Refund) error {
-	live, err := tx.PrepareContext(ctx, `SELECT r.end_to_end_id, r.release_no, r.status, b.number, r.msg_id
-		FROM refunds r JOIN batches b ON b.msg_id = r.msg_id
-		WHERE r.doc_type = ? AND r.ref_nbr = ? AND r.status NOT IN ('rejected', 'returned') LIMIT 1`)
-	if err != nil {
+// insertRefunds inserts the refunds of batch b, each with its event,
+// after refundCollision found none that collides with a recorded refund
+// or one before it in rs.
+func insertRefunds(ctx context.Context, tx *txn, at string, b *Batch, rs []Refund) error {
+	if err := refundCollision(ctx, tx, rs); err != nil {
 		return err
 	}
-	defer live.Close()
-	ins, err := tx.PrepareContext(ctx, `INSERT INTO refunds (end_to_end_id, doc_type, ref_nbr, release_no, msg_id,
-		pmt_inf_id, instr_id, amount_minor, currency, execution_date, creditor_account, debtor_account,
-		debtor_ledger_account, customer_id, status, created, updated)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'new', ?, ?)`)
-	if err != nil {
-		return err
-	}
-	defer ins.Close()
-	ev, err := tx.PrepareContext(ctx, `INSERT INTO events (at, subject_type, subject_id, from_status, to_status, reason, detail)
-		VALUES (?, 'refund', ?, '', 'new', '', ?)`)
-	if err != nil {
-		return err
-	}
-	defer ev.Close()
-
-	detail := "batch " + b.Number + " MsgId " + b.MsgID
+	n := len(rs)
+	e2e, docType, refNbr, msgID, pmtInf, cur, date := make([]string, n), make([]string, n), make([]string, n),
+		make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	cred, debt, ledger, cust, created, status := make([]string, n), make([]string, n), make([]string, n),
+		make([]string, n), make([]string, n), make([]string, n)
+	release, minor := make([]int64, n), make([]int64, n)
+	instr := make([]*string, n)
 	for i := range rs {
 		r := &rs[i]
-		var e2e, st, number, msgID string
-		var rel int
-		err := live.QueryRowContext(ctx, string(r.DocType), r.RefNbr).Scan(&e2e, &rel, &st, &number, &msgID)
-		if err == nil {
-			return fmt.Errorf("%w: refund %s %s release %d is %s in batch %s (MsgId %s, EndToEndId %s); only a rejected or returned refund is released again",
-				ErrDuplicate, r.DocType, r.RefNbr, rel, st, number, msgID, e2e)
-		} else if !errors.Is(err, sql.ErrNoRows) {
-			return err
-		}
-		_, err = ins.ExecContext(ctx, r.EndToEndID, string(r.DocType), r.RefNbr, r.Release, b.MsgID,
-			r.PmtInfID, nullIfEmpty(r.InstrID), r.Amount.Minor, string(r.Amount.Currency), r.ExecutionDate.String(),
-			r.CreditorAccount, r.DebtorAccount, r.DebtorLedgerAccount, r.CustomerID, at, at)
-		if isUnique(err) {
-			return duplicateRefund(ctx, tx, r, err)
-		}
-		if err != nil {
-			return fmt.Errorf("refund %s: %w", r.EndToEndID, err)
-		}
-		if _, err := ev.ExecContext(ctx, at, r.EndToEndID, detail); err != nil {
-			return fmt.Errorf("record event refund %s: %w", r.EndToEndID, err)
+		e2e[i], docType[i], refNbr[i], msgID[i], pmtInf[i] = r.EndToEndID, string(r.DocType), r.RefNbr, b.MsgID, r.PmtInfID
+		cur[i], date[i], cred[i], debt[i], ledger[i] = string(r.Amount.Currency), r.ExecutionDate.String(), r.CreditorAccount, r.DebtorAccount, r.DebtorLedgerAccount
+		cust[i], created[i], status[i] = r.CustomerID, at, string(refund.StatusNew)
+		release[i], minor[i] = int64(r.Release), r.Amount.Minor
+		if r.InstrID != "" {
+			instr[i] = &r.InstrID
 		}
 	}
-	return nil
+	err := insertRows(ctx, tx, "refunds", n, []column{
+		{"end_to_end_id", "text", e2e}, {"doc_type", "text", docType}, {"ref_nbr", "text", refNbr}, {"release_no", "bigint", release},
+		{"msg_id", "text", msgID}, {"pmt_inf_id", "text", pmtInf}, {"instr_id", "text", instr}, {"amount_minor", "bigint", minor},
+		{"currency", "text", cur}, {"execution_date", "text", date}, {"creditor_account", "text", cred},
+		{"debtor_account", "text", debt}, {"debtor_ledger_account", "text", ledger}, {"customer_id", "text", cust},
+		{"status", "text", status}, {"created", "text", created}, {"updated", "text", created},
+	})
+	if isUnique(err) {
+		// refundCollision looked at every identity; only a writer that
+		// does not take the write lock gets here.
+		return fmt.Errorf("%w: %w", ErrDuplicate, err)
+	}
+	if err != nil {
+		return err
+	}
+	detail := "batch " + b.Number + " MsgId " + b.MsgID
+	es := make([]event, len(rs))
+	for i, r := range rs {
+		es[i] = event{typ: SubjectRefund, id: r.EndToEndID, to: string(refund.StatusNew), detail: detail}
+	}
+	return insertEvents(ctx, tx, at, es)
 }
 
-// duplicateRefund names the refund that r collides with.
-func duplicateRefund(ctx context.Context, tx *sql.Tx, r *Refund, cause error) error {
-	checks := []struct {
-		what, where string
-		args        []any
-	}{
-		{"EndToEndId " + r.EndToEndID, "r.end_to_end_id = ?", []any{r.EndToEndID}},
-		{fmt.Sprintf("%s %s release %d", r.DocType, r.RefNbr, r.Release), "r.doc_type = ? AND r.ref_nbr = ? AND r.release_no = ?",
-			[]any{string(r.DocType), r.RefNbr, r.Release}},
-		{"InstrId " + r.InstrID, "r.instr_id = ?", []any{r.InstrID}},
+// refundCollision returns ErrDuplicate naming the first refund of rs that
+// collides with a recorded refund or one before it in rs: another release
+// of its document that is still live (not rejected or returned), or the
+// same EndToEndId, DocType, RefNbr and release, or InstrId.
+func refundCollision(ctx context.Context, tx *txn, rs []Refund) error {
+	type doc struct {
+		t   refund.DocType
+		ref string
 	}
-	for _, c := range checks {
-		o, err := refundWhere(ctx, tx, c.where, c.args...)
-		if errors.Is(err, ErrNotFound) {
-			continue
+	byDoc := make(map[doc][]Refund)
+	byE2E := make(map[string]Refund)
+	byInstr := make(map[string]Refund)
+	add := func(o Refund) {
+		d := doc{o.DocType, o.RefNbr}
+		byDoc[d] = append(byDoc[d], o)
+		if _, ok := byE2E[o.EndToEndID]; !ok {
+			byE2E[o.EndToEndID] = o
 		}
-		if err != nil {
-			return err
+		if _, ok := byInstr[o.InstrID]; !ok && o.InstrID != "" {
+			byInstr[o.InstrID] = o
 		}
-		return fmt.Errorf("%w: refund %s: %s is refund %s %s release %d in batch %s (MsgId %s), %s",
-			ErrDuplicate, r.EndToEndID, c.what, o.DocType, o.RefNbr, o.Release, o.Batch, o.MsgID, o.Status)
 	}
-	return fmt.Errorf("%w: refund %s: %w", ErrDuplicate, r.EndToEndID, cause)
+	// The recorded refunds that share a document, an EndToEndId or an
+	// InstrId with one of rs, in the order they were recorded.
+	n := len(rs)
+	e2e, instr, docType, refNbr := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	for i, r := range rs {
+		e2e[i], instr[i], docType[i], refNbr[i] = r.EndToEndID, r.InstrID, string(r.DocType), r.RefNbr
+	}
+	err := chunked(n, 4, func(lo, hi int) error {
+		ids, idArgs := rowSet(tx, lo, hi, []column{{"e2e", "text", e2e}})
+		instrs, instrArgs := rowSet(tx, lo, hi, []column{{"instr", "text", instr}})
+		docs, docArgs := rowSet(tx, lo, hi, []column{{"doc_type", "text", docType}, {"ref_nbr", "text", refNbr}})
+		os, err := refundsWhere(ctx, tx, `r.end_to_end_id IN `+ids+` OR r.instr_id IN `+instrs+`
+			OR (r.doc_type, r.ref_nbr) IN `+docs, append(append(idArgs, instrArgs...), docArgs...)...)
+		for _, o := range os {
+			add(o)
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	for _, r := range rs {
+		for _, o := range byDoc[doc{r.DocType, r.RefNbr}] {
+			if o.Status != refund.StatusRejected && o.Status != refund.StatusReturned {
+				return fmt.Errorf("%w: refund %s %s release %d is %s in batch %s (MsgId %s, EndToEndId %s); only a rejected or returned refund is released again",
+					ErrDuplicate, r.DocType, r.RefNbr, o.Release, o.Status, o.Batch, o.MsgID, o.EndToEndID)
+			}
+		}
+		dup := func(what string, o Refund) error {
+			return fmt.Errorf("%w: refund %s: %s is refund %s %s release %d in batch %s (MsgId %s), %s",
+				ErrDuplicate, r.EndToEndID, what, o.DocType, o.RefNbr, o.Release, o.Batch, o.MsgID, o.Status)
+		}
+		if o, ok := byE2E[r.EndToEndID]; ok {
+			return dup("EndToEndId "+r.EndToEndID, o)
+		}
+		for _, o := range byDoc[doc{r.DocType, r.RefNbr}] {
+			if o.Release == r.Release {
+				return dup(fmt.Sprintf("%s %s release %d", r.DocType, r.RefNbr, r.Release), o)
+			}
+		}
+		if o, ok := byInstr[r.InstrID]; ok && r.InstrID != "" {
+			return dup("InstrId "+r.InstrID, o)
+		}
+		o := r
+		o.Status = refund.StatusNew
+		add(o)
+	}
+	return nil
 }
 
 // total is the sum of a batch's refunds in one currency.

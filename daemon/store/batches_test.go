@@ -281,3 +281,33 @@ func TestBatchReads(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestPain checks that the pain.001 is kept with the batch and read back
+// checked against its hash: altered bytes are refused, a batch recorded
+// without them (by an earlier version) reads as nil.
+func TestPain(t *testing.T) {
+	ctx := t.Context()
+	s := openTest(t)
+	b, rs := newBatch("B1", 0, 1)
+	b.Pain = []byte("<Document>pain B1</Document>")
+	b.PainHash = hashOf(string(b.Pain))
+	mustCreate(t, s, b, rs)
+	got, err := s.Pain(ctx, b.MsgID)
+	if err != nil || string(got) != string(b.Pain) {
+		t.Fatalf("Pain() = %q, %v; want the recorded bytes", got, err)
+	}
+	if _, err := s.w.Exec(`UPDATE batches SET pain = ? WHERE msg_id = ?`, []byte("<Document>other</Document>"), b.MsgID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Pain(ctx, b.MsgID); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("Pain() of altered bytes: %v; want ErrCorrupt", err)
+	}
+	old, rs2 := newBatch("B2", 0, 1)
+	mustCreate(t, s, old, rs2)
+	if got, err := s.Pain(ctx, old.MsgID); err != nil || got != nil {
+		t.Errorf("Pain() of a batch without bytes = %q, %v; want nil", got, err)
+	}
+	if _, err := s.Pain(ctx, "RFD-NONE"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Pain() of an unknown batch: %v; want ErrNotFound", err)
+	}
+}

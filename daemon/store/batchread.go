@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -47,7 +49,7 @@ func batchByMsgID(ctx context.Context, q querier, msgID string) (Batch, error) {
 
 // batchesWhere reads the batches that match where (a condition on the
 // batches table), with their sums, in the order given.
-func batchesWhere(ctx context.Context, tx *sql.Tx, where, order string, args ...any) ([]Batch, error) {
+func batchesWhere(ctx context.Context, tx *txn, where, order string, args ...any) ([]Batch, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT `+batchCols+` FROM batches WHERE `+where+` ORDER BY `+order, args...)
 	if err != nil {
 		return nil, err
@@ -91,7 +93,7 @@ func batchesWhere(ctx context.Context, tx *sql.Tx, where, order string, args ...
 // Batch returns the batch with this MsgId.
 func (s *Store) Batch(ctx context.Context, msgID string) (Batch, error) {
 	var bs []Batch
-	err := s.read(ctx, func(tx *sql.Tx) error {
+	err := s.read(ctx, func(tx *txn) error {
 		var err error
 		bs, err = batchesWhere(ctx, tx, "msg_id = ?", "msg_id", msgID)
 		return err
@@ -140,7 +142,7 @@ func (s *Store) BatchesByStatus(ctx context.Context, statuses ...BatchStatus) ([
 // ListBatches returns every batch, the newest first, for the status
 // screen.
 func (s *Store) ListBatches(ctx context.Context) ([]Batch, error) {
-	bs, err := s.batches(ctx, "1", "created DESC, msg_id")
+	bs, err := s.batches(ctx, "1 = 1", "created DESC, msg_id")
 	if err != nil {
 		return nil, fmt.Errorf("list batches: %w", err)
 	}
@@ -149,7 +151,7 @@ func (s *Store) ListBatches(ctx context.Context) ([]Batch, error) {
 
 func (s *Store) batches(ctx context.Context, where, order string, args ...any) ([]Batch, error) {
 	var bs []Batch
-	err := s.read(ctx, func(tx *sql.Tx) error {
+	err := s.read(ctx, func(tx *txn) error {
 		var err error
 		bs, err = batchesWhere(ctx, tx, where, order, args...)
 		return err
@@ -190,4 +192,27 @@ func (s *Store) BatchCounts(ctx context.Context) (map[BatchStatus]int, error) {
 		return nil, fmt.Errorf("count batches: %w", err)
 	}
 	return counts, nil
+}
+
+// Pain returns the pain.001 recorded with batch msgID, checked against
+// its recorded hash; nil when the batch was recorded without it (by an
+// earlier version, which kept it only in the outbox). The error wraps
+// ErrNotFound for an unknown batch, ErrCorrupt when the bytes do not
+// match the hash.
+func (s *Store) Pain(ctx context.Context, msgID string) ([]byte, error) {
+	var pain []byte
+	var hash string
+	err := s.r.QueryRowContext(ctx, `SELECT pain, pain_hash FROM batches WHERE msg_id = ?`, msgID).Scan(&pain, &hash)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = ErrNotFound
+	}
+	if err == nil && pain != nil && hash != "" {
+		if sum := sha256.Sum256(pain); hex.EncodeToString(sum[:]) != hash {
+			err = fmt.Errorf("%w: the recorded pain.001 has sha256 %s, its batch records %s", ErrCorrupt, hex.EncodeToString(sum[:]), hash)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read pain.001 of batch %s: %w", msgID, err)
+	}
+	return pain, nil
 }

@@ -1,17 +1,54 @@
 package store
 
 import (
+	"context"
 	"fmt"
+	"path/filepath"
 	"testing"
 
 	"refundd/daemon/refund"
+	"refundd/internal/pgtest"
 )
 
 // BenchmarkCreateBatch records batches of 1 000 refunds, each in one
 // durable transaction (with 1 001 events and the uniqueness checks).
+//
+// Each benchmark runs on both engines, side by side in one run: SQLite in
+// a temporary folder, PostgreSQL (when REFUNDD_TEST_PG names a server) in
+// a new schema.
 func BenchmarkCreateBatch(b *testing.B) {
+	onBoth(b, benchCreateBatch)
+}
+
+// onBoth runs bench as the sub-benchmarks "sqlite" and "postgres", each
+// with a new store of that engine.
+func onBoth(b *testing.B, bench func(b *testing.B, open func(testing.TB) *Store)) {
+	b.Run("sqlite", func(b *testing.B) {
+		bench(b, func(tb testing.TB) *Store {
+			s, err := Open(filepath.Join(tb.TempDir(), "state.db"))
+			if err != nil {
+				tb.Fatal(err)
+			}
+			tb.Cleanup(func() { s.Close() })
+			return s
+		})
+	})
+	b.Run("postgres", func(b *testing.B) {
+		bench(b, func(tb testing.TB) *Store {
+			url, schema := pgtest.Schema(tb)
+			s, err := OpenPostgres(context.Background(), PostgresConfig{URL: url, Schema: schema})
+			if err != nil {
+				tb.Fatal(err)
+			}
+			tb.Cleanup(func() { s.Close() })
+			return s
+		})
+	})
+}
+
+func benchCreateBatch(b *testing.B, open func(testing.TB) *Store) {
 	ctx := b.Context()
-	s := openTest(b)
+	s := open(b)
 	const n = 1000
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
@@ -30,10 +67,14 @@ func BenchmarkCreateBatch(b *testing.B) {
 // refunds and record one bank-entry key per refund, each in one durable
 // transaction.
 func BenchmarkApplyReply(b *testing.B) {
+	onBoth(b, benchApplyReply)
+}
+
+func benchApplyReply(b *testing.B, open func(testing.TB) *Store) {
 	for _, n := range []int{1, 100} {
 		b.Run(fmt.Sprintf("refunds=%d", n), func(b *testing.B) {
 			ctx := b.Context()
-			s := openTest(b)
+			s := open(b)
 			for i := 0; i < b.N; i++ {
 				b.StopTimer()
 				number := fmt.Sprintf("BENCH%d", i)

@@ -30,6 +30,7 @@ const (
 // refunds, no status without its event), and everything the child reported
 // as committed is there.
 func TestCrashSafety(t *testing.T) {
+	sqliteOnly(t)
 	if path := os.Getenv(crashDBEnv); path != "" {
 		crashChild(path, os.Getenv(crashTagEnv))
 		return

@@ -1,8 +1,37 @@
 // Package store is refundd's durable state: the files it took in, the
 // batches and refunds it sent, the bank bookings it applied, and an audit
 // log of every status change. It is one SQLite database (modernc.org/sqlite,
-// pure Go) in the state folder, and its uniqueness constraints are what
-// keeps refundd from paying or posting twice.
+// pure Go) in the state folder (Open), or one schema per company on a
+// PostgreSQL server (OpenPostgres, through pgx's database/sql driver); its
+// uniqueness constraints are what keeps refundd from paying or posting
+// twice.
+//
+// # Two engines, one code
+//
+// Both engines run the same Go code on database/sql: every statement is
+// written once, with "?" parameters, and rebound to "$1"… for PostgreSQL
+// (db.go). What differs is small: the DDL of each schema version (the same
+// tables, CHECKs and append-only rules; PostgreSQL's triggers are
+// functions), the version (PRAGMA user_version or a schema_version table),
+// the error codes, and sets of rows sent as arrays (unnest) rather than
+// VALUES lists (bulk.go). A write transaction sends few statements
+// whatever the number of refunds: a round trip to a server costs more
+// than the work.
+//
+// # Leadership
+//
+// A company may run two instances, one leading. The lease row (lease.go)
+// names the holder and an epoch, the fencing token, which grows at every
+// acquisition. Every write transaction first reads the lease row (on
+// PostgreSQL with FOR UPDATE, which also serializes every writer of the
+// company, operator commands included) and, while the Store leads, fails
+// with ErrNotLeader when the lease is no longer its own. Events record the
+// epoch of their writer; IntegrityCheck finds an event written at a lower
+// epoch than one before it. On PostgreSQL a COMMIT whose reply is lost is
+// settled by asking the server (pg_xact_status) on another connection,
+// never retried blindly. With SQLite one process runs (the state folder's
+// lock file); it takes the lease at every start, so the epoch counts the
+// runs.
 //
 // # Schema
 //
@@ -12,10 +41,13 @@
 //     failed) with a reason. RecordFile is the claim: a second file with
 //     the same content is refused with ErrDuplicate.
 //   - batches: one row per pain.001, keyed by MsgId, UNIQUE (ERP batch
-//     number, attempt); status (BatchStatus), the pain.001's path in the
-//     state folder and its remote name (the write-ahead intent), the hash
-//     and GrpHdr/CreDtTm of the pain.001, NbOfTxs, and the times created,
-//     updated and sent. batch_totals holds the sum per currency.
+//     number, attempt); status (BatchStatus), the pain.001 itself, its
+//     path in the outbox and its remote name (the write-ahead intent), the
+//     hash and GrpHdr/CreDtTm of the pain.001, NbOfTxs, and the times
+//     created, updated and sent. batch_totals holds the sum per currency.
+//   - upload_attempts: every upload attempt of a batch, recorded before
+//     it begins, with its temporary name and epoch, ended once.
+//   - lease: the company's one leadership row (see Leadership).
 //   - refunds: keyed by EndToEndId, UNIQUE (DocType, RefNbr, release) and
 //     UNIQUE InstrId; the batch (MsgId, PmtInfId), amount in integer minor
 //     units beside its currency, execution date, creditor and debtor
@@ -50,7 +82,10 @@
 //
 // # Migrations
 //
-// The schema version is PRAGMA user_version. Open applies the migrations
+// The schema version is PRAGMA user_version (on PostgreSQL the table
+// schema_version, read under a transaction-scoped advisory lock on the
+// schema's name, so that two instances starting at once migrate one after
+// the other). Open applies the migrations
 // the database lacks, each in its own write transaction together with its
 // new version, so a crash leaves the schema at one version or the next.
 // A database newer than the program is refused (ErrSchemaTooNew) and left

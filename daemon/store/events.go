@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"time"
 )
@@ -32,15 +31,14 @@ type event struct {
 	typ            SubjectType
 	id, from, to   string
 	reason, detail string
+	at             string
 }
 
-// addEvent records e in tx at time at.
-func addEvent(ctx context.Context, tx *sql.Tx, at string, e event) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO events (at, subject_type, subject_id, from_status, to_status, reason, detail)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`, at, string(e.typ), e.id, e.from, e.to, e.reason, e.detail)
-	if err != nil {
-		return fmt.Errorf("record event %s %s: %w", e.typ, e.id, err)
-	}
+// addEvent records e in tx at time at. The events of a transaction are
+// inserted together, in order, when it commits (see write).
+func addEvent(_ context.Context, tx *txn, at string, e event) error {
+	e.at = at
+	tx.events = append(tx.events, e)
 	return nil
 }
 

@@ -47,7 +47,7 @@ func (s *Store) RecordFile(ctx context.Context, hash, name string, kind FileKind
 		return nil, fmt.Errorf("record file %q (%s, %s): %w: want a lower-case hex SHA-256, a name and kind batch or reply", name, hash, kind, ErrInvalid)
 	}
 	var existing *File
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *txn) error {
 		f, err := fileByHash(ctx, tx, hash)
 		switch {
 		case err == nil:
@@ -73,7 +73,7 @@ func (s *Store) RecordFile(ctx context.Context, hash, name string, kind FileKind
 // duplicate or failed, with a reason. Setting the outcome it has is a
 // no-op; changing a finished outcome is refused with ErrTransition.
 func (s *Store) FinishFile(ctx context.Context, hash string, outcome FileOutcome, reason string) error {
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *txn) error {
 		_, err := s.finishFile(ctx, tx, hash, outcome, reason, "")
 		return err
 	})
@@ -85,7 +85,7 @@ func (s *Store) FinishFile(ctx context.Context, hash string, outcome FileOutcome
 
 // finishFile sets the outcome of a file in tx and reports whether it
 // changed.
-func (s *Store) finishFile(ctx context.Context, tx *sql.Tx, hash string, to FileOutcome, reason, detail string) (bool, error) {
+func (s *Store) finishFile(ctx context.Context, tx *txn, hash string, to FileOutcome, reason, detail string) (bool, error) {
 	if !to.valid() {
 		return false, fmt.Errorf("%w: unknown file outcome %q", ErrInvalid, to)
 	}
@@ -93,6 +93,12 @@ func (s *Store) finishFile(ctx context.Context, tx *sql.Tx, hash string, to File
 	if err != nil {
 		return false, err
 	}
+	return s.finishRead(ctx, tx, f, to, reason, detail)
+}
+
+// finishRead is finishFile of the file f, read in the same transaction.
+func (s *Store) finishRead(ctx context.Context, tx *txn, f File, to FileOutcome, reason, detail string) (bool, error) {
+	hash := f.Hash
 	if f.Outcome == to {
 		return false, nil
 	}
@@ -110,7 +116,7 @@ func (s *Store) finishFile(ctx context.Context, tx *sql.Tx, hash string, to File
 // File returns the record of the file with content hash.
 func (s *Store) File(ctx context.Context, hash string) (File, error) {
 	var f File
-	err := s.read(ctx, func(tx *sql.Tx) error {
+	err := s.read(ctx, func(tx *txn) error {
 		var err error
 		f, err = fileByHash(ctx, tx, hash)
 		return err
@@ -124,7 +130,7 @@ func (s *Store) File(ctx context.Context, hash string) (File, error) {
 // querier is what a transaction and a database have in common.
 type querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	QueryRowContext(ctx context.Context, query string, args ...any) *row
 }
 
 func fileByHash(ctx context.Context, q querier, hash string) (File, error) {

@@ -13,21 +13,25 @@ const maxProblems = 20
 
 // IntegrityCheck checks the database: SQLite's own structure check
 // (PRAGMA integrity_check), every foreign key (PRAGMA foreign_key_check),
-// and refundd's invariants, on one snapshot:
+// (on SQLite) and refundd's invariants, on one snapshot:
 //
 //   - every batch has as many refunds as its NbOfTxs, and its totals per
 //     currency are the sums of its refunds;
 //   - the status of every batch, refund and file is the last status its
 //     events record, so no change went unrecorded;
-//   - only a batch that is sending has an open upload attempt.
+//   - only a batch that is sending has an open upload attempt;
+//   - the leadership epoch of the events never decreases.
 //
 // A problem wraps ErrCorrupt and lists what was found. Run it at start-up
 // and refuse to start on an error: a damaged journal is never replaced by
 // a fresh one automatically, which would send everything again.
 func (s *Store) IntegrityCheck(ctx context.Context) error {
 	var problems []string
-	err := s.read(ctx, func(tx *sql.Tx) error {
+	err := s.read(ctx, func(tx *txn) error {
 		for _, c := range checks {
+			if c.sqliteOnly && s.d.pg {
+				continue
+			}
 			ps, err := collect(ctx, tx, c.query, c.format)
 			if err != nil {
 				return fmt.Errorf("%s: %w", c.name, err)
@@ -56,51 +60,60 @@ func (s *Store) IntegrityCheck(ctx context.Context) error {
 var checks = []struct {
 	name, query string
 	format      func(cols []string) string
+	// sqliteOnly: PostgreSQL checks its own structure and enforces
+	// foreign keys as it writes.
+	sqliteOnly bool
 }{
 	{"integrity_check", `PRAGMA integrity_check`, func(c []string) string {
 		if c[0] == "ok" {
 			return ""
 		}
 		return c[0]
-	}},
+	}, true},
 	{"foreign_key_check", `PRAGMA foreign_key_check`, func(c []string) string {
 		return fmt.Sprintf("%s row %s refers to a missing %s", c[0], c[1], c[2])
-	}},
+	}, true},
 	{"refund count", `SELECT b.msg_id, b.nb_of_txs, count(r.end_to_end_id) FROM batches b
 		LEFT JOIN refunds r ON r.msg_id = b.msg_id GROUP BY b.msg_id HAVING b.nb_of_txs <> count(r.end_to_end_id)`,
-		func(c []string) string { return fmt.Sprintf("batch %s has %s refunds, NbOfTxs %s", c[0], c[2], c[1]) }},
+		func(c []string) string { return fmt.Sprintf("batch %s has %s refunds, NbOfTxs %s", c[0], c[2], c[1]) }, false},
 	{"totals", `SELECT coalesce(t.msg_id, r.msg_id), coalesce(t.currency, r.currency), t.minor, r.minor
 		FROM batch_totals t FULL JOIN (SELECT msg_id, currency, count(*) AS n, sum(amount_minor) AS minor
 			FROM refunds GROUP BY msg_id, currency) r ON r.msg_id = t.msg_id AND r.currency = t.currency
-		WHERE t.nb_of_txs IS NOT r.n OR t.minor IS NOT r.minor`,
+		WHERE t.nb_of_txs IS DISTINCT FROM r.n OR t.minor IS DISTINCT FROM r.minor`,
 		func(c []string) string {
 			return fmt.Sprintf("batch %s: %s total %s, refunds add up to %s", c[0], c[1], c[2], c[3])
-		}},
+		}, false},
 	{"batch events", `SELECT b.msg_id, b.status, coalesce(e.to_status, '') FROM batches b
 		LEFT JOIN events e ON e.id = (SELECT max(id) FROM events WHERE subject_type = 'batch' AND subject_id = b.msg_id)
-		WHERE e.to_status IS NOT b.status`,
+		WHERE e.to_status IS DISTINCT FROM b.status`,
 		func(c []string) string {
 			return fmt.Sprintf("batch %s is %s, its last event says %q", c[0], c[1], c[2])
-		}},
+		}, false},
 	{"refund events", `SELECT r.end_to_end_id, r.status, coalesce(e.to_status, '') FROM refunds r
 		LEFT JOIN events e ON e.id = (SELECT max(id) FROM events WHERE subject_type = 'refund' AND subject_id = r.end_to_end_id)
-		WHERE e.to_status IS NOT r.status`,
+		WHERE e.to_status IS DISTINCT FROM r.status`,
 		func(c []string) string {
 			return fmt.Sprintf("refund %s is %s, its last event says %q", c[0], c[1], c[2])
-		}},
+		}, false},
 	{"open upload attempts", `SELECT a.msg_id, a.attempt, b.status FROM upload_attempts a JOIN batches b ON b.msg_id = a.msg_id
 		WHERE a.ended = '' AND b.status <> 'sending'`,
 		func(c []string) string {
 			return fmt.Sprintf("batch %s is %s with upload attempt %s still open", c[0], c[2], c[1])
-		}},
+		}, false},
+	{"epochs", `SELECT id, epoch, prev FROM (SELECT id, epoch,
+			max(epoch) OVER (ORDER BY id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev FROM events) e
+		WHERE epoch < prev`,
+		func(c []string) string {
+			return fmt.Sprintf("event %s was written at leadership epoch %s, after one at epoch %s", c[0], c[1], c[2])
+		}, false},
 	{"file events", `SELECT f.hash, f.outcome, coalesce(e.to_status, '') FROM files f
 		LEFT JOIN events e ON e.id = (SELECT max(id) FROM events WHERE subject_type = 'file' AND subject_id = f.hash)
-		WHERE e.to_status IS NOT f.outcome`,
-		func(c []string) string { return fmt.Sprintf("file %s is %s, its last event says %q", c[0], c[1], c[2]) }},
+		WHERE e.to_status IS DISTINCT FROM f.outcome`,
+		func(c []string) string { return fmt.Sprintf("file %s is %s, its last event says %q", c[0], c[1], c[2]) }, false},
 }
 
 // collect runs query and formats each row that is a problem.
-func collect(ctx context.Context, tx *sql.Tx, query string, format func([]string) string) ([]string, error) {
+func collect(ctx context.Context, tx *txn, query string, format func([]string) string) ([]string, error) {
 	rows, err := tx.QueryContext(ctx, query)
 	if err != nil {
 		return nil, err

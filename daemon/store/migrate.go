@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 )
 
@@ -12,6 +11,7 @@ import (
 var migrations = []string{
 	schemaV1,
 	schemaV2,
+	schemaV3,
 }
 
 // schemaV1 is the first schema. Times are TEXT in timeLayout (UTC), dates
@@ -171,14 +171,49 @@ SELECT msg_id, 1,
 FROM batches WHERE status = 'sending';
 `
 
+// schemaV3 makes the store fit for more than one instance of a company:
+//
+//   - batches.pain holds the pain.001 itself, written with the intent,
+//     so that any instance sends exactly the recorded bytes and none
+//     renders a batch again;
+//   - lease is the company's one leadership row: the holder, and an
+//     epoch that only grows (the fencing token), with when it was
+//     acquired and renewed and when it expires. It is never deleted;
+//   - events and upload attempts record the epoch they were written at.
+const schemaV3 = `
+ALTER TABLE batches ADD COLUMN pain BLOB;
+ALTER TABLE events ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE upload_attempts ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0;
+
+DROP TRIGGER upload_attempts_end_once;
+CREATE TRIGGER upload_attempts_end_once BEFORE UPDATE ON upload_attempts
+WHEN OLD.ended <> '' OR NEW.msg_id IS NOT OLD.msg_id OR NEW.attempt IS NOT OLD.attempt
+	OR NEW.temp_name IS NOT OLD.temp_name OR NEW.started IS NOT OLD.started OR NEW.epoch IS NOT OLD.epoch
+BEGIN SELECT RAISE(ABORT, 'an upload attempt is ended once and not changed otherwise'); END;
+
+CREATE TABLE lease (
+	id       INTEGER NOT NULL PRIMARY KEY CHECK (id = 1),
+	holder   TEXT NOT NULL DEFAULT '',
+	epoch    INTEGER NOT NULL DEFAULT 0 CHECK (epoch >= 0),
+	acquired TEXT NOT NULL DEFAULT '',
+	renewed  TEXT NOT NULL DEFAULT '',
+	expires  TEXT NOT NULL DEFAULT ''
+) STRICT;
+INSERT INTO lease (id) VALUES (1);
+CREATE TRIGGER lease_kept BEFORE DELETE ON lease
+BEGIN SELECT RAISE(ABORT, 'the lease row is kept'); END;
+CREATE TRIGGER lease_epoch_grows BEFORE UPDATE ON lease WHEN NEW.epoch < OLD.epoch
+BEGIN SELECT RAISE(ABORT, 'the lease epoch only grows'); END;
+`
+
 // migrate brings the database to version len(migs). Each migration runs in
 // its own write transaction together with the new user_version, so a crash
 // leaves the database at one version or the next, never in between. A
 // database at a version above len(migs) is refused with ErrSchemaTooNew and
 // left untouched.
-func migrate(ctx context.Context, db *sql.DB, migs []string) error {
+func migrate(ctx context.Context, db *db, migs []string, v versioner) error {
 	for {
-		done, err := migrateOne(ctx, db, migs)
+		done, err := migrateOne(ctx, db, migs, v)
 		if err != nil || done {
 			return err
 		}
@@ -187,8 +222,8 @@ func migrate(ctx context.Context, db *sql.DB, migs []string) error {
 
 // migrateOne applies the next migration, if any; done reports that there
 // was none.
-func migrateOne(ctx context.Context, db *sql.DB, migs []string) (done bool, err error) {
-	tx, err := db.BeginTx(ctx, nil) // BEGIN IMMEDIATE: the version read below stays true
+func migrateOne(ctx context.Context, db *db, migs []string, vr versioner) (done bool, err error) {
+	tx, err := db.begin(ctx, nil) // SQLite: BEGIN IMMEDIATE; PostgreSQL: vr.get locks; the version read below stays true
 	if err != nil {
 		return false, err
 	}
@@ -197,8 +232,8 @@ func migrateOne(ctx context.Context, db *sql.DB, migs []string) (done bool, err 
 			_ = tx.Rollback() // nothing written, or err is the one to report
 		}
 	}()
-	var v int
-	if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+	v, err := vr.get(ctx, tx)
+	if err != nil {
 		return false, err
 	}
 	switch {
@@ -210,8 +245,7 @@ func migrateOne(ctx context.Context, db *sql.DB, migs []string) (done bool, err 
 	if _, err := tx.ExecContext(ctx, migs[v]); err != nil {
 		return false, fmt.Errorf("migrate to schema version %d: %w", v+1, err)
 	}
-	// PRAGMA takes no parameters; v+1 is an integer we formatted.
-	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", v+1)); err != nil {
+	if err := vr.set(ctx, tx, v+1); err != nil {
 		return false, fmt.Errorf("migrate to schema version %d: %w", v+1, err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -220,10 +254,34 @@ func migrateOne(ctx context.Context, db *sql.DB, migs []string) (done bool, err 
 	return false, nil
 }
 
+// versioner reads and writes the schema version in a migration's
+// transaction.
+type versioner struct {
+	get func(ctx context.Context, tx *txn) (int, error)
+	set func(ctx context.Context, tx *txn, v int) error
+}
+
+// sqliteVersion keeps the version in PRAGMA user_version.
+var sqliteVersion = versioner{
+	get: func(ctx context.Context, tx *txn) (v int, err error) {
+		err = tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v)
+		return v, err
+	},
+	set: func(ctx context.Context, tx *txn, v int) error {
+		// PRAGMA takes no parameters; v is an integer we formatted.
+		_, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", v))
+		return err
+	},
+}
+
 // Version returns the schema version of the open database.
 func (s *Store) Version(ctx context.Context) (int, error) {
 	var v int
-	if err := s.r.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+	q := "PRAGMA user_version"
+	if s.d.pg {
+		q = "SELECT version FROM schema_version"
+	}
+	if err := s.r.QueryRowContext(ctx, q).Scan(&v); err != nil {
 		return 0, fmt.Errorf("read schema version %s: %w", s.path, err)
 	}
 	return v, nil

@@ -97,7 +97,7 @@ func (s *Store) Refund(ctx context.Context, e2e string) (Refund, error) {
 // given to CreateBatch; ErrNotFound for an unknown batch.
 func (s *Store) Refunds(ctx context.Context, msgID string) ([]Refund, error) {
 	var rs []Refund
-	err := s.read(ctx, func(tx *sql.Tx) error {
+	err := s.read(ctx, func(tx *txn) error {
 		if _, err := batchByMsgID(ctx, tx, msgID); err != nil {
 			return err
 		}
@@ -118,7 +118,7 @@ func (s *Store) Refunds(ctx context.Context, msgID string) ([]Refund, error) {
 // again could pay twice. CreateBatch checks the same in its transaction.
 func (s *Store) NextRelease(ctx context.Context, docType refund.DocType, refNbr string) (int, error) {
 	var next int
-	err := s.read(ctx, func(tx *sql.Tx) error {
+	err := s.read(ctx, func(tx *txn) error {
 		rs, err := refundsWhere(ctx, tx, "r.doc_type = ? AND r.ref_nbr = ?", string(docType), refNbr)
 		if err != nil {
 			return err

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 
 	"refundd/daemon/refund"
@@ -75,7 +74,7 @@ type ReplyResult struct {
 // a transaction part or of kind not-booked; it names the change.
 func (s *Store) ApplyReply(ctx context.Context, fileHash string, r Reply) (ReplyResult, error) {
 	var res ReplyResult
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *txn) error {
 		res = ReplyResult{}
 		f, err := fileByHash(ctx, tx, fileHash)
 		if err != nil {
@@ -98,18 +97,20 @@ func (s *Store) ApplyReply(ctx context.Context, fileHash string, r Reply) (Reply
 				}
 				res.Changes = append(res.Changes, cs...)
 			}
-			for _, c := range r.Refunds {
-				cs, err := s.setRefundStatus(ctx, tx, c.EndToEndID, c.To, c.Code, c.Text, detail)
-				if err != nil {
-					return fmt.Errorf("refund %s to %s: %w", c.EndToEndID, c.To, err)
-				}
-				res.Changes = append(res.Changes, cs...)
+			rcs := make([]refundChange, len(r.Refunds))
+			for i, c := range r.Refunds {
+				rcs[i] = refundChange{e2e: c.EndToEndID, to: c.To, code: c.Code, text: c.Text, detail: detail}
 			}
+			cs, err := s.setRefundStatuses(ctx, tx, rcs)
+			if err != nil {
+				return err
+			}
+			res.Changes = append(res.Changes, cs...)
 		}
 		if err := s.recordKeys(ctx, tx, fileHash, r.Keys, &res); err != nil {
 			return err
 		}
-		_, err = s.finishFile(ctx, tx, fileHash, FileDone, "", "")
+		_, err = s.finishRead(ctx, tx, f, FileDone, "", "")
 		return err
 	})
 	if err != nil {
@@ -118,23 +119,9 @@ func (s *Store) ApplyReply(ctx context.Context, fileHash string, r Reply) (Reply
 	return res, nil
 }
 
-// recordKeys records the keys that are new and sorts them into res.
-func (s *Store) recordKeys(ctx context.Context, tx *sql.Tx, fileHash string, keys []AppliedKey, res *ReplyResult) error {
-	if len(keys) == 0 {
-		return nil
-	}
-	seen, err := tx.PrepareContext(ctx, `SELECT count(*) FROM bank_entries WHERE account = ? AND entry = ? AND tx = ?`)
-	if err != nil {
-		return err
-	}
-	defer seen.Close()
-	ins, err := tx.PrepareContext(ctx, `INSERT INTO bank_entries (account, entry, tx, file_hash, kind, end_to_end_id, applied)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`)
-	if err != nil {
-		return err
-	}
-	defer ins.Close()
-	at := s.stamp()
+// recordKeys records the keys that are new and sorts them into res: a
+// key recorded before, or twice in keys, is a duplicate.
+func (s *Store) recordKeys(ctx context.Context, tx *txn, fileHash string, keys []AppliedKey, res *ReplyResult) error {
 	for _, k := range keys {
 		switch k.Kind {
 		case "", refund.KindPayment, refund.KindReturn, refund.KindCharges, refund.KindException:
@@ -144,18 +131,56 @@ func (s *Store) recordKeys(ctx context.Context, tx *sql.Tx, fileHash string, key
 		if k.Key.Entry == "" || k.Key.Tx == "" {
 			return fmt.Errorf("%w: key %q has no entry or transaction part", ErrInvalid, k.Key)
 		}
-		var n int
-		if err := seen.QueryRowContext(ctx, k.Key.Account, k.Key.Entry, k.Key.Tx).Scan(&n); err != nil {
-			return fmt.Errorf("key %s: %w", k.Key, err)
+	}
+	recorded := make(map[refund.Key]bool)
+	n := len(keys)
+	acct, entry, txs := make([]string, n), make([]string, n), make([]string, n)
+	for i, k := range keys {
+		acct[i], entry[i], txs[i] = k.Key.Account, k.Key.Entry, k.Key.Tx
+	}
+	cols := []column{{"account", "text", acct}, {"entry", "text", entry}, {"tx", "text", txs}}
+	err := chunked(n, len(cols), func(lo, hi int) error {
+		set, args := rowSet(tx, lo, hi, cols)
+		rows, err := tx.QueryContext(ctx, `SELECT account, entry, tx FROM bank_entries WHERE (account, entry, tx) IN `+set, args...)
+		if err != nil {
+			return err
 		}
-		if n > 0 {
+		defer rows.Close()
+		for rows.Next() {
+			var k refund.Key
+			if err := rows.Scan(&k.Account, &k.Entry, &k.Tx); err != nil {
+				return err
+			}
+			recorded[k] = true
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return fmt.Errorf("bank entries: %w", err)
+	}
+	var fresh []AppliedKey
+	for _, k := range keys {
+		if recorded[k.Key] {
 			res.Duplicates = append(res.Duplicates, k.Key)
 			continue
 		}
-		if _, err := ins.ExecContext(ctx, k.Key.Account, k.Key.Entry, k.Key.Tx, fileHash, string(k.Kind), k.EndToEndID, at); err != nil {
-			return fmt.Errorf("key %s: %w", k.Key, err)
-		}
+		recorded[k.Key] = true
+		fresh = append(fresh, k)
 		res.Recorded = append(res.Recorded, k.Key)
+	}
+	m := len(fresh)
+	acct, entry, txs = make([]string, m), make([]string, m), make([]string, m)
+	file, kind, e2e, at := make([]string, m), make([]string, m), make([]string, m), make([]string, m)
+	now := s.stamp()
+	for i, k := range fresh {
+		acct[i], entry[i], txs[i], file[i], kind[i], e2e[i], at[i] = k.Key.Account, k.Key.Entry, k.Key.Tx, fileHash, string(k.Kind), k.EndToEndID, now
+	}
+	err = insertRows(ctx, tx, "bank_entries", m, []column{
+		{"account", "text", acct}, {"entry", "text", entry}, {"tx", "text", txs}, {"file_hash", "text", file},
+		{"kind", "text", kind}, {"end_to_end_id", "text", e2e}, {"applied", "text", at},
+	})
+	if err != nil {
+		return fmt.Errorf("record bank entries: %w", err)
 	}
 	return nil
 }

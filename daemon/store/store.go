@@ -11,11 +11,13 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
+	"refundd/daemon/failpoint"
 	"refundd/internal/fsync"
 )
 
@@ -54,11 +56,33 @@ const readers = 4
 // Writes go through one connection (w, SetMaxOpenConns(1)) whose
 // transactions start with BEGIN IMMEDIATE; reads go through a pool of
 // read-only connections (r) that, in WAL mode, never wait for the writer.
+//
+// On PostgreSQL (OpenPostgres) w is one connection too, and every write
+// transaction begins by locking the company's lease row, which fences a
+// deposed leader and serializes every writer of the company; see
+// postgres.go and lease.go.
 type Store struct {
+	// path names the database in messages: the SQLite file, or the
+	// PostgreSQL schema.
 	path string
-	w    *sql.DB
-	r    *sql.DB
-	now  func() time.Time
+	d    *dialect
+	w    *db
+	r    *db
+	// l is the pool of the lease's own statements, so that a renewal does
+	// not queue behind a write for the one write connection (SQLite: w).
+	l   *db
+	now func() time.Time
+
+	// fence is the leadership this process holds (nil: none); every
+	// write checks it against the lease row.
+	fence atomic.Pointer[Lease]
+	// created: Open found no schema (version 0) and made it.
+	created bool
+	// beforeCommit, when set (tests only), runs just before COMMIT.
+	beforeCommit func()
+	stats        struct {
+		fenced, unknown, settled atomic.Int64
+	}
 }
 
 // Open opens the state database at path, creating it (mode 0600) when it
@@ -89,13 +113,15 @@ func open(path string, migs []string) (*Store, error) {
 	if err := create(abs); err != nil {
 		return nil, err
 	}
-	s := &Store{path: abs, now: time.Now}
+	s := &Store{path: abs, now: time.Now, d: &dialect{}}
 	ctx := context.Background()
 
-	s.w, err = sql.Open("sqlite", dsn(abs, true))
+	w, err := sql.Open("sqlite", dsn(abs, true))
 	if err != nil {
 		return nil, err
 	}
+	s.w = &db{DB: w, d: s.d}
+	s.l = s.w
 	s.w.SetMaxOpenConns(1)
 	s.w.SetMaxIdleConns(1)
 	s.w.SetConnMaxLifetime(0)
@@ -104,21 +130,22 @@ func open(path string, migs []string) (*Store, error) {
 		s.w.Close()
 		return nil, err
 	}
-	if err := migrate(ctx, s.w, migs); err != nil {
+	if err := migrate(ctx, s.w, migs, sqliteVersion); err != nil {
 		s.w.Close()
 		return nil, err
 	}
 
-	s.r, err = sql.Open("sqlite", dsn(abs, false))
+	r, err := sql.Open("sqlite", dsn(abs, false))
 	if err == nil {
+		s.r = &db{DB: r, d: s.d}
 		s.r.SetMaxOpenConns(readers)
 		s.r.SetMaxIdleConns(readers)
 		err = s.r.PingContext(ctx)
 	}
 	if err != nil {
 		s.w.Close()
-		if s.r != nil {
-			s.r.Close()
+		if r != nil {
+			r.Close()
 		}
 		return nil, err
 	}
@@ -166,7 +193,7 @@ func dsn(path string, write bool) string {
 // checkSettings reads back the settings that durability depends on: a
 // journal_mode pragma that cannot take effect (a file system without
 // shared memory) leaves the old mode without an error.
-func checkSettings(ctx context.Context, db *sql.DB) error {
+func checkSettings(ctx context.Context, db *db) error {
 	var mode string
 	var syncMode, fk int
 	if err := db.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
@@ -196,6 +223,11 @@ func (s *Store) Close() error {
 	if werr := s.w.Close(); werr != nil {
 		err = errors.Join(err, werr)
 	}
+	if s.l != s.w {
+		if lerr := s.l.Close(); lerr != nil {
+			err = errors.Join(err, lerr)
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("close store %s: %w", s.path, err)
 	}
@@ -205,21 +237,55 @@ func (s *Store) Close() error {
 // write runs fn in a write transaction (BEGIN IMMEDIATE on the one writer
 // connection) and commits it when fn returns nil. With synchronous=FULL
 // the commit is on disk when write returns nil.
-func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := s.w.BeginTx(ctx, nil)
+//
+// Every write first reads the lease row (on PostgreSQL: locks it FOR
+// UPDATE) and, while this process leads, checks that the lease still
+// names it at the same epoch: a deposed leader's write fails with
+// ErrNotLeader before it changes anything. The epoch read is recorded
+// with the transaction's events.
+//
+// On PostgreSQL a COMMIT whose reply is lost (the connection broke) is
+// settled by asking the server, on another connection, whether the
+// transaction committed (pg_xact_status): committed is success, aborted
+// the original error, and no answer ErrCommitUnknown. It is never
+// retried blindly: a committed intent sent again would come back as a
+// duplicate.
+func (s *Store) write(ctx context.Context, fn func(tx *txn) error) error {
+	tx, err := s.w.begin(ctx, nil)
 	if err != nil {
 		return err
 	}
-	if err := fn(tx); err != nil {
+	xid, err := s.fenceTx(ctx, tx)
+	if err == nil {
+		failpoint.Hit(failpoint.InWriteTx)
+		err = fn(tx)
+	}
+	if err == nil {
+		err = flushEvents(ctx, tx)
+	}
+	if err != nil {
 		_ = tx.Rollback() // the error of fn is the one to report
 		return err
 	}
-	return tx.Commit()
+	if s.beforeCommit != nil {
+		s.beforeCommit()
+	}
+	if err := tx.Commit(); err != nil {
+		if s.d.pg {
+			return s.settleCommit(xid, err)
+		}
+		return err
+	}
+	return nil
 }
 
 // read runs fn in a read transaction, so that its queries see one snapshot.
-func (s *Store) read(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+func (s *Store) read(ctx context.Context, fn func(tx *txn) error) error {
+	opts := &sql.TxOptions{ReadOnly: true}
+	if s.d.pg {
+		opts.Isolation = sql.LevelRepeatableRead // one snapshot for the whole transaction
+	}
+	tx, err := s.r.begin(ctx, opts)
 	if err != nil {
 		return err
 	}
@@ -258,19 +324,26 @@ func sqliteCode(err error) int {
 	return 0
 }
 
+// sqliteNoTable reports whether err is SQLite's "no such table".
+func sqliteNoTable(err error) bool {
+	return sqliteCode(err) != 0 && strings.Contains(err.Error(), "no such table")
+}
+
 // isUnique reports whether err is a UNIQUE or PRIMARY KEY violation.
 func isUnique(err error) bool {
 	c := sqliteCode(err)
-	return c == sqlite3.SQLITE_CONSTRAINT_UNIQUE || c == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	return c == sqlite3.SQLITE_CONSTRAINT_UNIQUE || c == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY ||
+		pgCode(err) == pgUniqueViolation
 }
 
 // isForeignKey reports whether err is a FOREIGN KEY violation.
 func isForeignKey(err error) bool {
-	return sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
+	return sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY || pgCode(err) == pgForeignKeyViolation
 }
 
 // IsFull reports whether err is SQLite's "database or disk is full"
-// (SQLITE_FULL): the disk, the quota or max_page_count is reached.
+// (SQLITE_FULL: the disk, the quota or max_page_count is reached) or
+// PostgreSQL's disk_full.
 func IsFull(err error) bool {
-	return sqliteCode(err)&0xff == sqlite3.SQLITE_FULL
+	return sqliteCode(err)&0xff == sqlite3.SQLITE_FULL || pgCode(err) == pgDiskFull
 }

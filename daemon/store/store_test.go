@@ -6,14 +6,17 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"refundd/daemon/refund"
+	"refundd/internal/pgtest"
 )
 
 // The fixtures: our company, account and the day refunds are executed.
@@ -26,10 +29,71 @@ const (
 
 var execDay = refund.NewDate(2026, time.September, 1)
 
-// openTest opens a new store in a temporary folder, closed at the end of
-// the test.
+// onPostgres: this run of the package's tests is against PostgreSQL
+// (TestOnPostgres runs the package again with it set).
+var onPostgres = os.Getenv(backendEnv) == "postgres"
+
+// backendEnv selects the engine of openTest: "postgres", or SQLite.
+const backendEnv = "REFUNDD_TEST_STORE"
+
+// TestOnPostgres runs every test of the package again, in a new process,
+// against PostgreSQL: the store's code is one for both engines, and so
+// are its tests. A test that is about SQLite itself calls sqliteOnly.
+func TestOnPostgres(t *testing.T) {
+	if onPostgres {
+		t.Skip("this run is the one on PostgreSQL")
+	}
+	pgtest.URL(t)
+	if testing.Short() {
+		t.Skip("-short")
+	}
+	args := []string{"-test.count=1", "-test.timeout=10m", "-test.run=" + runPattern()}
+	if testing.Verbose() {
+		args = append(args, "-test.v")
+	}
+	cmd := exec.CommandContext(t.Context(), os.Args[0], args...)
+	cmd.Env = append(os.Environ(), backendEnv+"=postgres")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("the store's tests on PostgreSQL failed: %v\n%s", err, out)
+	}
+	t.Logf("on PostgreSQL:\n%s", out)
+}
+
+// runPattern is the -test.run of this process, for its run on PostgreSQL.
+func runPattern() string {
+	if f := flag.Lookup("test.run"); f != nil && f.Value.String() != "" {
+		return f.Value.String()
+	}
+	return "."
+}
+
+// sqliteOnly skips a test on PostgreSQL: it is about SQLite's file, its
+// pragmas or its migrations from files.
+func sqliteOnly(t testing.TB) {
+	t.Helper()
+	if onPostgres {
+		t.Skip("about SQLite only")
+	}
+}
+
+// openTest opens a new store in a temporary folder (on PostgreSQL: in a
+// new schema), closed at the end of the test.
 func openTest(t testing.TB) *Store {
 	t.Helper()
+	if onPostgres {
+		url, schema := pgtest.Schema(t)
+		s, err := OpenPostgres(context.Background(), PostgresConfig{URL: url, Schema: schema})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			if err := s.Close(); err != nil {
+				t.Error(err)
+			}
+		})
+		return s
+	}
 	s, err := Open(filepath.Join(t.TempDir(), "state.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -110,6 +174,7 @@ func count(t testing.TB, s *Store, from string, args ...any) int {
 }
 
 func TestOpenCreatesAndMigrates(t *testing.T) {
+	sqliteOnly(t)
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "state.db")
 	s, err := Open(path)
@@ -167,6 +232,7 @@ func TestOpenCreatesAndMigrates(t *testing.T) {
 }
 
 func TestOpenRefusesNewerSchema(t *testing.T) {
+	sqliteOnly(t)
 	path := filepath.Join(t.TempDir(), "state.db")
 	s, err := Open(path)
 	if err != nil {
@@ -195,6 +261,7 @@ func TestOpenRefusesNewerSchema(t *testing.T) {
 }
 
 func TestMigrationsStepByStep(t *testing.T) {
+	sqliteOnly(t)
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "state.db")
 	m1 := `CREATE TABLE a (x INTEGER) STRICT;`
@@ -251,6 +318,7 @@ func TestMigrationsStepByStep(t *testing.T) {
 }
 
 func TestOpenRefusesBadPaths(t *testing.T) {
+	sqliteOnly(t)
 	for _, p := range []string{"", ":memory:", "file:x.db", "x.db?mode=ro", filepath.Join(t.TempDir(), "missing", "state.db")} {
 		if s, err := Open(p); err == nil {
 			s.Close()
@@ -303,6 +371,7 @@ func TestIntegrityCheck(t *testing.T) {
 // TestIsFull fills the database up to its max_page_count: the write fails
 // with an error that IsFull recognises, and the database stays usable.
 func TestIsFull(t *testing.T) {
+	sqliteOnly(t)
 	s := openTest(t)
 	ctx := t.Context()
 	var pages int

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 
@@ -31,7 +30,7 @@ type Change struct {
 // remote name recorded (CreateBatch or SetBatchFiles).
 func (s *Store) SetBatchStatus(ctx context.Context, msgID string, to BatchStatus, reason string) ([]Change, error) {
 	var cs []Change
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *txn) error {
 		var err error
 		cs, err = s.setBatchStatus(ctx, tx, msgID, to, reason, "")
 		return err
@@ -42,7 +41,7 @@ func (s *Store) SetBatchStatus(ctx context.Context, msgID string, to BatchStatus
 	return cs, nil
 }
 
-func (s *Store) setBatchStatus(ctx context.Context, tx *sql.Tx, msgID string, to BatchStatus, reason, detail string) ([]Change, error) {
+func (s *Store) setBatchStatus(ctx context.Context, tx *txn, msgID string, to BatchStatus, reason, detail string) ([]Change, error) {
 	if !to.Valid() {
 		return nil, fmt.Errorf("%w: unknown batch status %q", ErrInvalid, to)
 	}
@@ -103,19 +102,20 @@ func (s *Store) setBatchStatus(ctx context.Context, tx *sql.Tx, msgID string, to
 	if detail != "" {
 		why += "; " + detail
 	}
-	for _, id := range ids {
-		c, err := s.setRefundStatus(ctx, tx, id, cascade, "", text, why)
-		if err != nil {
-			return nil, fmt.Errorf("refund %s: %w", id, err)
-		}
-		cs = append(cs, c...)
+	rcs := make([]refundChange, len(ids))
+	for i, id := range ids {
+		rcs[i] = refundChange{e2e: id, to: cascade, text: text, detail: why}
 	}
-	return cs, nil
+	c, err := s.setRefundStatuses(ctx, tx, rcs)
+	if err != nil {
+		return nil, err
+	}
+	return append(cs, c...), nil
 }
 
 // refundsInStatus returns the EndToEndIds of the batch's refunds in
 // status st, in the batch's order.
-func refundsInStatus(ctx context.Context, tx *sql.Tx, msgID string, st refund.Status) ([]string, error) {
+func refundsInStatus(ctx context.Context, tx *txn, msgID string, st refund.Status) ([]string, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT end_to_end_id FROM refunds WHERE msg_id = ? AND status = ? ORDER BY rowid`, msgID, string(st))
 	if err != nil {
 		return nil, err
@@ -138,7 +138,7 @@ func refundsInStatus(ctx context.Context, tx *sql.Tx, msgID string, st refund.St
 // batch is sending, these are fixed: a resend uploads the same file under
 // the same name.
 func (s *Store) SetBatchFiles(ctx context.Context, msgID, localPath, remoteName, painHash string) error {
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *txn) error {
 		switch {
 		case localPath == "" || remoteName == "":
 			return fmt.Errorf("%w: needs a local path and a remote name", ErrInvalid)
@@ -169,7 +169,7 @@ func (s *Store) SetBatchFiles(ctx context.Context, msgID, localPath, remoteName,
 // refund ErrNotFound.
 func (s *Store) SetRefundStatus(ctx context.Context, e2e string, to refund.Status, code, text string) (bool, error) {
 	var changed bool
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *txn) error {
 		cs, err := s.setRefundStatus(ctx, tx, e2e, to, code, text, "")
 		changed = len(cs) > 0
 		return err
@@ -180,37 +180,11 @@ func (s *Store) SetRefundStatus(ctx context.Context, e2e string, to refund.Statu
 	return changed, nil
 }
 
-func (s *Store) setRefundStatus(ctx context.Context, tx *sql.Tx, e2e string, to refund.Status, code, text, detail string) ([]Change, error) {
-	if !validRefund(to) {
-		return nil, fmt.Errorf("%w: unknown refund status %q", ErrInvalid, to)
+func (s *Store) setRefundStatus(ctx context.Context, tx *txn, e2e string, to refund.Status, code, text, detail string) ([]Change, error) {
+	cs, err := s.setRefundStatuses(ctx, tx, []refundChange{{e2e: e2e, to: to, code: code, text: text, detail: detail}})
+	var re *refundError
+	if errors.As(err, &re) {
+		return nil, re.err
 	}
-	var st string
-	err := tx.QueryRowContext(ctx, `SELECT status FROM refunds WHERE end_to_end_id = ?`, e2e).Scan(&st)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, ErrNotFound
-	}
-	if err != nil {
-		return nil, err
-	}
-	from := refund.Status(st)
-	if from == to {
-		return nil, nil
-	}
-	if !AllowedRefund(from, to) {
-		return nil, fmt.Errorf("%w: %s → %s", ErrTransition, from, to)
-	}
-	at := s.stamp()
-	if _, err := tx.ExecContext(ctx, `UPDATE refunds SET status = ?, reason_code = ?, reason_text = ?, updated = ? WHERE end_to_end_id = ?`,
-		string(to), code, text, at, e2e); err != nil {
-		return nil, err
-	}
-	if text != "" && detail != "" {
-		detail = text + "; " + detail
-	} else if text != "" {
-		detail = text
-	}
-	if err := addEvent(ctx, tx, at, event{typ: SubjectRefund, id: e2e, from: string(from), to: string(to), reason: code, detail: detail}); err != nil {
-		return nil, err
-	}
-	return []Change{{Subject: SubjectRefund, ID: e2e, From: string(from), To: string(to)}}, nil
+	return cs, err
 }

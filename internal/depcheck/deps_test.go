@@ -24,7 +24,7 @@ var allowed = map[string][]string{
 	"refundd/daemon/validate": {"refundd/daemon/config", "refundd/daemon/render", "refundd/daemon/reply",
 		"refundd/daemon/refund", "refundd/formats/..."},
 	"refundd/daemon/status": {"refundd/daemon/store", "refundd/daemon/refund"},
-	"refundd/daemon/doctor": {"refundd/daemon/config", "refundd/sftpx"},
+	"refundd/daemon/doctor": {"refundd/daemon/config", "refundd/daemon/store", "refundd/sftpx"},
 	"refundd/daemon/render": {"refundd/daemon/config", "refundd/daemon/erp", "refundd/daemon/refund",
 		"refundd/formats", "refundd/formats/pain001"},
 	"refundd/daemon/reply": {"refundd/daemon/erp", "refundd/daemon/refund", "refundd/daemon/failpoint",
@@ -32,7 +32,7 @@ var allowed = map[string][]string{
 	"refundd/daemon/config":     {"refundd/daemon/refund", "refundd/formats/pain001", "refundd/sftpx"},
 	"refundd/daemon/sandbox":    {"refundd/daemon/refund", "refundd/formats/...", "refundd/sftpx"},
 	"refundd/daemon/erp":        {"refundd/daemon/refund", "refundd/daemon/atomicfile", "refundd/daemon/failpoint"},
-	"refundd/daemon/store":      {"refundd/daemon/refund", "refundd/internal/fsync"},
+	"refundd/daemon/store":      {"refundd/daemon/refund", "refundd/daemon/failpoint", "refundd/internal/fsync"},
 	"refundd/daemon/obs":        {"refundd/daemon/refund", "refundd/formats"},
 	"refundd/daemon/spool":      {"refundd/daemon/failpoint", "refundd/internal/fsync"},
 	"refundd/daemon/atomicfile": {"refundd/internal/fsync"},
@@ -41,7 +41,7 @@ var allowed = map[string][]string{
 	"refundd/daemon/notify":     {},
 	"refundd/daemon/failpoint":  {},
 	// Only tests import testutil.
-	"refundd/internal/testutil":        {"refundd/daemon/...", "refundd/formats/...", "refundd/sftpx/..."},
+	"refundd/internal/testutil":        {"refundd/daemon/...", "refundd/formats/...", "refundd/sftpx/...", "refundd/internal/pgtest"},
 	"refundd/formats":                  {"refundd/formats/internal/..."},
 	"refundd/formats/camt054":          {"refundd/formats", "refundd/formats/internal/..."},
 	"refundd/formats/pain001":          {"refundd/formats", "refundd/formats/internal/..."},
@@ -55,10 +55,11 @@ var allowed = map[string][]string{
 	"refundd/sftpx/sshdtest":           {},
 	"refundd/internal/fsync":           {},
 	"refundd/internal/depcheck":        {},
+	"refundd/internal/pgtest":          {},
 }
 
 // testOnly are the packages that no package may import outside its tests.
-var testOnly = []string{"refundd/internal/testutil", "refundd/formats/internal/samples", "refundd/formats/xsdtest", "refundd/sftpx/sshdtest"}
+var testOnly = []string{"refundd/internal/testutil", "refundd/internal/pgtest", "refundd/formats/internal/samples", "refundd/formats/xsdtest", "refundd/sftpx/sshdtest"}
 
 // TestImports fails on every import of a refundd package that allowed does
 // not list, and on a package that allowed does not know.

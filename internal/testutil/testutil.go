@@ -25,6 +25,7 @@ import (
 	"refundd/formats/pain001"
 	"refundd/formats/pain002"
 	"refundd/formats/xsdtest"
+	"refundd/internal/pgtest"
 )
 
 // Now returns the fixed clock of the tests: Tuesday 1 December 2026,
@@ -63,8 +64,18 @@ func Config(t testing.TB, version string) *config.Config {
 		t.Fatal(err)
 	}
 	c.File = path
+	if os.Getenv(StoreEnv) == config.DriverPostgres {
+		url, schema := pgtest.Schema(t)
+		c.Store.Driver, c.Store.URL, c.Store.Schema = config.DriverPostgres, url, schema
+		c.HA.Instance = "test-" + schema
+	}
 	return c
 }
+
+// StoreEnv selects the state store of the test configuration: "postgres"
+// puts it in a new schema of the PostgreSQL server that REFUNDD_TEST_PG
+// names; otherwise it is SQLite in paths.state.
+const StoreEnv = "REFUNDD_TEST_STORE"
 
 // CompareGolden compares got with the golden file at path, or rewrites the
 // file first when update is set (go test -update).
