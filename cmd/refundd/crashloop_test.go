@@ -254,53 +254,9 @@ func runCrashLoop(t *testing.T, cl crashLoop) crashResult {
 		t.Fatal(err)
 	}
 
-	// The bank takes each complete upload away into a folder of its own,
-	// and writes into a staging folder; its files are moved into the
-	// download folder, each name recorded.
-	stage := filepath.Join(dir, "bank-stage")
-	if err := os.MkdirAll(stage, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	bank := sandbox.NewBank(sandbox.BankConfig{UploadDir: up, DownloadDir: stage, TakenDir: filepath.Join(dir, "bank-taken"),
-		TakeAfter: bankTakeAfter, Delay: 100 * time.Millisecond, Poll: 50 * time.Millisecond})
-	var replies []string
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	var bankErr error
-	var mu sync.Mutex
-	wg.Go(func() {
-		t := time.NewTicker(50 * time.Millisecond)
-		defer t.Stop()
-		for {
-			err := bank.Step()
-			es, rerr := os.ReadDir(stage)
-			err = errors.Join(err, rerr)
-			for _, e := range es {
-				if strings.HasPrefix(e.Name(), ".") {
-					continue
-				}
-				if rerr := os.Rename(filepath.Join(stage, e.Name()), filepath.Join(down, e.Name())); rerr != nil {
-					err = errors.Join(err, rerr)
-					continue
-				}
-				mu.Lock()
-				replies = append(replies, e.Name())
-				mu.Unlock()
-			}
-			if err != nil {
-				mu.Lock()
-				bankErr = err
-				mu.Unlock()
-				return
-			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-		}
-	})
-	defer func() { cancel(); wg.Wait() }()
+	br := startBank(t, dir, up, down)
+	defer br.stop()
+	bank := br.bank
 
 	// The ERP drops the batches over the first part of the loop; every
 	// fifth is dropped a second time under another name.
@@ -388,22 +344,7 @@ func runCrashLoop(t *testing.T, cl crashLoop) crashResult {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	quiet := func() bool {
-		return pendingFiles(export) == 0 && pendingFiles(filepath.Join(dir, "inbox")) == 0 && pendingFiles(down) == 0 &&
-			pendingFiles(stage) == 0 && (pendingFiles(up) == 0 || bank.Idle()) && pendingFiles(filepath.Join(dir, "state", "work", "export")) == 0 &&
-			pendingFiles(filepath.Join(dir, "state", "work", "inbox")) == 0
-	}
-	settled, deadline := time.Time{}, time.Now().Add(60*time.Second)
-	for time.Now().Before(deadline) {
-		if !quiet() {
-			settled = time.Time{}
-		} else if settled.IsZero() {
-			settled = time.Now()
-		} else if time.Since(settled) > 2500*time.Millisecond {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	waitQuiet(dir, filepath.Join(dir, "state"), up, down, br)
 	cmd.Process.Signal(syscall.SIGTERM)
 	lastDone := make(chan error, 1)
 	go func() { lastDone <- cmd.Wait() }()
@@ -427,15 +368,15 @@ func runCrashLoop(t *testing.T, cl crashLoop) crashResult {
 			t.Fatalf("after the last run: %v", err)
 		}
 	}
-	cancel()
-	wg.Wait()
+	replies, bankErr := br.stop()
 	res.elapsed = time.Since(start)
-	mu.Lock()
-	defer mu.Unlock()
 	if bankErr != nil {
 		t.Fatalf("bank: %v", bankErr)
 	}
-	res.violations, res.uploads = checkCrashInvariants(dir, up, bank.Taken(), dropped, mine, replies)
+	state := filepath.Join(dir, "state")
+	res.violations, res.uploads = checkCrashInvariants(dir, up, state, func() (*store.Store, error) {
+		return store.Open(filepath.Join(state, store.FileName))
+	}, bank.Taken(), dropped, mine, replies)
 	if len(res.violations) > 0 && cl.env == nil {
 		t.Logf("last run's log:\n%s", last.String())
 	}
@@ -448,6 +389,105 @@ func runCrashLoop(t *testing.T, cl crashLoop) crashResult {
 		}
 	}
 	return res
+}
+
+// bankRun is the simulated bank of a crash or failover loop at work: it
+// takes each complete upload away into a folder of its own, and writes its
+// replies into a staging folder, from which they are moved into the
+// download folder, each name recorded.
+type bankRun struct {
+	bank   *sandbox.Bank
+	stage  string
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu      sync.Mutex
+	replies []string
+	err     error
+}
+
+// startBank starts the bank on the server's folders up and down, with its
+// own folders in dir.
+func startBank(t *testing.T, dir, up, down string) *bankRun {
+	return startBankDelay(t, dir, up, down, 100*time.Millisecond)
+}
+
+// startBankDelay is startBank with the bank answering after delay.
+func startBankDelay(t *testing.T, dir, up, down string, delay time.Duration) *bankRun {
+	t.Helper()
+	br := &bankRun{stage: filepath.Join(dir, "bank-stage")}
+	if err := os.MkdirAll(br.stage, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	br.bank = sandbox.NewBank(sandbox.BankConfig{UploadDir: up, DownloadDir: br.stage, TakenDir: filepath.Join(dir, "bank-taken"),
+		TakeAfter: bankTakeAfter, Delay: delay, Poll: 50 * time.Millisecond})
+	ctx, cancel := context.WithCancel(context.Background())
+	br.cancel = cancel
+	br.wg.Go(func() {
+		t := time.NewTicker(50 * time.Millisecond)
+		defer t.Stop()
+		for {
+			err := br.bank.Step()
+			es, rerr := os.ReadDir(br.stage)
+			err = errors.Join(err, rerr)
+			for _, e := range es {
+				if strings.HasPrefix(e.Name(), ".") {
+					continue
+				}
+				if rerr := os.Rename(filepath.Join(br.stage, e.Name()), filepath.Join(down, e.Name())); rerr != nil {
+					err = errors.Join(err, rerr)
+					continue
+				}
+				br.mu.Lock()
+				br.replies = append(br.replies, e.Name())
+				br.mu.Unlock()
+			}
+			if err != nil {
+				br.mu.Lock()
+				br.err = err
+				br.mu.Unlock()
+				return
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	})
+	return br
+}
+
+// stop stops the bank and returns the names of the replies it wrote and
+// the error that stopped it early, if one did.
+func (br *bankRun) stop() ([]string, error) {
+	br.cancel()
+	br.wg.Wait()
+	br.mu.Lock()
+	defer br.mu.Unlock()
+	return br.replies, br.err
+}
+
+// waitQuiet waits (at most a minute) until everything dropped into dir's
+// export and inbox folders has been taken, uploaded, answered and applied,
+// and nothing has moved for 2.5 s; spool is the folder of work/.
+func waitQuiet(dir, spool, up, down string, br *bankRun) {
+	quiet := func() bool {
+		return pendingFiles(filepath.Join(dir, "export")) == 0 && pendingFiles(filepath.Join(dir, "inbox")) == 0 && pendingFiles(down) == 0 &&
+			pendingFiles(br.stage) == 0 && (pendingFiles(up) == 0 || br.bank.Idle()) && pendingFiles(filepath.Join(spool, "work", "export")) == 0 &&
+			pendingFiles(filepath.Join(spool, "work", "inbox")) == 0
+	}
+	settled, deadline := time.Time{}, time.Now().Add(60*time.Second)
+	for time.Now().Before(deadline) {
+		if !quiet() {
+			settled = time.Time{}
+		} else if settled.IsZero() {
+			settled = time.Now()
+		} else if time.Since(settled) > 2500*time.Millisecond {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // refunddRun returns the command of run n of the binary bin: "refundd
@@ -560,7 +600,9 @@ func baseName(name string) string {
 // the bank wrote. It returns every violation and the number of uploads:
 // the files the bank took, and those complete in the upload folder that
 // it had not taken yet.
-func checkCrashInvariants(dir, up string, taken []sandbox.Delivery, dropped, refs, replies []string) (violations []string, uploads int) {
+//
+// spool is the folder of work/ and archive/; open opens the state store.
+func checkCrashInvariants(dir, up, spool string, open func() (*store.Store, error), taken []sandbox.Delivery, dropped, refs, replies []string) (violations []string, uploads int) {
 	bad := func(format string, args ...any) { violations = append(violations, fmt.Sprintf(format, args...)) }
 
 	// The bank: every file it took a complete pain.001 under its MsgId's
@@ -656,7 +698,7 @@ func checkCrashInvariants(dir, up string, taken []sandbox.Delivery, dropped, ref
 	// one it does not have is in doubt for an operator, with a reason, or
 	// was rejected before it was sent; nothing of it is booked.
 	ctx := context.Background()
-	s, err := store.Open(filepath.Join(dir, "state", store.FileName))
+	s, err := open()
 	if err != nil {
 		bad("open the store: %v", err)
 		return violations, uploads
@@ -795,7 +837,7 @@ func checkCrashInvariants(dir, up string, taken []sandbox.Delivery, dropped, ref
 	// the rest duplicates or failed with an .err.
 	account := func(kind string, names []string, failedDir string) {
 		done := map[string]int{}
-		filepath.WalkDir(filepath.Join(dir, "state", "archive", kind), func(p string, d fs.DirEntry, err error) error {
+		filepath.WalkDir(filepath.Join(spool, "archive", kind), func(p string, d fs.DirEntry, err error) error {
 			if err == nil && d.Type().IsRegular() {
 				done[baseName(d.Name())]++
 			}
@@ -820,7 +862,7 @@ func checkCrashInvariants(dir, up string, taken []sandbox.Delivery, dropped, ref
 				bad("%s file %s: archived %d times, failed %d times", kind, n, done[n], failed[n])
 			}
 		}
-		if n := pendingFiles(filepath.Join(dir, "state", "work", kind)); n > 0 {
+		if n := pendingFiles(filepath.Join(spool, "work", kind)); n > 0 {
 			bad("%d %s file(s) left in work/", n, kind)
 		}
 	}

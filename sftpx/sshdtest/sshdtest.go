@@ -407,6 +407,10 @@ type Proxy struct {
 	pause   time.Duration // after each chunk
 	conns   map[net.Conn]bool
 	release chan struct{} // closed to end the stalled copies
+	// cutAfter, when set, ends the first connection that sends it to the
+	// target, right after forwarding it.
+	cutAfter []byte
+	cuts     int
 }
 
 // NewProxy starts a proxy to target; it stops when the test ends.
@@ -462,6 +466,23 @@ func (p *Proxy) Reset() {
 	}
 }
 
+// CutAfter makes the proxy reset the first connection whose client sends
+// pattern (within one read), right after the pattern has been forwarded to
+// the target: the target acts on it, and its answer is lost. Then the
+// proxy forwards as before. Cuts counts the connections cut so.
+func (p *Proxy) CutAfter(pattern []byte) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.cutAfter = pattern
+}
+
+// Cuts returns how many connections CutAfter has cut.
+func (p *Proxy) Cuts() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.cuts
+}
+
 // Trickle forwards at most chunk bytes at a time in each direction and
 // waits pause after each; a chunk of 0 forwards at full speed again.
 func (p *Proxy) Trickle(chunk int, pause time.Duration) {
@@ -511,14 +532,14 @@ func (p *Proxy) accept() {
 		}
 		p.track(c)
 		p.track(up)
-		p.wg.Go(func() { p.copy(up, c) })
-		p.wg.Go(func() { p.copy(c, up) })
+		p.wg.Go(func() { p.copy(up, c, true) })
+		p.wg.Go(func() { p.copy(c, up, false) })
 	}
 }
 
 // copy forwards src to dst until either fails or the proxy stalls; once
 // stalled it holds the data and waits for Resume.
-func (p *Proxy) copy(dst, src net.Conn) {
+func (p *Proxy) copy(dst, src net.Conn, toTarget bool) {
 	defer func() {
 		dst.Close()
 		src.Close()
@@ -537,11 +558,31 @@ func (p *Proxy) copy(dst, src net.Conn) {
 			if err := p.forward(dst, buf[:n]); err != nil {
 				return
 			}
+			if toTarget && p.cut(buf[:n]) {
+				for _, c := range []net.Conn{src, dst} {
+					if tc, ok := c.(*net.TCPConn); ok {
+						tc.SetLinger(0)
+					}
+				}
+				return
+			}
 		}
 		if err != nil {
 			return
 		}
 	}
+}
+
+// cut reports whether b holds the pattern of CutAfter, and disarms it.
+func (p *Proxy) cut(b []byte) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cutAfter == nil || !bytes.Contains(b, p.cutAfter) {
+		return false
+	}
+	p.cutAfter = nil
+	p.cuts++
+	return true
 }
 
 // forward writes b to dst, in chunks with pauses while trickling.
