@@ -131,7 +131,12 @@ func newFailoverEnvBank(t *testing.T, bin string, lease, delay time.Duration) *f
 			t.Fatal(err)
 		}
 	}
-	e.pg = store.PostgresConfig{URL: pgURL, Schema: schema}
+	// The test's own connections are named apart from refundd's.
+	own := *u
+	q := own.Query()
+	q.Set("application_name", "refundd-test")
+	own.RawQuery = q.Encode()
+	e.pg = store.PostgresConfig{URL: own.String(), Schema: schema}
 	if e.st, err = store.OpenPostgres(t.Context(), e.pg); err != nil {
 		t.Fatal(err)
 	}
