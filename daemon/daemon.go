@@ -163,14 +163,21 @@ func (d *Daemon) open(cfg *config.Config) error {
 		// The state is in PostgreSQL and the files on the shared folder;
 		// the state folder holds only the lock.
 		d.outbox = filepath.Join(cfg.SpoolDir(), OutboxDir)
-		s, err := store.OpenPostgres(ctx, postgresConfig(cfg))
+		// Payments in the outbox: the schema that knew of them must be
+		// there (not dropped, store.schema not misspelled); it is never
+		// created afresh over them.
+		pc := postgresConfig(cfg)
+		sent := sentPayments(d.outbox)
+		pc.Existing = sent > 0
+		s, err := store.OpenPostgres(ctx, pc)
+		if errors.Is(err, store.ErrNoSchema) {
+			return fmt.Errorf("start: %w: schema %s does not exist but %s holds %d pain.001 file(s); check store.schema, or restore the schema from a backup (refundd never starts afresh over sent payments)",
+				ErrStateLost, cfg.Store.Schema, d.outbox, sent)
+		}
 		if err != nil {
 			return fmt.Errorf("start: %w", err)
 		}
 		d.store = s
-		if err := checkSchemaKept(s, d.outbox); err != nil {
-			return err
-		}
 	} else {
 		d.outbox = filepath.Join(state, OutboxDir)
 		if err := checkStateKept(state, d.outbox); err != nil {
@@ -214,22 +221,6 @@ func postgresConfig(cfg *config.Config) store.PostgresConfig {
 		StatementTimeout: cfg.Store.StatementTimeout, IdleInTransactionTimeout: cfg.Store.IdleInTransactionTimeout}
 }
 
-// checkSchemaKept refuses to start on a PostgreSQL schema that was just
-// created while the spool's outbox holds payment files: the schema that
-// knew what was sent is gone (dropped, or store.schema misspelled), and
-// starting afresh could pay a batch again.
-func checkSchemaKept(s *store.Store, outbox string) error {
-	if !s.Created() {
-		return nil
-	}
-	sent, _ := filepath.Glob(filepath.Join(outbox, "*.xml"))
-	if len(sent) == 0 {
-		return nil
-	}
-	return fmt.Errorf("start: %w: %s was created now, but %s holds %d pain.001 file(s); check store.schema, or restore the schema from a backup (refundd never starts afresh over sent payments)",
-		ErrStateLost, s.Name(), outbox, len(sent))
-}
-
 // ErrStateLost marks a state folder whose database is missing although
 // refundd has sent files from it.
 var ErrStateLost = errors.New("state database missing")
@@ -241,12 +232,18 @@ func checkStateKept(state, outbox string) error {
 	if _, err := os.Stat(filepath.Join(state, store.FileName)); !errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
-	sent, _ := filepath.Glob(filepath.Join(outbox, "*.xml"))
-	if len(sent) == 0 {
+	sent := sentPayments(outbox)
+	if sent == 0 {
 		return nil
 	}
 	return fmt.Errorf("start: %w: %s does not exist but %s holds %d pain.001 file(s); restore the database from a backup (refundd never starts afresh over sent payments)",
-		ErrStateLost, filepath.Join(state, store.FileName), outbox, len(sent))
+		ErrStateLost, filepath.Join(state, store.FileName), outbox, sent)
+}
+
+// sentPayments counts the pain.001 files in the outbox.
+func sentPayments(outbox string) int {
+	sent, _ := filepath.Glob(filepath.Join(outbox, "*.xml"))
+	return len(sent)
 }
 
 // configure sets up everything that depends on the configuration besides
@@ -316,26 +313,21 @@ func (d *Daemon) Store() *store.Store { return d.store }
 // fsync, a broken store).
 func (d *Daemon) RunOnce(ctx context.Context) error {
 	if d.cfg.Postgres() {
-		sent := time.Now()
-		le, ok, err := d.store.Acquire(ctx, d.cfg.HA.Instance, d.cfg.HA.Lease)
+		_, ok, err := d.acquire(ctx)
 		if err != nil {
 			return fmt.Errorf("run once: %w", err)
 		}
 		if !ok {
-			cur, _ := d.store.Leader(ctx)
+			cur, _ := d.leader(ctx)
 			return fmt.Errorf("run once: %w: %s leads the company (epoch %d); stop it first, or let it do the work", ErrLeadershipLost, cur.Holder, cur.Epoch)
 		}
-		d.lead.acquired(le, sent, d.cfg.HA.Deadline(), true)
-		renewing, stopRenewing := context.WithCancel(ctx)
-		renewDone := make(chan struct{})
-		go func() {
-			defer close(renewDone)
-			d.renewLoop(renewing, func() {}, d.cfg.HA, d.cfg.Store.Schema, d.log.With().Str(obs.FieldComponent, "leader").Logger())
-		}()
+		log := d.log.With().Str(obs.FieldComponent, "leader").Logger()
+		renew, stopRenewing := context.WithCancel(ctx)
+		wait := d.renewing(renew, func() {}, log)
 		defer func() {
 			stopRenewing()
-			<-renewDone
-			_ = d.store.Resign(context.WithoutCancel(ctx))
+			wait()
+			d.resign(ctx, log)
 		}()
 	}
 	if err := d.runOnce(ctx); err != nil {

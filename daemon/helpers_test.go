@@ -124,19 +124,15 @@ func (e *daemonEnv) daemon(t *testing.T, opts Options) *Daemon {
 // without Run or RunOnce, which acquire the lease themselves. With SQLite
 // New made d lead; on PostgreSQL d acquires the lease (its own instance's
 // lease is taken at once, also after an earlier Daemon of the test left
-// it held). d then acts for ha.lease × 2/3 without renewing it, as after
-// RunOnce acquired it.
+// it held). d then acts for ha.lease × 2/3 without renewing it.
 func lead(t *testing.T, d *Daemon) {
 	t.Helper()
 	if !d.cfg.Postgres() {
 		return
 	}
-	sent := time.Now()
-	le, ok, err := d.store.Acquire(t.Context(), d.cfg.HA.Instance, d.cfg.HA.Lease)
-	if err != nil || !ok {
+	if _, ok, err := d.acquire(t.Context()); err != nil || !ok {
 		t.Fatalf("acquire the lease as %s: ok %v, %v", d.cfg.HA.Instance, ok, err)
 	}
-	d.lead.acquired(le, sent, d.cfg.HA.Deadline(), true)
 }
 
 // onTestStore moves cfg, a SQLite configuration, onto the store the tests

@@ -40,6 +40,7 @@ type Leadership struct {
 	mu      sync.Mutex
 	leading bool
 	bounded bool      // the deadline applies (PostgreSQL)
+	sent    time.Time // when the last successful acquisition or renewal was sent, on this host's clock
 	until   time.Time // the deadline, with its monotonic reading
 	lease   store.Lease
 	since   time.Time
@@ -61,7 +62,7 @@ func (l *Leadership) Check() error {
 	case !l.leading:
 		return fmt.Errorf("%w: this instance does not lead", ErrLeadershipLost)
 	case l.bounded && time.Now().After(l.until):
-		l.lost = fmt.Errorf("%w: no renewal of the lease (epoch %d) succeeded within %s", ErrLeadershipLost, l.lease.Epoch, time.Since(l.until.Add(-l.deadline())).Round(time.Millisecond))
+		l.lost = fmt.Errorf("%w: no renewal of the lease (epoch %d) succeeded within %s", ErrLeadershipLost, l.lease.Epoch, time.Since(l.sent).Round(time.Millisecond))
 		l.cancel()
 		return l.lost
 	}
@@ -76,16 +77,21 @@ func newLeadership() *Leadership {
 }
 
 // Gone is canceled when the leadership is lost.
-func (l *Leadership) Gone() context.Context { return l.gone }
-
-func (l *Leadership) deadline() time.Duration { return l.until.Sub(l.lease.Renewed) }
+func (l *Leadership) Gone() context.Context {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.gone
+}
 
 // acquired records a new lease, acquired by a call sent at sent.
 func (l *Leadership) acquired(le store.Lease, sent time.Time, deadline time.Duration, bounded bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.gone.Err() != nil { // a leadership lost before: a new one starts
+		l.gone, l.cancel = context.WithCancel(context.Background())
+	}
 	l.leading, l.bounded, l.lease, l.lost = true, bounded, le, nil
-	l.until = sent.Add(deadline)
+	l.sent, l.until = sent, sent.Add(deadline)
 	l.since = time.Now()
 }
 
@@ -95,7 +101,7 @@ func (l *Leadership) renewed(le store.Lease, sent time.Time, deadline time.Durat
 	defer l.mu.Unlock()
 	if l.lost == nil {
 		l.lease = le
-		l.until = sent.Add(deadline)
+		l.sent, l.until = sent, sent.Add(deadline)
 	}
 }
 
@@ -156,15 +162,11 @@ func (d *Daemon) runHA(ctx context.Context, reload <-chan struct{}) error {
 	d.metrics.Leadership(d.cfg.Store.Schema, false, 0, 0)
 	var standbySince time.Time
 	for {
-		sent := time.Now()
-		actx, cancel := context.WithTimeout(ctx, ha.Lease)
-		le, ok, err := d.store.Acquire(actx, ha.Instance, ha.Lease)
-		cancel()
+		le, ok, err := d.acquire(ctx)
 		if err != nil && ctx.Err() == nil {
 			log.Warn().Err(err).Msg("acquiring the lease failed; tried again")
 		}
 		if ok {
-			d.lead.acquired(le, sent, ha.Deadline(), true)
 			took := time.Duration(0)
 			if !standbySince.IsZero() {
 				took = time.Since(standbySince)
@@ -176,9 +178,7 @@ func (d *Daemon) runHA(ctx context.Context, reload <-chan struct{}) error {
 		}
 		if standbySince.IsZero() {
 			standbySince = time.Now()
-			lctx, cancel := context.WithTimeout(ctx, ha.Lease)
-			cur, _ := d.store.Leader(lctx)
-			cancel()
+			cur, _ := d.leader(ctx)
 			log.Info().Str("leader", cur.Holder).Int64("epoch", cur.Epoch).Msg("standing by: another instance leads")
 			logErr(d.log, notify.Ready())
 		}
@@ -201,14 +201,9 @@ func (d *Daemon) runHA(ctx context.Context, reload <-chan struct{}) error {
 
 	work, cancel := context.WithCancel(ctx)
 	defer cancel()
-	renewDone := make(chan struct{})
-	go func() {
-		defer close(renewDone)
-		d.renewLoop(work, cancel, ha, d.cfg.Store.Schema, log)
-	}()
+	stopRenewing := d.renewing(work, cancel, log)
 	err := d.run(work, reload)
-	cancel()
-	<-renewDone
+	stopRenewing()
 	if lerr := d.lead.Check(); lerr != nil && ctx.Err() == nil {
 		d.metrics.LeadershipChange(lostReason(lerr), d.lead.State().Lease.Epoch, 0)
 		d.metrics.Leadership(d.cfg.Store.Schema, false, d.lead.State().Lease.Epoch, 0)
@@ -218,16 +213,58 @@ func (d *Daemon) runHA(ctx context.Context, reload <-chan struct{}) error {
 	if err != nil && !errors.Is(err, ErrLeadershipLost) {
 		return err
 	}
-	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), ha.Poll)
-	defer rcancel()
-	if rerr := d.store.Resign(rctx); rerr != nil {
-		log.Warn().Err(rerr).Msg("resigning the lease failed; a standby takes over when it expires")
+	d.resign(ctx, log)
+	return err
+}
+
+// The store calls of the leadership are bounded: a database that does
+// not answer must not hold an instance, leader or standby, for ever.
+
+// acquire tries once to take the company's lease; on success this
+// instance leads.
+func (d *Daemon) acquire(ctx context.Context) (store.Lease, bool, error) {
+	ha := d.cfg.HA
+	sent := time.Now()
+	ctx, cancel := context.WithTimeout(ctx, ha.Lease)
+	defer cancel()
+	le, ok, err := d.store.Acquire(ctx, ha.Instance, ha.Lease)
+	if ok {
+		d.lead.acquired(le, sent, ha.Deadline(), true)
+	}
+	return le, ok, err
+}
+
+// leader reads who leads.
+func (d *Daemon) leader(ctx context.Context) (store.Lease, error) {
+	ctx, cancel := context.WithTimeout(ctx, d.cfg.HA.Lease)
+	defer cancel()
+	return d.store.Leader(ctx)
+}
+
+// resign gives the lease up, so that a standby leads at its next look,
+// also when ctx has ended (a stop).
+func (d *Daemon) resign(ctx context.Context, log zerolog.Logger) {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.cfg.HA.Poll)
+	defer cancel()
+	if err := d.store.Resign(rctx); err != nil {
+		log.Warn().Err(err).Msg("resigning the lease failed; a standby takes over when it expires")
 	} else {
 		d.metrics.LeadershipChange("resigned", d.lead.State().Lease.Epoch, 0)
 		log.Info().Msg("lease resigned: a standby takes over")
 	}
 	d.lead.lose(fmt.Errorf("%w: resigned", ErrLeadershipLost))
-	return err
+}
+
+// renewing starts renewLoop until ctx ends (stop is called when the lease
+// is lost) and returns the function that waits for it to end.
+func (d *Daemon) renewing(ctx context.Context, stop context.CancelFunc, log zerolog.Logger) (wait func()) {
+	done := make(chan struct{})
+	ha, company := d.cfg.HA, d.cfg.Store.Schema // a reload cannot change them
+	go func() {
+		defer close(done)
+		d.renewLoop(ctx, stop, ha, company, log)
+	}()
+	return func() { <-done }
 }
 
 // lostReason names why the leadership ended, for the metrics.

@@ -207,13 +207,15 @@ func operator() string {
 }
 
 // OpenStore opens the state store of cfg for a command that runs beside
-// the daemon (status, resolve, rerelease): the SQLite file in paths.state,
-// which must exist (these commands never create one), or the company's
-// PostgreSQL schema. Such a command never leads: its writes wait for the
+// the daemon (status, resolve, rerelease): the SQLite file in paths.state
+// or the company's PostgreSQL schema, which must exist (these commands
+// never create one). Such a command never leads: its writes wait for the
 // leader's and are not fenced.
 func OpenStore(ctx context.Context, cfg *config.Config) (*store.Store, error) {
 	if cfg.Postgres() {
-		return store.OpenPostgres(ctx, postgresConfig(cfg))
+		pc := postgresConfig(cfg)
+		pc.Existing = true
+		return store.OpenPostgres(ctx, pc)
 	}
 	return store.OpenExisting(cfg.Paths.State)
 }

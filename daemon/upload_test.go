@@ -128,13 +128,7 @@ func (e *daemonEnv) remoteTemps(t *testing.T) []string {
 // a while): no final file is left by the failed attempt, the batch is
 // tried again and is on the server exactly once, complete.
 func TestFaultResetMidUpload(t *testing.T) {
-	e := newDaemonEnv(t)
-	p := e.proxied(t)
-	p.Trickle(256, 20*time.Millisecond)
-	drop(t, filepath.Join(e.dir, "export"), "batch-ok.csv", readFile(t, "testdata/batch-ok.csv"))
-	log := &logBuf{t: t}
-	opts := e.options(t)
-	opts.Logger = zerolog.New(log)
+	e, p, log, opts := slowUpload(t)
 	reset := false
 	e.runUntil(t, opts, "the batch uploaded after a reset", func() bool {
 		if !reset {
@@ -230,15 +224,9 @@ func TestFaultTrickleBudget(t *testing.T) {
 // as a transient error within sftp.timeout, and once the path forwards
 // again the batch is uploaded once, complete.
 func TestFaultStall(t *testing.T) {
-	e := newDaemonEnv(t)
-	p := e.proxied(t)
 	const timeout = 2 * time.Second
+	e, p, log, opts := slowUpload(t)
 	e.cfg.SFTP.Timeout, e.cfg.SFTP.KeepAlive = timeout, 500*time.Millisecond
-	p.Trickle(256, 20*time.Millisecond)
-	drop(t, filepath.Join(e.dir, "export"), "batch-ok.csv", readFile(t, "testdata/batch-ok.csv"))
-	log := &logBuf{t: t}
-	opts := e.options(t)
-	opts.Logger = zerolog.New(log)
 	var stalled time.Time
 	var failedAfter time.Duration
 	e.runUntil(t, opts, "the batch uploaded after the stall", func() bool {
@@ -306,15 +294,9 @@ func TestFaultDrop(t *testing.T) {
 // is still sending, and after a restart it is uploaded exactly once,
 // complete, with no temporary file left.
 func TestCasesStopDuringUpload(t *testing.T) {
-	e := newDaemonEnv(t)
-	p := e.proxied(t)
 	const timeout = 2 * time.Second
+	e, p, log, opts := slowUpload(t)
 	e.cfg.SFTP.Timeout, e.cfg.SFTP.KeepAlive = timeout, 500*time.Millisecond
-	p.Trickle(256, 20*time.Millisecond)
-	drop(t, filepath.Join(e.dir, "export"), "batch-ok.csv", readFile(t, "testdata/batch-ok.csv"))
-	log := &logBuf{t: t}
-	opts := e.options(t)
-	opts.Logger = zerolog.New(log)
 	d := e.daemon(t, opts)
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
@@ -492,4 +474,19 @@ func TestUploadRecordedBytes(t *testing.T) {
 			}
 		})
 	}
+}
+
+// slowUpload is the set-up of the tests that break an upload in flight:
+// the SFTP connection through a proxy that trickles, so that an upload
+// takes a while, the example batch dropped, and a log the test reads.
+func slowUpload(t *testing.T) (*daemonEnv, *sshdtest.Proxy, *logBuf, Options) {
+	t.Helper()
+	e := newDaemonEnv(t)
+	p := e.proxied(t)
+	p.Trickle(256, 20*time.Millisecond)
+	drop(t, filepath.Join(e.dir, "export"), "batch-ok.csv", readFile(t, "testdata/batch-ok.csv"))
+	log := &logBuf{t: t}
+	opts := e.options(t)
+	opts.Logger = zerolog.New(log)
+	return e, p, log, opts
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -52,6 +53,7 @@ type failoverEnv struct {
 	names   [2]string
 	proxies [2]*sshdtest.Proxy
 	st      *store.Store // a direct connection, for the lease
+	sql     *sql.DB      // and one for the events' epochs
 	pg      store.PostgresConfig
 	br      *bankRun
 	procs   [2]*fproc
@@ -140,6 +142,9 @@ func newFailoverEnvBank(t *testing.T, bin string, lease, delay time.Duration) *f
 	if e.st, err = store.OpenPostgres(t.Context(), e.pg); err != nil {
 		t.Fatal(err)
 	}
+	if e.sql, err = sql.Open("pgx", e.pg.URL); err != nil {
+		t.Fatal(err)
+	}
 	e.br = startBankDelay(t, dir, up, e.down, delay)
 	t.Cleanup(func() {
 		for i := range e.procs {
@@ -147,6 +152,7 @@ func newFailoverEnvBank(t *testing.T, bin string, lease, delay time.Duration) *f
 		}
 		e.br.stop()
 		e.st.Close()
+		e.sql.Close()
 	})
 	return e
 }
@@ -241,6 +247,63 @@ func (e *failoverEnv) stopAll() {
 			e.t.Errorf("instance %s stopped with %v:\n%s", e.names[i], p.err, tail(p.log))
 		}
 		e.procs[i] = nil
+	}
+}
+
+// restartAll stops both instances (SIGTERM) and starts them again,
+// unarmed.
+func (e *failoverEnv) restartAll() {
+	e.t.Helper()
+	e.stopAll()
+	for i := range e.procs {
+		e.start(i)
+	}
+}
+
+// revive starts again, with env, every instance that has ended.
+func (e *failoverEnv) revive(env ...string) {
+	e.t.Helper()
+	for i := range e.procs {
+		if e.reap(i) {
+			e.start(i, env...)
+		}
+	}
+}
+
+// waitStopped waits (at most 30 s) until p is stopped (SIGSTOP).
+func waitStopped(p *fproc) error {
+	for deadline := time.Now().Add(30 * time.Second); !stopped(p); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) || p.exited() {
+			return fmt.Errorf("the process never stopped:\n%s", tail(p.log))
+		}
+	}
+	return nil
+}
+
+// exitedWithin reports whether p ends within d.
+func exitedWithin(p *fproc, d time.Duration) bool {
+	select {
+	case <-p.done:
+		return true
+	case <-time.After(d):
+		return false
+	}
+}
+
+// waitWrite waits (at most two leases) until the store has an event
+// written at epoch or above: the new leader's first step has done its
+// work. A leader with nothing to do writes nothing; then it goes on.
+func (e *failoverEnv) waitWrite(epoch int64) {
+	e.t.Helper()
+	q := `SELECT count(*) FROM "` + e.pg.Schema + `".events WHERE epoch >= $1`
+	for deadline := time.Now().Add(2 * e.lease); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		var n int
+		if err := e.sql.QueryRowContext(e.t.Context(), q, epoch).Scan(&n); err != nil {
+			e.t.Fatal(err)
+		}
+		if n > 0 {
+			return
+		}
 	}
 }
 
@@ -480,11 +543,7 @@ func failoverKills(e *failoverEnv, kills int) {
 			t.Fatalf("%d kills in 15 minutes", e.kills)
 		}
 		e.feed(min(batches, 1+e.kills*batches/kills))
-		for i := range e.procs {
-			if e.reap(i) {
-				e.start(i, arm())
-			}
-		}
+		e.revive(arm())
 		i, l := e.leader()
 		if i < 0 || e.procs[i] == nil {
 			time.Sleep(20 * time.Millisecond)
@@ -538,21 +597,17 @@ func splitBrain(e *failoverEnv, point failpoint.Name) error {
 		time.Sleep(time.Duration(100+e.rnd.IntN(1500)) * time.Millisecond)
 		p.cmd.Process.Signal(syscall.SIGSTOP)
 	}
-	for deadline := time.Now().Add(30 * time.Second); !stopped(p); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) || p.exited() {
-			return fmt.Errorf("split brain at %q: instance a never stopped:\n%s", point, tail(p.log))
-		}
+	if err := waitStopped(p); err != nil {
+		return fmt.Errorf("split brain at %q: instance a: %w", point, err)
 	}
 	_, l = e.leader()
-	j, _ := e.waitLeader(l.Epoch, e.lease+10*time.Second)
+	j, nl := e.waitLeader(l.Epoch, e.lease+10*time.Second)
 	if j != 1 {
 		return fmt.Errorf("split brain at %q: instance %s leads while a is stopped", point, e.names[j])
 	}
-	time.Sleep(e.lease / 2) // b works meanwhile
+	e.waitWrite(nl.Epoch) // b takes up a's work
 	p.cmd.Process.Signal(syscall.SIGCONT)
-	select {
-	case <-p.done:
-	case <-time.After(e.lease + 10*time.Second):
+	if !exitedWithin(p, e.lease+10*time.Second) {
 		return fmt.Errorf("split brain at %q: a did not stop after SIGCONT:\n%s", point, tail(p.log))
 	}
 	if !strings.Contains(p.log.String(), "leadership lost") {
@@ -588,10 +643,8 @@ func stoppedInTx(e *failoverEnv) time.Duration {
 	e.waitLeader(l.Epoch, 30*time.Second)
 	e.start(1)
 	p := e.procs[0]
-	for deadline := time.Now().Add(30 * time.Second); !stopped(p); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) || p.exited() {
-			t.Fatalf("instance a never stopped in a transaction:\n%s", tail(p.log))
-		}
+	if err := waitStopped(p); err != nil {
+		t.Fatalf("instance a, in a transaction: %v", err)
 	}
 	at := time.Now()
 	_, l = e.leader()
@@ -601,9 +654,7 @@ func stoppedInTx(e *failoverEnv) time.Duration {
 		t.Fatalf("instance %s leads while a is stopped in a transaction", e.names[j])
 	}
 	p.cmd.Process.Signal(syscall.SIGCONT)
-	select {
-	case <-p.done:
-	case <-time.After(e.lease + 10*time.Second):
+	if !exitedWithin(p, e.lease+10*time.Second) {
 		t.Fatalf("a did not stop after SIGCONT:\n%s", tail(p.log))
 	}
 	e.reap(0)
@@ -623,10 +674,7 @@ func pgRestarts(e *failoverEnv, rounds int) {
 		t.Log("PostgreSQL restarts left out: REFUNDD_TEST_PGCTL is not set (scripts/with-postgres sets it)")
 		return
 	}
-	e.stopAll()
-	for i := range e.procs {
-		e.start(i)
-	}
+	e.restartAll()
 	for r := range rounds {
 		e.feed(e.next + 1)
 		time.Sleep(time.Duration(200+e.rnd.IntN(1500)) * time.Millisecond)
@@ -634,11 +682,7 @@ func pgRestarts(e *failoverEnv, rounds int) {
 		if out, err := exec.Command(ctl, "restart", "-m", mode).CombinedOutput(); err != nil {
 			t.Fatalf("pg_ctl restart -m %s: %v\n%s", mode, err, out)
 		}
-		for i := range e.procs {
-			if e.reap(i) {
-				e.start(i)
-			}
-		}
+		e.revive()
 	}
 	_, l := e.leader()
 	e.waitLeader(l.Epoch-1, 30*time.Second)
@@ -648,10 +692,7 @@ func pgRestarts(e *failoverEnv, rounds int) {
 // one that sends a COMMIT right after it reached the server, at random
 // moments.
 func resets(e *failoverEnv, rounds int) {
-	e.stopAll()
-	for i := range e.procs {
-		e.start(i)
-	}
+	e.restartAll()
 	for r := range rounds {
 		if r%10 == 0 {
 			e.feed(e.next + 1)
@@ -669,11 +710,7 @@ func resets(e *failoverEnv, rounds int) {
 			e.cutCommit += e.proxies[i].Cuts() - before
 		}
 		time.Sleep(time.Duration(50+e.rnd.IntN(250)) * time.Millisecond)
-		for i := range e.procs {
-			if e.reap(i) {
-				e.start(i)
-			}
-		}
+		e.revive()
 	}
 }
 
@@ -682,10 +719,7 @@ func resets(e *failoverEnv, rounds int) {
 // stops before its deadline and ends with "leadership lost".
 func partitions(e *failoverEnv, rounds int) {
 	t := e.t
-	e.stopAll()
-	for i := range e.procs {
-		e.start(i)
-	}
+	e.restartAll()
 	for range rounds {
 		e.feed(e.next + 1)
 		i, l := e.waitLeader(0, 30*time.Second)
@@ -696,10 +730,8 @@ func partitions(e *failoverEnv, rounds int) {
 		if j == i {
 			t.Fatalf("instance %s kept the lease while cut off from PostgreSQL", e.names[i])
 		}
-		select {
-		case <-p.done:
-		case <-time.After(e.lease + 10*time.Second):
-			p.cmd.Process.Signal(syscall.SIGQUIT)
+		if !exitedWithin(p, e.lease+10*time.Second) {
+			p.cmd.Process.Signal(syscall.SIGQUIT) // a Go program prints every goroutine's stack and exits
 			<-p.done
 			t.Fatalf("instance %s (pid %d), cut off from PostgreSQL, did not stop:\n%s", e.names[i], p.cmd.Process.Pid, p.log.String())
 		}
@@ -718,10 +750,7 @@ func partitions(e *failoverEnv, rounds int) {
 // within its poll; the times are kept.
 func handover(e *failoverEnv, rounds int) {
 	t := e.t
-	e.stopAll()
-	for i := range e.procs {
-		e.start(i)
-	}
+	e.restartAll()
 	for range rounds {
 		e.feed(e.next + 1)
 		i, l := e.waitLeader(0, 30*time.Second)
@@ -734,9 +763,7 @@ func handover(e *failoverEnv, rounds int) {
 		if j != i {
 			e.handovers = append(e.handovers, time.Since(at))
 		}
-		select {
-		case <-p.done:
-		case <-time.After(stopWithin):
+		if !exitedWithin(p, stopWithin) {
 			t.Fatalf("instance %s did not stop within %v of SIGTERM", e.names[i], stopWithin)
 		}
 		if p.err != nil {

@@ -17,8 +17,15 @@ import (
 // exactly-once depends on; then the folders that both hosts share.
 func doctorPostgres(ctx context.Context, c *config.Config, add func(name, detail string, err error) bool) {
 	name := "store postgres schema " + c.Store.Schema
+	defer checkSharedFolders(c, add)
 	s, err := store.OpenPostgres(ctx, store.PostgresConfig{URL: c.Store.URL, Schema: c.Store.Schema,
-		StatementTimeout: c.Store.StatementTimeout, IdleInTransactionTimeout: c.Store.IdleInTransactionTimeout})
+		StatementTimeout: c.Store.StatementTimeout, IdleInTransactionTimeout: c.Store.IdleInTransactionTimeout, Existing: true})
+	if errors.Is(err, store.ErrNoSchema) {
+		// Not created by the doctor: a schema made here would let a first
+		// run over an outbox with payments start afresh.
+		add(name, "does not exist yet; refundd run creates it at its first start (run doctor again then, for the lease and the settings)", nil)
+		return
+	}
 	if !add(name, "opens", err) {
 		return
 	}
@@ -45,6 +52,10 @@ func doctorPostgres(ctx context.Context, c *config.Config, add func(name, detail
 	}
 	detail, err = checkSettings(set, c.HA.Lease)
 	add(name+" settings", detail, err)
+}
+
+// checkSharedFolders checks the folders both hosts share (CheckShared).
+func checkSharedFolders(c *config.Config, add func(name, detail string, err error) bool) {
 	for _, f := range []struct{ key, path string }{
 		{"paths.export", c.Paths.Export}, {"paths.inbox", c.Paths.Inbox}, {"paths.import", c.Paths.Import}, {"paths.spool", c.SpoolDir()},
 	} {

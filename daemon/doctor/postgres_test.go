@@ -1,11 +1,13 @@
 package doctor
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
 
 	"refundd/daemon/config"
+	"refundd/daemon/store"
 	"refundd/internal/pgtest"
 )
 
@@ -22,6 +24,30 @@ func TestDoctorPostgres(t *testing.T) {
 	c.Store = config.Store{Driver: config.DriverPostgres, URL: url, Schema: schema,
 		StatementTimeout: 10 * time.Second, IdleInTransactionTimeout: 5 * time.Second}
 	c.Paths.Spool = t.TempDir()
+
+	// Before the first run: the schema is not there, and the doctor does
+	// not create it.
+	var first []string
+	for _, ch := range Run(t.Context(), c) {
+		if !ch.OK() {
+			t.Errorf("%s: %v", ch.Name, ch.Err)
+		}
+		if strings.HasPrefix(ch.Name, "store ") {
+			first = append(first, ch.Detail)
+		}
+	}
+	if len(first) != 1 || !strings.Contains(first[0], "does not exist yet") {
+		t.Errorf("store checks before the first run: %q", first)
+	}
+	s, err := store.OpenPostgres(t.Context(), store.PostgresConfig{URL: url, Schema: schema, Existing: true})
+	if !errors.Is(err, store.ErrNoSchema) {
+		t.Fatalf("the doctor created the schema: %v", err)
+	}
+	if s, err = store.OpenPostgres(t.Context(), store.PostgresConfig{URL: url, Schema: schema}); err != nil { // as refundd run does
+		t.Fatal(err)
+	}
+	s.Close()
+
 	seen := map[string]bool{}
 	for _, ch := range Run(t.Context(), c) {
 		if !ch.OK() {

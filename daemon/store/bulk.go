@@ -83,10 +83,6 @@ func insertRows(ctx context.Context, tx *txn, table string, n int, cols []column
 	if n == 0 {
 		return nil
 	}
-	exec := func(q string, args ...any) error {
-		_, err := tx.ExecContext(ctx, q, args...)
-		return err
-	}
 	names := make([]string, len(cols))
 	for i, c := range cols {
 		names[i] = c.name
@@ -99,7 +95,8 @@ func insertRows(ctx context.Context, tx *txn, table string, n int, cols []column
 			arrays[i] = "?::" + c.pgType + "[]"
 			args[i] = c.vals
 		}
-		return exec(head+`SELECT * FROM unnest(`+strings.Join(arrays, ", ")+`)`, args...)
+		_, err := tx.ExecContext(ctx, head+`SELECT * FROM unnest(`+strings.Join(arrays, ", ")+`)`, args...)
+		return err
 	}
 	return chunked(n, len(cols), func(lo, hi int) error {
 		args := make([]any, 0, (hi-lo)*len(cols))
@@ -108,7 +105,8 @@ func insertRows(ctx context.Context, tx *txn, table string, n int, cols []column
 				args = append(args, c.value(i))
 			}
 		}
-		return exec(head+`VALUES `+placeholders(hi-lo, len(cols)), args...)
+		_, err := tx.ExecContext(ctx, head+`VALUES `+placeholders(hi-lo, len(cols)), args...)
+		return err
 	})
 }
 

@@ -72,11 +72,11 @@ func (p *db) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows
 	return p.DB.QueryContext(ctx, p.d.bind(q), args...)
 }
 
-func (p *db) QueryRowContext(ctx context.Context, q string, args ...any) *row {
-	return &row{Row: p.DB.QueryRowContext(ctx, p.d.bind(q), args...)}
+func (p *db) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	return p.DB.QueryRowContext(ctx, p.d.bind(q), args...)
 }
 
-func (p *db) QueryRow(q string, args ...any) *row {
+func (p *db) QueryRow(q string, args ...any) *sql.Row {
 	return p.QueryRowContext(context.Background(), q, args...)
 }
 
@@ -113,9 +113,6 @@ func (t *txn) QueryContext(ctx context.Context, q string, args ...any) (*sql.Row
 	return t.Tx.QueryContext(ctx, t.d.bind(q), args...)
 }
 
-func (t *txn) QueryRowContext(ctx context.Context, q string, args ...any) *row {
-	return &row{Row: t.Tx.QueryRowContext(ctx, t.d.bind(q), args...)}
+func (t *txn) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	return t.Tx.QueryRowContext(ctx, t.d.bind(q), args...)
 }
-
-// row is the row of a QueryRowContext.
-type row struct{ *sql.Row }

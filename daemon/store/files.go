@@ -130,7 +130,7 @@ func (s *Store) File(ctx context.Context, hash string) (File, error) {
 // querier is what a transaction and a database have in common.
 type querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *row
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
 func fileByHash(ctx context.Context, q querier, hash string) (File, error) {

@@ -54,7 +54,7 @@ func pgTime(col string) string {
 		` AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"000Z"') END`
 }
 
-func (s *Store) scanLease(r *row) (Lease, error) {
+func (s *Store) scanLease(r *sql.Row) (Lease, error) {
 	var l Lease
 	var acq, ren, exp string
 	var left int64
@@ -110,7 +110,7 @@ func (s *Store) Acquire(ctx context.Context, holder string, ttl time.Duration) (
 		return Lease{}, false, fmt.Errorf("acquire lease %s: %w", s.path, err)
 	}
 	defer func() { _ = tx.Rollback() }() // after Commit: a no-op
-	var r *row
+	var r *sql.Row
 	if s.d.pg {
 		if _, err := tx.ExecContext(ctx, fmt.Sprintf(`SET LOCAL lock_timeout = %d`, acquireLockWait.Milliseconds())); err != nil {
 			return Lease{}, false, fmt.Errorf("acquire lease %s: %w", s.path, err)
@@ -150,7 +150,7 @@ func (s *Store) Renew(ctx context.Context, ttl time.Duration) (Lease, error) {
 	if f == nil || f == resigned {
 		return Lease{}, fmt.Errorf("renew lease %s: %w: not acquired", s.path, ErrNotLeader)
 	}
-	var r *row
+	var r *sql.Row
 	if s.d.pg {
 		r = s.l.QueryRowContext(ctx, `UPDATE lease SET renewed_at = now(), expires_at = now() + ? * interval '1 microsecond'
 			WHERE id = 1 AND holder = ? AND epoch = ? RETURNING `+s.leaseCols(), ttl.Microseconds(), f.Holder, f.Epoch)
@@ -177,16 +177,11 @@ func (s *Store) Resign(ctx context.Context) error {
 	if f == nil || f == resigned {
 		return nil
 	}
-	expires := "now()"
+	q, args := `UPDATE lease SET expires_at = now() WHERE id = 1 AND holder = ? AND epoch = ?`, []any{f.Holder, f.Epoch}
 	if !s.d.pg {
-		expires = "'" + s.stamp() + "'" // a formatted time, not input
+		q, args = `UPDATE lease SET expires = ? WHERE id = 1 AND holder = ? AND epoch = ?`, []any{s.stamp(), f.Holder, f.Epoch}
 	}
-	col := "expires_at"
-	if !s.d.pg {
-		col = "expires"
-	}
-	if _, err := s.l.ExecContext(ctx, `UPDATE lease SET `+col+` = `+expires+` WHERE id = 1 AND holder = ? AND epoch = ?`,
-		f.Holder, f.Epoch); err != nil {
+	if _, err := s.l.ExecContext(ctx, q, args...); err != nil {
 		return fmt.Errorf("resign lease %s: %w", s.path, err)
 	}
 	return nil
@@ -263,14 +258,10 @@ func (s *Store) ServerSettings(ctx context.Context) (map[string]string, error) {
 	m := make(map[string]string, len(names))
 	for _, n := range names {
 		var v string
-		if err := s.w.QueryRowContext(ctx, `SELECT current_setting(?)`, n).Scan(&v); err != nil {
+		if err := s.r.QueryRowContext(ctx, `SELECT current_setting(?)`, n).Scan(&v); err != nil {
 			return nil, fmt.Errorf("read setting %s of %s: %w", n, s.path, err)
 		}
 		m[n] = v
 	}
 	return m, nil
 }
-
-// Created reports whether the PostgreSQL schema was empty when this Store
-// opened it, and was created by it; false on SQLite.
-func (s *Store) Created() bool { return s.created }

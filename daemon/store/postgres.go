@@ -24,7 +24,15 @@ type PostgresConfig struct {
 	// a leader stopped inside a transaction, so that its lock on the lease
 	// row does not block a takeover (default 10 s and 5 s).
 	StatementTimeout, IdleInTransactionTimeout time.Duration
+	// Existing refuses a schema that refundd has not created yet
+	// (ErrNoSchema) instead of creating it: commands beside the daemon
+	// (status, resolve, doctor) never start a company afresh.
+	Existing bool
 }
+
+// ErrNoSchema: the company's schema does not exist (or holds no refundd
+// tables), and the caller asked not to create it.
+var ErrNoSchema = errors.New("no such schema")
 
 // The most connections of each pool on PostgreSQL: one writer, one for the
 // lease, and a few readers that close when idle, so that a standby holds
@@ -94,17 +102,18 @@ func openPostgres(ctx context.Context, cfg PostgresConfig, migs []string) (*Stor
 		return &db{DB: p, d: s.d}
 	}
 	s.w, s.r, s.l = pool(1, false), pool(pgReaders, true), pool(1, false)
-	vr := pgVersion(cfg.Schema)
-	get := vr.get
-	first := true
-	vr.get = func(ctx context.Context, tx *txn) (int, error) {
-		v, err := get(ctx, tx)
-		if first && err == nil {
-			s.created, first = v == 0, false
+	if cfg.Existing {
+		var ok bool
+		err := s.r.QueryRowContext(ctx, `SELECT to_regclass(quote_ident(?) || '.schema_version') IS NOT NULL`, cfg.Schema).Scan(&ok)
+		if err == nil && !ok {
+			err = fmt.Errorf("%w: %s (has refundd run with this configuration?)", ErrNoSchema, cfg.Schema)
 		}
-		return v, err
+		if err != nil {
+			_ = s.Close()
+			return nil, err
+		}
 	}
-	if err := migrate(ctx, s.w, migs, vr); err != nil {
+	if err := migrate(ctx, s.w, migs, pgVersion(cfg.Schema)); err != nil {
 		_ = s.Close()
 		return nil, err
 	}

@@ -76,8 +76,6 @@ type Store struct {
 	// fence is the leadership this process holds (nil: none); every
 	// write checks it against the lease row.
 	fence atomic.Pointer[Lease]
-	// created: Open found no schema (version 0) and made it.
-	created bool
 	// beforeCommit, when set (tests only), runs just before COMMIT.
 	beforeCommit func()
 	stats        struct {

@@ -6,10 +6,8 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -30,43 +28,13 @@ const (
 var execDay = refund.NewDate(2026, time.September, 1)
 
 // onPostgres: this run of the package's tests is against PostgreSQL
-// (TestOnPostgres runs the package again with it set).
-var onPostgres = os.Getenv(backendEnv) == "postgres"
-
-// backendEnv selects the engine of openTest: "postgres", or SQLite.
-const backendEnv = "REFUNDD_TEST_STORE"
+// (TestOnPostgres runs the package again so).
+var onPostgres = pgtest.OnPostgres()
 
 // TestOnPostgres runs every test of the package again, in a new process,
 // against PostgreSQL: the store's code is one for both engines, and so
 // are its tests. A test that is about SQLite itself calls sqliteOnly.
-func TestOnPostgres(t *testing.T) {
-	if onPostgres {
-		t.Skip("this run is the one on PostgreSQL")
-	}
-	pgtest.URL(t)
-	if testing.Short() {
-		t.Skip("-short")
-	}
-	args := []string{"-test.count=1", "-test.timeout=10m", "-test.run=" + runPattern()}
-	if testing.Verbose() {
-		args = append(args, "-test.v")
-	}
-	cmd := exec.CommandContext(t.Context(), os.Args[0], args...)
-	cmd.Env = append(os.Environ(), backendEnv+"=postgres")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("the store's tests on PostgreSQL failed: %v\n%s", err, out)
-	}
-	t.Logf("on PostgreSQL:\n%s", out)
-}
-
-// runPattern is the -test.run of this process, for its run on PostgreSQL.
-func runPattern() string {
-	if f := flag.Lookup("test.run"); f != nil && f.Value.String() != "" {
-		return f.Value.String()
-	}
-	return "."
-}
+func TestOnPostgres(t *testing.T) { pgtest.Rerun(t) }
 
 // sqliteOnly skips a test on PostgreSQL: it is about SQLite's file, its
 // pragmas or its migrations from files.

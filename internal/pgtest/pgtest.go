@@ -9,7 +9,9 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"flag"
 	"os"
+	"os/exec"
 	"testing"
 	"time"
 
@@ -61,4 +63,42 @@ func Drop(url, schema string) error {
 	// schema is a name Schema made: hex digits after "t_".
 	_, err = db.ExecContext(ctx, `DROP SCHEMA IF EXISTS "`+schema+`" CASCADE`)
 	return err
+}
+
+// StoreEnv selects the state store of a package's tests: "postgres" puts
+// them on PostgreSQL; otherwise they use SQLite.
+const StoreEnv = "REFUNDD_TEST_STORE"
+
+// OnPostgres reports whether this run of the tests is the one on
+// PostgreSQL.
+func OnPostgres() bool { return os.Getenv(StoreEnv) == "postgres" }
+
+// Rerun runs the tests of the calling test binary again, in a new process
+// with StoreEnv=postgres (the same -test.run, and -test.v when given), and
+// fails t with their output when they fail. It skips in that second run
+// itself, without a server (see URL), and with -short.
+func Rerun(t *testing.T) {
+	t.Helper()
+	if OnPostgres() {
+		t.Skip("this run is the one on PostgreSQL")
+	}
+	URL(t)
+	if testing.Short() {
+		t.Skip("-short")
+	}
+	run := "."
+	if f := flag.Lookup("test.run"); f != nil && f.Value.String() != "" {
+		run = f.Value.String()
+	}
+	args := []string{"-test.count=1", "-test.timeout=20m", "-test.run=" + run}
+	if testing.Verbose() {
+		args = append(args, "-test.v")
+	}
+	cmd := exec.CommandContext(t.Context(), os.Args[0], args...)
+	cmd.Env = append(os.Environ(), StoreEnv+"=postgres")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("the tests on PostgreSQL failed: %v\n%s", err, out)
+	}
+	t.Logf("on PostgreSQL:\n%s", out)
 }

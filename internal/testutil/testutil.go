@@ -75,7 +75,7 @@ func Config(t testing.TB, version string) *config.Config {
 // StoreEnv selects the state store of the test configuration: "postgres"
 // puts it in a new schema of the PostgreSQL server that REFUNDD_TEST_PG
 // names; otherwise it is SQLite in paths.state.
-const StoreEnv = "REFUNDD_TEST_STORE"
+const StoreEnv = pgtest.StoreEnv
 
 // CompareGolden compares got with the golden file at path, or rewrites the
 // file first when update is set (go test -update).
