@@ -207,11 +207,8 @@ func refundCollision(ctx context.Context, tx *txn, rs []Refund) error {
 		e2e[i], instr[i], docType[i], refNbr[i] = r.EndToEndID, r.InstrID, string(r.DocType), r.RefNbr
 	}
 	err := chunked(n, 4, func(lo, hi int) error {
-		ids, idArgs := rowSet(tx, lo, hi, []column{{"e2e", "text", e2e}})
-		instrs, instrArgs := rowSet(tx, lo, hi, []column{{"instr", "text", instr}})
-		docs, docArgs := rowSet(tx, lo, hi, []column{{"doc_type", "text", docType}, {"ref_nbr", "text", refNbr}})
-		os, err := refundsWhere(ctx, tx, `r.end_to_end_id IN `+ids+` OR r.instr_id IN `+instrs+`
-			OR (r.doc_type, r.ref_nbr) IN `+docs, append(append(idArgs, instrArgs...), docArgs...)...)
+		where, args := sharing(tx, lo, hi, e2e, instr, docType, refNbr)
+		os, err := refundsWhere(ctx, tx, where, args...)
 		for _, o := range os {
 			add(o)
 		}
@@ -247,6 +244,21 @@ func refundCollision(ctx context.Context, tx *txn, rs []Refund) error {
 		add(o)
 	}
 	return nil
+}
+
+// sharing is the condition on refunds r for the rows [lo, hi) of the
+// lists: a recorded refund with one of the EndToEndIds or InstrIds, or of
+// one of the documents. Each part is looked up in its own index and the
+// parts are joined by rowid: PostgreSQL answers "a IN x OR b IN y" by
+// reading every refund ever recorded.
+func sharing(tx *txn, lo, hi int, e2e, instr, docType, refNbr []string) (string, []any) {
+	ids, idArgs := rowSet(tx, lo, hi, []column{{"e2e", "text", e2e}})
+	instrs, instrArgs := rowSet(tx, lo, hi, []column{{"instr", "text", instr}})
+	docs, docArgs := rowSet(tx, lo, hi, []column{{"doc_type", "text", docType}, {"ref_nbr", "text", refNbr}})
+	return `r.rowid IN (SELECT rowid FROM refunds WHERE end_to_end_id IN ` + ids + `
+		UNION ALL SELECT rowid FROM refunds WHERE instr_id IN ` + instrs + `
+		UNION ALL SELECT rowid FROM refunds WHERE (doc_type, ref_nbr) IN ` + docs + `)`,
+		append(append(idArgs, instrArgs...), docArgs...)
 }
 
 // total is the sum of a batch's refunds in one currency.

@@ -1,7 +1,9 @@
 package store
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -310,4 +312,70 @@ func TestPain(t *testing.T) {
 	if _, err := s.Pain(ctx, "RFD-NONE"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("Pain() of an unknown batch: %v; want ErrNotFound", err)
 	}
+}
+
+// TestDuplicateCheckUsesIndexes: the check of a new batch against the
+// refunds recorded before looks each EndToEndId, InstrId and document up
+// in its index; it does not read every refund ever recorded, which on
+// PostgreSQL "a IN x OR b IN y" does, and which grows with the years.
+func TestDuplicateCheckUsesIndexes(t *testing.T) {
+	s := openTest(t)
+	if !s.d.pg {
+		t.Skip("a plan of PostgreSQL's; SQLite uses its multi-index OR")
+	}
+	ctx := t.Context()
+	const batches, per = 20, 1000
+	for i := range batches {
+		b, rs := newBatch(fmt.Sprintf("OLD%d", i), 0, per)
+		mustCreate(t, s, b, rs)
+	}
+	if _, err := s.w.ExecContext(ctx, `ANALYZE refunds`); err != nil {
+		t.Fatal(err)
+	}
+	_, rs := newBatch("NEW", 0, per)
+	n := len(rs)
+	e2e, instr, docType, refNbr := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	for i, r := range rs {
+		e2e[i], instr[i], docType[i], refNbr[i] = r.EndToEndID, r.InstrID, string(r.DocType), r.RefNbr
+	}
+	tx, err := s.w.begin(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	where, args := sharing(tx, 0, n, e2e, instr, docType, refNbr)
+	var plan string
+	if err := tx.QueryRowContext(ctx, `EXPLAIN (ANALYZE, FORMAT JSON) SELECT `+refundCols+refundFrom+`WHERE `+where, args...).Scan(&plan); err != nil {
+		t.Fatal(err)
+	}
+	var nodes []struct{ Plan planNode }
+	if err := json.Unmarshal([]byte(plan), &nodes); err != nil {
+		t.Fatal(err)
+	}
+	read := nodes[0].Plan.rowsRead("refunds")
+	if read > n {
+		t.Errorf("the check of %d new refunds read %d rows of the %d recorded; want at most %d. Plan:\n%s", n, read, batches*per, n, plan)
+	}
+}
+
+// planNode is a node of PostgreSQL's EXPLAIN (ANALYZE, FORMAT JSON).
+type planNode struct {
+	Relation string     `json:"Relation Name"`
+	Rows     float64    `json:"Actual Rows"`
+	Loops    float64    `json:"Actual Loops"`
+	Removed  float64    `json:"Rows Removed by Filter"`
+	Plans    []planNode `json:"Plans"`
+}
+
+// rowsRead returns how many rows of table the plan read, kept or
+// filtered out.
+func (p planNode) rowsRead(table string) int {
+	n := 0
+	if p.Relation == table {
+		n += int((p.Rows + p.Removed) * p.Loops)
+	}
+	for _, c := range p.Plans {
+		n += c.rowsRead(table)
+	}
+	return n
 }

@@ -94,3 +94,17 @@ func benchApplyReply(b *testing.B, open func(testing.TB) *Store) {
 		})
 	}
 }
+
+// BenchmarkWrite is the floor under every write: a transaction that
+// checks the lease and commits, durably, and nothing else.
+func BenchmarkWrite(b *testing.B) {
+	onBoth(b, func(b *testing.B, open func(testing.TB) *Store) {
+		ctx := b.Context()
+		s := open(b)
+		for i := 0; i < b.N; i++ {
+			if err := s.write(ctx, func(*txn) error { return nil }); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

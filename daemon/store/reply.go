@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"refundd/daemon/refund"
 )
@@ -132,6 +133,9 @@ func (s *Store) recordKeys(ctx context.Context, tx *txn, fileHash string, keys [
 			return fmt.Errorf("%w: key %q has no entry or transaction part", ErrInvalid, k.Key)
 		}
 	}
+	if tx.d.pg {
+		return recordKeysPG(ctx, tx, fileHash, keys, res, s.stamp())
+	}
 	recorded := make(map[refund.Key]bool)
 	n := len(keys)
 	acct, entry, txs := make([]string, n), make([]string, n), make([]string, n)
@@ -168,19 +172,73 @@ func (s *Store) recordKeys(ctx context.Context, tx *txn, fileHash string, keys [
 		fresh = append(fresh, k)
 		res.Recorded = append(res.Recorded, k.Key)
 	}
-	m := len(fresh)
-	acct, entry, txs = make([]string, m), make([]string, m), make([]string, m)
-	file, kind, e2e, at := make([]string, m), make([]string, m), make([]string, m), make([]string, m)
-	now := s.stamp()
-	for i, k := range fresh {
-		acct[i], entry[i], txs[i], file[i], kind[i], e2e[i], at[i] = k.Key.Account, k.Key.Entry, k.Key.Tx, fileHash, string(k.Kind), k.EndToEndID, now
-	}
-	err = insertRows(ctx, tx, "bank_entries", m, []column{
-		{"account", "text", acct}, {"entry", "text", entry}, {"tx", "text", txs}, {"file_hash", "text", file},
-		{"kind", "text", kind}, {"end_to_end_id", "text", e2e}, {"applied", "text", at},
-	})
-	if err != nil {
+	if err := insertRows(ctx, tx, "bank_entries", len(fresh), keyColumns(fileHash, fresh, s.stamp())); err != nil {
 		return fmt.Errorf("record bank entries: %w", err)
 	}
 	return nil
+}
+
+// recordKeysPG is recordKeys in one statement: the keys new to the list
+// are inserted where the primary key has none of them yet, and the rows
+// inserted come back. (SQLite's trigger that refuses a second insert of
+// a key runs before any ON CONFLICT clause, so there the keys are looked
+// up first.)
+func recordKeysPG(ctx context.Context, tx *txn, fileHash string, keys []AppliedKey, res *ReplyResult, now string) error {
+	first := make(map[refund.Key]bool, len(keys))
+	var cand []AppliedKey
+	for _, k := range keys {
+		if !first[k.Key] {
+			first[k.Key] = true
+			cand = append(cand, k)
+		}
+	}
+	inserted := make(map[refund.Key]bool, len(cand))
+	if len(cand) > 0 {
+		cols := keyColumns(fileHash, cand, now)
+		names, arrays, args := make([]string, len(cols)), make([]string, len(cols)), make([]any, len(cols))
+		for i, c := range cols {
+			names[i], arrays[i], args[i] = c.name, "?::"+c.pgType+"[]", c.vals
+		}
+		rows, err := tx.QueryContext(ctx, `INSERT INTO bank_entries (`+strings.Join(names, ", ")+`)
+			SELECT * FROM unnest(`+strings.Join(arrays, ", ")+`)
+			ON CONFLICT (account, entry, tx) DO NOTHING RETURNING account, entry, tx`, args...)
+		if err != nil {
+			return fmt.Errorf("record bank entries: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var k refund.Key
+			if err := rows.Scan(&k.Account, &k.Entry, &k.Tx); err != nil {
+				return fmt.Errorf("record bank entries: %w", err)
+			}
+			inserted[k] = true
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("record bank entries: %w", err)
+		}
+	}
+	for _, k := range keys {
+		if inserted[k.Key] {
+			res.Recorded = append(res.Recorded, k.Key)
+			delete(inserted, k.Key) // the same key again in keys is a duplicate
+			continue
+		}
+		res.Duplicates = append(res.Duplicates, k.Key)
+	}
+	return nil
+}
+
+// keyColumns are the rows of bank_entries for keys, applied at now from
+// the file fileHash.
+func keyColumns(fileHash string, keys []AppliedKey, now string) []column {
+	m := len(keys)
+	acct, entry, txs := make([]string, m), make([]string, m), make([]string, m)
+	file, kind, e2e, at := make([]string, m), make([]string, m), make([]string, m), make([]string, m)
+	for i, k := range keys {
+		acct[i], entry[i], txs[i], file[i], kind[i], e2e[i], at[i] = k.Key.Account, k.Key.Entry, k.Key.Tx, fileHash, string(k.Kind), k.EndToEndID, now
+	}
+	return []column{
+		{"account", "text", acct}, {"entry", "text", entry}, {"tx", "text", txs}, {"file_hash", "text", file},
+		{"kind", "text", kind}, {"end_to_end_id", "text", e2e}, {"applied", "text", at},
+	}
 }
