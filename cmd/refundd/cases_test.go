@@ -10,11 +10,11 @@ import (
 	"testing"
 	"time"
 
+	"refundd/internal/pgtest"
 	"refundd/internal/testutil"
 
 	"refundd/daemon/store"
 
-	"refundd/daemon"
 	"refundd/daemon/refund"
 	"refundd/sftpx/sshdtest"
 )
@@ -51,7 +51,7 @@ func proxiedEnv(t *testing.T, timeout time.Duration) (config, dir, up string, p 
 sftp: {address: %q, user: %q, private_key: %q, known_hosts: %q, upload_dir: %q, download_dir: %q, timeout: %s, keepalive: 500ms}
 `, p.Addr, srv.User, srv.ClientKey, known, up, down, timeout)
 	config = filepath.Join(dir, "refundd.yaml")
-	if err := os.WriteFile(config, append(base, extra...), 0o600); err != nil {
+	if err := os.WriteFile(config, onStore(t, dir, append(base, extra...)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return config, dir, up, p
@@ -125,7 +125,7 @@ func TestCasesRunStopDuringUpload(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if outbox, err := os.ReadFile(filepath.Join(dir, "state", daemon.OutboxDir, msgID+".xml")); err != nil || !bytes.Equal(sent, outbox) {
+	if outbox, err := os.ReadFile(filepath.Join(outboxOf(t, config), msgID+".xml")); err != nil || !bytes.Equal(sent, outbox) {
 		t.Errorf("the uploaded file is not the outbox file (%v)", err)
 	}
 }
@@ -135,6 +135,9 @@ func TestCasesRunStopDuringUpload(t *testing.T) {
 // naming the database file; nothing is uploaded or written for the ERP,
 // no file is taken, and the database is left as it is.
 func TestCasesRunBrokenStore(t *testing.T) {
+	if pgtest.OnPostgres() {
+		t.Skip("damages the SQLite file; on PostgreSQL the server keeps its own files sound")
+	}
 	for _, tc := range []struct {
 		name, want string
 		damage     func(t *testing.T, db string)

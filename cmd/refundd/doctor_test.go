@@ -38,7 +38,7 @@ func TestDoctor(t *testing.T) {
 	config := filepath.Join(dir, "refundd.yaml")
 	sftp := fmt.Sprintf("sftp: {address: %q, user: %q, private_key: %q, known_hosts: known_hosts, upload_dir: %q, download_dir: %q, timeout: 10s}\n",
 		s.Addr, s.User, s.ClientKey, filepath.Join(s.Root, "inbound"), filepath.Join(s.Root, "outbound"))
-	if err := os.WriteFile(config, append(base, sftp...), 0o600); err != nil {
+	if err := os.WriteFile(config, onStore(t, dir, append(base, sftp...)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	writeKnownHosts := func(k ssh.PublicKey) {

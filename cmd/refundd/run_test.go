@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http/httptest"
@@ -11,9 +12,11 @@ import (
 	"testing"
 	"time"
 
+	"refundd/internal/pgtest"
 	"refundd/internal/testutil"
 
 	"refundd/daemon/config"
+	"refundd/daemon/store"
 
 	"refundd/daemon/status"
 
@@ -44,10 +47,31 @@ func runEnv(t *testing.T) (config, dir, up string) {
 sftp: {address: %q, user: %q, private_key: %q, known_hosts: %q, upload_dir: %q, download_dir: %q, timeout: 10s}
 `, srv.Addr, srv.User, srv.ClientKey, srv.KnownHosts(t, srv.HostKeys...), up, down)
 	config = filepath.Join(dir, "refundd.yaml")
-	if err := os.WriteFile(config, append(base, extra...), 0o600); err != nil {
+	if err := os.WriteFile(config, onStore(t, dir, append(base, extra...)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return config, dir, up
+}
+
+// onStore puts the test configuration of the folder dir on the store of
+// this run: as it is (SQLite in paths.state), or in the run on PostgreSQL
+// (TestOnPostgres) a schema of its own, with the spool in dir/shared,
+// where two hosts would share it.
+func onStore(t *testing.T, dir string, yaml []byte) []byte {
+	t.Helper()
+	if !pgtest.OnPostgres() {
+		return yaml
+	}
+	if err := os.Mkdir(filepath.Join(dir, "shared"), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	const paths = `paths: {export: export, inbox: inbox, import: import, state: state}`
+	if !bytes.Contains(yaml, []byte(paths)) {
+		t.Fatalf("the test configuration does not say %s", paths)
+	}
+	yaml = bytes.Replace(yaml, []byte(paths), []byte(`paths: {export: export, inbox: inbox, import: import, state: state, spool: shared}`), 1)
+	url, schema := pgtest.Schema(t)
+	return fmt.Appendf(yaml, "store: {driver: postgres, url: %q, schema: %s}\nha: {instance: test-%s}\n", url, schema, schema)
 }
 
 // TestRunOnce: run -once takes the batch, uploads it and exits 0; status
@@ -181,4 +205,31 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// storeOf opens the store of the configuration file, as refundd status
+// does; it is closed when t ends.
+func storeOf(t *testing.T, configFile string) *store.Store {
+	t.Helper()
+	cfg, err := config.Load(configFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := daemon.OpenStore(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// outboxOf is the folder where refundd keeps the pain.001 files of the
+// configuration file.
+func outboxOf(t *testing.T, configFile string) string {
+	t.Helper()
+	cfg, err := config.Load(configFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return filepath.Join(cfg.SpoolDir(), daemon.OutboxDir)
 }

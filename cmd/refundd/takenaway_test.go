@@ -87,7 +87,7 @@ func TestTakenAway(t *testing.T) {
 			if !strings.Contains(out, c.log) {
 				t.Errorf("the log does not say %q:\n%s", c.log, out)
 			}
-			b := batchOf(t, dir, msgID)
+			b := batchOf(t, config, msgID)
 			if b.Status != c.status {
 				t.Fatalf("batch %s; want %s (%s)", b.Status, c.status, b.Reason)
 			}
@@ -116,7 +116,7 @@ func TestTakenAway(t *testing.T) {
 					return pendingFiles(down) > 0
 				})
 				out, _ = runBin(t, bin, config)
-				if b := batchOf(t, dir, msgID); b.Status == store.BatchInDoubt || b.Status == store.BatchSending || b.Sent.IsZero() {
+				if b := batchOf(t, config, msgID); b.Status == store.BatchInDoubt || b.Status == store.BatchSending || b.Sent.IsZero() {
 					t.Errorf("after the pain.002 the batch is %s (sent %v); want it settled as at the bank\n%s", b.Status, b.Sent, out)
 				}
 			case c.status == store.BatchInDoubt:
@@ -128,7 +128,7 @@ func TestTakenAway(t *testing.T) {
 				if err := bank.Step(); err != nil {
 					t.Fatal(err)
 				}
-				if b := batchOf(t, dir, msgID); b.Status != store.BatchSent {
+				if b := batchOf(t, config, msgID); b.Status != store.BatchSent {
 					t.Errorf("after the release the batch is %s; want sent\n%s", b.Status, out)
 				}
 			}
@@ -177,15 +177,10 @@ func runBin(t *testing.T, bin, config string, env ...string) (out string, killed
 	return b.String(), false
 }
 
-// batchOf reads batch msgID from the state store of the folder dir.
-func batchOf(t *testing.T, dir, msgID string) store.Batch {
+// batchOf reads batch msgID from the store of the configuration file.
+func batchOf(t *testing.T, configFile, msgID string) store.Batch {
 	t.Helper()
-	s, err := store.Open(filepath.Join(dir, "state", store.FileName))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	b, err := s.Batch(t.Context(), msgID)
+	b, err := storeOf(t, configFile).Batch(t.Context(), msgID)
 	if err != nil {
 		t.Fatal(err)
 	}

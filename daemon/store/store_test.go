@@ -34,7 +34,7 @@ var onPostgres = pgtest.OnPostgres()
 // TestOnPostgres runs every test of the package again, in a new process,
 // against PostgreSQL: the store's code is one for both engines, and so
 // are its tests. A test that is about SQLite itself calls sqliteOnly.
-func TestOnPostgres(t *testing.T) { pgtest.Rerun(t) }
+func TestOnPostgres(t *testing.T) { pgtest.Rerun(t, "") }
 
 // sqliteOnly skips a test on PostgreSQL: it is about SQLite's file, its
 // pragmas or its migrations from files.

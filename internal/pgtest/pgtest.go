@@ -75,9 +75,10 @@ func OnPostgres() bool { return os.Getenv(StoreEnv) == "postgres" }
 
 // Rerun runs the tests of the calling test binary again, in a new process
 // with StoreEnv=postgres (the same -test.run, and -test.v when given), and
-// fails t with their output when they fail. It skips in that second run
-// itself, without a server (see URL), and with -short.
-func Rerun(t *testing.T) {
+// fails t with their output when they fail. Tests whose names match skip
+// (a -test.skip pattern; "" for none) are left out of that run. It skips
+// in that second run itself, without a server (see URL), and with -short.
+func Rerun(t *testing.T, skip string) {
 	t.Helper()
 	if OnPostgres() {
 		t.Skip("this run is the one on PostgreSQL")
@@ -91,6 +92,9 @@ func Rerun(t *testing.T) {
 		run = f.Value.String()
 	}
 	args := []string{"-test.count=1", "-test.timeout=20m", "-test.run=" + run}
+	if skip != "" {
+		args = append(args, "-test.skip="+skip)
+	}
 	if testing.Verbose() {
 		args = append(args, "-test.v")
 	}
