@@ -274,7 +274,8 @@ func (d *Daemon) configure(cfg *config.Config) error {
 	d.alive.limit.Store(int64(limit))
 	// A new configuration (a fixed host key or login) is tried at once.
 	d.refused, d.retries = dialHold{}, map[string]retry{}
-	d.out = &erp.Writer{Dir: cfg.Paths.Import, Now: d.now, Files: d.files}
+	d.out = &erp.Writer{Dir: cfg.Paths.Import, Now: d.now, Files: d.files, Postings: erp.Postings{
+		Format: cfg.Ledger.Format, Branch: cfg.Ledger.Branch, Ledger: cfg.Ledger.LedgerID, Subaccounts: cfg.Ledger.Subaccounts}}
 	if d.opts.Readiness != nil {
 		d.opts.Readiness.Set("config", nil)
 	}

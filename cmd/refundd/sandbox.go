@@ -30,6 +30,8 @@ type sandboxOptions struct {
 	once  bool          // stop when the example batch is complete
 	delay time.Duration // the bank's delay between steps
 	http  string        // address of the status page
+	// postings is the format of the postings (ledger.format).
+	postings string
 	// limit bounds a run with once.
 	limit time.Duration
 	// onComplete, when set, is called with the status page's URL when
@@ -46,7 +48,8 @@ func cmdSandbox(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&o.once, "once", false, "exit when the example batch is complete (every refund booked, rejected or returned, and posted)")
 	fs.DurationVar(&o.delay, "delay", 0, "the simulated bank's time between pick-up, receipt, status, booking and return (default 3s, 1s with -once)")
 	fs.StringVar(&o.http, "http", "127.0.0.1:0", "`address` of the status page (port 0: any free port)")
-	if !parse(fs, args, "usage: refundd sandbox [-dir DIR] [-once]\n\n"+
+	fs.StringVar(&o.postings, "postings", "refundd", "`format` of the postings for the ERP: refundd, visma-csv or visma-json (ledger.format)")
+	if !parse(fs, args, "usage: refundd sandbox [-dir DIR] [-once] [-postings FORMAT]\n\n"+
 		"Runs refundd against a stand-in for AutoPay on 127.0.0.1: an SFTP server and a\n"+
 		"simulated bank that answers each payment file with a receipt, a status and a\n"+
 		"booking. A new working folder gets a configuration, keys and an example batch\n"+
@@ -87,7 +90,7 @@ func runSandbox(ctx context.Context, o sandboxOptions, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("sandbox: %w", err)
 	}
-	sb, err := sandbox.Start(sandbox.Config{Dir: o.dir, Delay: o.delay, Logger: log})
+	sb, err := sandbox.Start(sandbox.Config{Dir: o.dir, Delay: o.delay, Logger: log, Postings: o.postings})
 	if err != nil {
 		return err
 	}

@@ -2,16 +2,20 @@ package main
 
 import (
 	"encoding/csv"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"refundd/internal/openapitest"
 	"refundd/internal/testutil"
 
 	"refundd/daemon/config"
+	"refundd/daemon/refund"
 	"refundd/daemon/status"
 	"refundd/daemon/store"
 
@@ -164,5 +168,121 @@ func TestSandboxOnce(t *testing.T) {
 		if len(r.BankRefs) != want {
 			t.Errorf("%s: bank references %v, want %d", r.RefNbr, r.BankRefs, want)
 		}
+	}
+}
+
+// TestSandboxVismaPostings: the sandbox writes its postings in each of
+// Visma.net's formats: the import-scenario CSV with every column Visma.net
+// requires filled, balancing per journal, and the JSON bodies of POST
+// /v2/journaltransaction, one file per journal. The same refunds are
+// posted as with refundd's own format (TestSandboxOnce): the booked ones
+// paid once, the returned one paid and reversed.
+func TestSandboxVismaPostings(t *testing.T) {
+	for _, format := range []string{"visma-csv", "visma-json"} {
+		t.Run(format, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "sandbox")
+			var out, errb testutil.SyncBuffer
+			if code := run([]string{"sandbox", "-once", "-dir", dir, "-delay", "500ms", "-postings", format}, &out, &errb); code != exitOK {
+				t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
+			}
+			imp := filepath.Join(dir, "import")
+			type line struct{ journal, account, debit, credit, ref, text string }
+			var lines []line
+			if format == "visma-csv" {
+				for _, r := range readCSVs(t, imp, "postings") {
+					for _, c := range []string{"BatchKey", "Branch", "Ledger", "TransactionDate", "PostPeriod", "Currency", "LineNbr", "Account", "Subaccount"} {
+						if r[c] == "" {
+							t.Errorf("column %s empty: %v", c, r)
+						}
+					}
+					lines = append(lines, line{r["BatchKey"], r["Account"], r["DebitAmount"], r["CreditAmount"], r["RefNbr"], r["TransactionDescription"]})
+				}
+			} else {
+				api, err := openapitest.Load("../../daemon/erp/testdata/visma/journaltransaction-openapi.json")
+				if err != nil {
+					t.Fatal(err)
+				}
+				names, _ := filepath.Glob(filepath.Join(imp, "postings-*.json"))
+				if len(names) == 0 {
+					t.Fatal("no JSON postings written")
+				}
+				if others, _ := filepath.Glob(filepath.Join(imp, "postings-*.csv")); len(others) != 0 {
+					t.Errorf("CSV postings beside the JSON: %v", others)
+				}
+				for _, n := range names {
+					data, err := os.ReadFile(n)
+					if err != nil {
+						t.Fatal(err)
+					}
+					type val struct {
+						Value json.RawMessage `json:"value"`
+					}
+					var doc struct {
+						Description val `json:"description"`
+						PostPeriod  val `json:"postPeriod"`
+						Lines       []struct {
+							Operation string `json:"operation"`
+							Account   val    `json:"accountNumber"`
+							Ref       val    `json:"referenceNumber"`
+							Text      val    `json:"transactionDescription"`
+							Debit     *val   `json:"debitAmountInCurrency"`
+							Credit    *val   `json:"creditAmountInCurrency"`
+						} `json:"journalTransactionLines"`
+					}
+					if err := json.Unmarshal(data, &doc); err != nil {
+						t.Fatalf("%s: %v", n, err)
+					}
+					for _, p := range api.Check(data) {
+						t.Errorf("%s does not follow the request body of POST /v2/journaltransaction: %s", filepath.Base(n), p)
+					}
+					unq := func(v val) string { s, _ := strconv.Unquote(string(v.Value)); return s }
+					for _, l := range doc.Lines {
+						if l.Operation != "Insert" {
+							t.Errorf("%s: operation %q", n, l.Operation)
+						}
+						x := line{journal: n, account: unq(l.Account), ref: unq(l.Ref), text: unq(l.Text)}
+						if l.Debit != nil {
+							x.debit = string(l.Debit.Value)
+						}
+						if l.Credit != nil {
+							x.credit = string(l.Credit.Value)
+						}
+						lines = append(lines, x)
+					}
+				}
+			}
+			paid, returned := map[string]int{}, map[string]int{}
+			balance := map[string]int64{}
+			for _, l := range lines {
+				a, err := refund.ParseAmount(l.debit+l.credit, "NOK")
+				if err != nil || (l.debit == "") == (l.credit == "") {
+					t.Fatalf("line %+v: %v", l, err)
+				}
+				if l.debit != "" {
+					balance[l.journal] += a.Minor
+				} else {
+					balance[l.journal] -= a.Minor
+				}
+				switch {
+				case strings.Contains(l.text, "paid") && l.account == "1500" && l.debit != "":
+					paid[l.ref]++
+				case strings.Contains(l.text, "returned") && l.account == "1920" && l.debit != "":
+					returned[l.ref]++
+				}
+			}
+			for j, b := range balance {
+				if b != 0 {
+					t.Errorf("journal %s does not balance: %d", j, b)
+				}
+			}
+			for _, ref := range []string{"CN20001", "CN20002", sandbox.ExamplePending, sandbox.ExampleReturned} {
+				if paid[ref] != 1 {
+					t.Errorf("%s paid %d times; want once", ref, paid[ref])
+				}
+			}
+			if returned[sandbox.ExampleReturned] != 1 || paid[sandbox.ExampleRejected] != 0 {
+				t.Errorf("returned %v, paid %v; want the returned refund reversed once and the rejected one never posted", returned, paid)
+			}
+		})
 	}
 }

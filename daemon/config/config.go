@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -174,11 +176,36 @@ type SFTP struct {
 	TempPattern          string        `yaml:"temp_pattern"`
 }
 
-// Ledger names the general-ledger accounts of the postings refundd writes.
+// Ledger names the general-ledger accounts of the postings refundd writes,
+// who posts the refund itself, and the file format of the postings.
 type Ledger struct {
 	ReceivablesAccount string `yaml:"receivables_account"`
 	ChargesAccount     string `yaml:"charges_account"`
+	// Post is PostJournal (refundd posts the whole refund; the default)
+	// or PostRelease (the ERP releases the refund document, which posts
+	// the payment; refundd posts charges and returns).
+	Post string `yaml:"post"`
+	// Format is the postings file format: FormatRefundd (the default),
+	// FormatVismaCSV or FormatVismaJSON.
+	Format string `yaml:"format"`
+	// Branch and Ledger are Visma.net's branch and ledger of the journal
+	// transactions ("" leaves them to Visma.net's defaults).
+	Branch   string `yaml:"branch"`
+	LedgerID string `yaml:"ledger"`
+	// Subaccounts gives the subaccount of each ledger account, for a
+	// company that uses subaccounts; then every account refundd posts to
+	// must have one.
+	Subaccounts map[string]string `yaml:"subaccounts"`
 }
+
+// The values of ledger.post and ledger.format.
+const (
+	PostJournal     = "journal"
+	PostRelease     = "release"
+	FormatRefundd   = "refundd"
+	FormatVismaCSV  = "visma-csv"
+	FormatVismaJSON = "visma-json"
+)
 
 // Alarms are the waiting times after which refundd warns.
 type Alarms struct {
@@ -465,6 +492,7 @@ func (c *Config) validate() error {
 	}
 	c.validateSFTP(bad)
 	c.validateStore(bad)
+	c.validateLedger(bad)
 	if c.Alarms.BookingWithinDays < 0 {
 		bad("alarms.booking_within_days", "must not be negative")
 	}
@@ -473,6 +501,41 @@ func (c *Config) validate() error {
 	}
 	c.rules = refund.Rules{Methods: methods, MessagePrefix: c.Message.Prefix, PastDates: policy}
 	return nil
+}
+
+// validateLedger checks how postings are made and written: the mode, the
+// format, and with subaccounts one for every account posted to.
+func (c *Config) validateLedger(bad func(key, format string, args ...any)) {
+	l := &c.Ledger
+	switch l.Post {
+	case "":
+		l.Post = PostJournal
+	case PostJournal, PostRelease:
+	default:
+		bad("ledger.post", "%q is not %s or %s", l.Post, PostJournal, PostRelease)
+	}
+	switch l.Format {
+	case "":
+		l.Format = FormatRefundd
+	case FormatRefundd, FormatVismaCSV, FormatVismaJSON:
+	default:
+		bad("ledger.format", "%q is not %s, %s or %s", l.Format, FormatRefundd, FormatVismaCSV, FormatVismaJSON)
+	}
+	if len(l.Subaccounts) == 0 {
+		return
+	}
+	if l.Format == FormatRefundd {
+		bad("ledger.subaccounts", "only the Visma.net formats (ledger.format: %s or %s) carry subaccounts", FormatVismaCSV, FormatVismaJSON)
+	}
+	need := map[string]string{l.ReceivablesAccount: "ledger.receivables_account", l.ChargesAccount: "ledger.charges_account"}
+	for i, d := range c.DebtorAccounts {
+		need[d.LedgerAccount] = fmt.Sprintf("debtor_accounts[%d].ledger_account", i)
+	}
+	for _, acct := range slices.Sorted(maps.Keys(need)) {
+		if acct != "" && strings.TrimSpace(l.Subaccounts[acct]) == "" {
+			bad("ledger.subaccounts", "no subaccount for account %s (%s); with subaccounts every account refundd posts to needs one", acct, need[acct])
+		}
+	}
 }
 
 // validateSFTP checks the sftp section. With an address, everything a
@@ -610,7 +673,7 @@ func (c *Config) Location() *time.Location {
 // LedgerAccounts returns the general-ledger accounts of the postings
 // refundd writes (ledger.receivables_account, ledger.charges_account).
 func (c *Config) LedgerAccounts() refund.Ledger {
-	return refund.Ledger{Receivables: c.Ledger.ReceivablesAccount, Charges: c.Ledger.ChargesAccount}
+	return refund.Ledger{Receivables: c.Ledger.ReceivablesAccount, Charges: c.Ledger.ChargesAccount, Release: c.Ledger.Post == PostRelease}
 }
 
 // Rules returns the ERP's rules for refunds as configured, with today's date

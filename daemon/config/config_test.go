@@ -76,6 +76,12 @@ func TestConfigErrors(t *testing.T) {
 		{"unknown top-level key", string(base) + "colour: blue\n", []string{"line 14", "field colour not found"}},
 		{"unknown nested key", strings.Replace(string(base), "prefix:", "prefx:", 1), []string{"field prefx not found"}},
 		{"empty", "", []string{"empty"}},
+		{"ledger mode and format", strings.Replace(string(base), `ledger: {`, `ledger: {post: both, format: sie, `, 1),
+			[]string{`ledger.post: "both" is not journal or release`, `ledger.format: "sie" is not refundd, visma-csv or visma-json`}},
+		{"subaccounts with refundd's format", strings.Replace(string(base), `ledger: {`, `ledger: {subaccounts: {"1500": "0"}, `, 1),
+			[]string{"ledger.subaccounts: only the Visma.net formats"}},
+		{"an account without a subaccount", strings.Replace(string(base), `ledger: {`, `ledger: {format: visma-csv, subaccounts: {"1500": "0", "7770": "0"}, `, 1),
+			[]string{"ledger.subaccounts: no subaccount for account 1920 (debtor_accounts[0].ledger_account)"}},
 		{"every problem at once", `
 company: {name: "", org_number: "987654321"}
 debtor_accounts:

@@ -34,6 +34,11 @@ type StatusRow struct {
 	ReasonCode string // e.g. AC04, or a validation problem's field
 	ReasonText string
 	At         time.Time
+	// BookingDate and BankRef are the bank's booking of a booked or
+	// returned refund: what the ERP needs to release (or reverse) the
+	// refund document with the bank's date and reference.
+	BookingDate refund.Date
+	BankRef     string
 }
 
 // MatchRow is one line of a matches file: a bank transaction matched to a
@@ -68,7 +73,7 @@ type ExceptionRow struct {
 // The header rows, one name per column in the order written. They are a
 // contract with the ERP's import: never rename or reorder a column.
 func statusHeader() []string {
-	return []string{"RefNbr", "Batch", "MsgId", "EndToEndId", "Status", "ReasonCode", "ReasonText", "At"}
+	return []string{"RefNbr", "Batch", "MsgId", "EndToEndId", "Status", "ReasonCode", "ReasonText", "At", "BookingDate", "BankRef"}
 }
 
 func postingsHeader() []string {
@@ -101,7 +106,11 @@ func MatchRowOf(o *refund.Outcome) MatchRow {
 // returns it (with the bank's return reason). ok is false for outcomes that
 // change no refund's status (charges, exceptions, entries not booked).
 func StatusRowOf(o *refund.Outcome, at time.Time) (row StatusRow, ok bool) {
-	row = StatusRow{RefNbr: o.Refund.RefNbr, Batch: o.Refund.Batch, MsgID: o.Refund.MsgID, EndToEndID: o.Refund.EndToEndID, At: at}
+	row = StatusRow{RefNbr: o.Refund.RefNbr, Batch: o.Refund.Batch, MsgID: o.Refund.MsgID, EndToEndID: o.Refund.EndToEndID, At: at,
+		BookingDate: o.Entry.BookingDate, BankRef: bankRef(o)}
+	if row.BookingDate.IsZero() {
+		row.BookingDate = o.Entry.ValueDate
+	}
 	switch o.Kind {
 	case refund.KindPayment:
 		row.Status = refund.StatusBooked
@@ -177,7 +186,8 @@ func bankRef(o *refund.Outcome) string {
 func EncodeStatus(w io.Writer, rows []StatusRow) error {
 	return encode(w, statusHeader(), len(rows), func(i int) []string {
 		r := &rows[i]
-		return []string{r.RefNbr, r.Batch, r.MsgID, r.EndToEndID, string(r.Status), r.ReasonCode, text(r.ReasonText), timeCell(r.At)}
+		return []string{r.RefNbr, r.Batch, r.MsgID, r.EndToEndID, string(r.Status), r.ReasonCode, text(r.ReasonText), timeCell(r.At),
+			dateCell(r.BookingDate), r.BankRef}
 	})
 }
 

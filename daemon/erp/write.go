@@ -28,7 +28,8 @@ const (
 
 // Writer writes the files for the ERP into its import folder, each
 // atomically (package atomicfile) under the name
-// "<kind>-<UTC time>-<hash>.csv", for example
+// "<kind>-<UTC time>-<hash>.csv" (".json" for the Visma.net JSON
+// postings), for example
 // "postings-20261207T093000.000000000Z-K3J5M2QA.csv": the time, to the
 // nanosecond and strictly increasing for one Writer, makes the names sort
 // in the order written; the hash (of the contents) makes them unique. An
@@ -41,6 +42,9 @@ type Writer struct {
 	Now func() time.Time
 	// Files writes the files; nil means the real file system.
 	Files *atomicfile.Writer
+	// Postings is the format of the postings files; the zero value is
+	// refundd's own CSV.
+	Postings Postings
 
 	mu   sync.Mutex
 	last time.Time
@@ -49,23 +53,55 @@ type Writer struct {
 // WriteStatus writes a status file with rows and returns its name, or ""
 // when rows is empty.
 func (w *Writer) WriteStatus(rows []StatusRow) (string, error) {
-	return w.write(KindStatus, len(rows), func(b io.Writer) error { return EncodeStatus(b, rows) })
+	return w.write(KindStatus, ".csv", len(rows), func(b io.Writer) error { return EncodeStatus(b, rows) })
 }
 
-// WritePostings writes a postings file with the lines of vouchers and
-// returns its name, or "" when there are none. A postings file with the
-// same contents already in the folder (written by a run that stopped
-// before it recorded the reply) is not written again: its name is
-// returned, so that a booking is posted once. One the ERP took away is
-// written again; its vouchers carry the same ids.
-func (w *Writer) WritePostings(vouchers []refund.Voucher) (string, error) {
-	return w.writeOnce(KindPostings, len(vouchers), func(b io.Writer) error { return EncodePostings(b, vouchers) })
+// WritePostings writes the postings of vouchers in the format of
+// w.Postings and returns the names of the files written: one CSV file, or
+// with PostingsVismaJSON one JSON file per journal transaction; none when
+// there are no vouchers. A postings file with the same contents already
+// in the folder (written by a run that stopped before it recorded the
+// reply) is not written again: its name is returned, so that a booking is
+// posted once. One the ERP took away is written again; its vouchers carry
+// the same ids.
+func (w *Writer) WritePostings(vouchers []refund.Voucher) ([]string, error) {
+	if len(vouchers) == 0 {
+		return nil, nil
+	}
+	var enc func(io.Writer) error
+	switch w.Postings.Format {
+	case "", PostingsRefundd:
+		enc = func(b io.Writer) error { return EncodePostings(b, vouchers) }
+	case PostingsVismaCSV:
+		enc = func(b io.Writer) error { return EncodeVismaCSV(b, w.Postings, vouchers) }
+	case PostingsVismaJSON:
+		docs, err := EncodeVismaJSON(w.Postings, vouchers)
+		if err != nil {
+			return nil, fmt.Errorf("encode %s file: %w", KindPostings, err)
+		}
+		var names []string
+		for _, doc := range docs {
+			name, err := w.writeOnce(KindPostings, ".json", 1, func(b io.Writer) error { _, err := b.Write(doc); return err })
+			if err != nil {
+				return names, err
+			}
+			names = append(names, name)
+		}
+		return names, nil
+	default:
+		return nil, fmt.Errorf("write %s file: unknown format %q", KindPostings, w.Postings.Format)
+	}
+	name, err := w.writeOnce(KindPostings, ".csv", len(vouchers), enc)
+	if err != nil {
+		return nil, err
+	}
+	return []string{name}, nil
 }
 
 // writeOnce is write for the kinds of file that must reach the ERP once:
 // a file of the kind with the same contents already in the folder is not
 // written again, and its name is returned.
-func (w *Writer) writeOnce(kind string, n int, enc func(io.Writer) error) (string, error) {
+func (w *Writer) writeOnce(kind, ext string, n int, enc func(io.Writer) error) (string, error) {
 	if n == 0 {
 		return "", nil
 	}
@@ -73,17 +109,17 @@ func (w *Writer) writeOnce(kind string, n int, enc func(io.Writer) error) (strin
 	if err := enc(&buf); err != nil {
 		return "", fmt.Errorf("encode %s file: %w", kind, err)
 	}
-	if name := w.written(kind, buf.Bytes()); name != "" {
+	if name := w.written(kind, ext, buf.Bytes()); name != "" {
 		return name, nil
 	}
-	return w.write(kind, n, func(b io.Writer) error { _, err := b.Write(buf.Bytes()); return err })
+	return w.write(kind, ext, n, func(b io.Writer) error { _, err := b.Write(buf.Bytes()); return err })
 }
 
 // written returns the name of a file of the kind in the folder with the
 // contents data, or "" when there is none (or the folder cannot be read:
 // the file is then written again, which the voucher ids make harmless).
-func (w *Writer) written(kind string, data []byte) string {
-	suffix := "-" + contentID(data) + ".csv"
+func (w *Writer) written(kind, ext string, data []byte) string {
+	suffix := "-" + contentID(data) + ext
 	es, err := os.ReadDir(w.Dir)
 	if err != nil {
 		return ""
@@ -104,20 +140,20 @@ func (w *Writer) written(kind string, data []byte) string {
 // when rows is empty. As for postings, the same file already in the folder
 // is not written again, so that a bank entry is matched once.
 func (w *Writer) WriteMatches(rows []MatchRow) (string, error) {
-	return w.writeOnce(KindMatches, len(rows), func(b io.Writer) error { return EncodeMatches(b, rows) })
+	return w.writeOnce(KindMatches, ".csv", len(rows), func(b io.Writer) error { return EncodeMatches(b, rows) })
 }
 
 // WriteExceptions writes an exceptions file with rows and returns its name,
 // or "" when rows is empty. The same file already in the folder is not
 // written again.
 func (w *Writer) WriteExceptions(rows []ExceptionRow) (string, error) {
-	return w.writeOnce(KindExceptions, len(rows), func(b io.Writer) error { return EncodeExceptions(b, rows) })
+	return w.writeOnce(KindExceptions, ".csv", len(rows), func(b io.Writer) error { return EncodeExceptions(b, rows) })
 }
 
 // write encodes n records of a kind of file and writes them durably. The
 // error of a failed write is atomicfile's, which names the file; an fsync
 // error satisfies errors.Is(err, fsync.ErrSync).
-func (w *Writer) write(kind string, n int, enc func(io.Writer) error) (string, error) {
+func (w *Writer) write(kind, ext string, n int, enc func(io.Writer) error) (string, error) {
 	if n == 0 {
 		return "", nil
 	}
@@ -125,7 +161,7 @@ func (w *Writer) write(kind string, n int, enc func(io.Writer) error) (string, e
 	if err := enc(&buf); err != nil {
 		return "", fmt.Errorf("encode %s file: %w", kind, err)
 	}
-	name := kind + "-" + w.stamp() + "-" + contentID(buf.Bytes()) + ".csv"
+	name := kind + "-" + w.stamp() + "-" + contentID(buf.Bytes()) + ext
 	files := w.Files
 	if files == nil {
 		files = &atomicfile.Writer{}

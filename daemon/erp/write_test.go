@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -187,7 +188,8 @@ func TestEncodeHeaders(t *testing.T) {
 		got  []string
 		want string
 	}{
-		{statusHeader(), "RefNbr;Batch;MsgId;EndToEndId;Status;ReasonCode;ReasonText;At"},
+		{statusHeader(), "RefNbr;Batch;MsgId;EndToEndId;Status;ReasonCode;ReasonText;At;BookingDate;BankRef"},
+		{vismaCSVHeader(), "BatchKey;Branch;Ledger;TransactionDate;PostPeriod;Currency;BatchDescription;LineNbr;Account;Subaccount;RefNbr;TransactionDescription;DebitAmount;CreditAmount"},
 		{postingsHeader(), "Voucher;PostingDate;Account;Debit;Credit;Currency;Text;RefNbr;CustomerID;Batch;EndToEndId;BankRef"},
 		{matchesHeader(), "BookingDate;Amount;Currency;BankRef;EndToEndId;RefNbr;Batch;Rule"},
 	} {
@@ -306,7 +308,7 @@ func TestWriterWrites(t *testing.T) {
 	var names []string
 	for _, write := range []func() (string, error){
 		func() (string, error) { return w.WriteStatus(statusRows()) },
-		func() (string, error) { return w.WritePostings(vouchers(t)) },
+		func() (string, error) { return one(w.WritePostings(vouchers(t))) },
 		func() (string, error) { return w.WriteMatches(matchRows()) },
 		func() (string, error) { return w.WriteExceptions(exceptionRows()) },
 		func() (string, error) { return w.WriteStatus(statusRows()) }, // the same again: a new file
@@ -349,7 +351,7 @@ func TestWriterEmpty(t *testing.T) {
 	w := &Writer{Dir: dir}
 	for _, write := range []func() (string, error){
 		func() (string, error) { return w.WriteStatus(nil) },
-		func() (string, error) { return w.WritePostings(nil) },
+		func() (string, error) { return one(w.WritePostings(nil)) },
 		func() (string, error) { return w.WriteMatches([]MatchRow{}) },
 		func() (string, error) { return w.WriteExceptions(nil) },
 	} {
@@ -433,7 +435,7 @@ func TestWriterOnce(t *testing.T) {
 		write func(w *Writer) (string, error)
 		once  bool
 	}{
-		{KindPostings, func(w *Writer) (string, error) { return w.WritePostings(vouchers(t)) }, true},
+		{KindPostings, func(w *Writer) (string, error) { return one(w.WritePostings(vouchers(t))) }, true},
 		{KindMatches, func(w *Writer) (string, error) { return w.WriteMatches(matchRows()) }, true},
 		{KindExceptions, func(w *Writer) (string, error) { return w.WriteExceptions(exceptionRows()) }, true},
 		{KindStatus, func(w *Writer) (string, error) { return w.WriteStatus(statusRows()) }, false},
@@ -471,4 +473,17 @@ func TestWriterOnce(t *testing.T) {
 			}
 		})
 	}
+}
+
+// one returns the one name of a single-file write, "" for none.
+func one(names []string, err error) (string, error) {
+	switch {
+	case err != nil:
+		return "", err
+	case len(names) > 1:
+		return "", fmt.Errorf("%d files written: %v", len(names), names)
+	case len(names) == 1:
+		return names[0], nil
+	}
+	return "", nil
 }

@@ -1,6 +1,9 @@
 package refund
 
-import "fmt"
+import (
+	"errors"
+	"fmt"
+)
 
 // Seen reports whether the booking with key k was applied before (posted or
 // reported as an exception). An error is a failure of the store.
@@ -9,8 +12,9 @@ type Seen func(k Key) (bool, error)
 // Applied is what Apply made of a list of outcomes. Every outcome is in
 // exactly one of Posted, Exceptions, NotBooked and Duplicates.
 type Applied struct {
-	// Posted are the payments, returns and charges to post, each with its
-	// voucher at the same index of Vouchers.
+	// Posted are the payments, returns and charges that book or post;
+	// Vouchers are their vouchers, in the same order. A payment that the
+	// ERP posts itself (Ledger.Release, no charges) has none.
 	Posted   []Outcome
 	Vouchers []Voucher
 	// Exceptions are the outcomes for the exceptions file, including
@@ -98,7 +102,11 @@ func Apply(outs []Outcome, seen Seen, l Ledger) (Applied, error) {
 			continue
 		}
 		v, err := l.Voucher(&o)
-		if err != nil {
+		switch {
+		case errors.Is(err, ErrPostedByERP):
+			a.Posted = append(a.Posted, o) // booked: its status line tells the ERP to release the document
+			continue
+		case err != nil:
 			return Applied{}, fmt.Errorf("apply: %w", err)
 		}
 		a.Posted = append(a.Posted, o)

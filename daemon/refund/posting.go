@@ -5,9 +5,16 @@ import (
 	"fmt"
 )
 
-// ErrNotPostable is returned by Ledger.Voucher for an outcome that posts
-// nothing (an exception, an entry not booked).
-var ErrNotPostable = errors.New("outcome posts nothing")
+// Errors of Ledger.Voucher, for errors.Is.
+var (
+	// ErrNotPostable: the outcome posts nothing (an exception, an entry
+	// not booked).
+	ErrNotPostable = errors.New("outcome posts nothing")
+	// ErrPostedByERP: the outcome is a payment without charges, and the
+	// ERP posts the payment itself when it releases the refund document
+	// (Ledger.Release); refundd has nothing to add.
+	ErrPostedByERP = errors.New("the ERP posts this payment when it releases the refund document")
+)
 
 // Ledger names the general-ledger accounts of refundd's postings, from the
 // configuration (ledger.receivables_account, ledger.charges_account). The
@@ -16,6 +23,12 @@ var ErrNotPostable = errors.New("outcome posts nothing")
 type Ledger struct {
 	Receivables string
 	Charges     string
+	// Release: the ERP releases each refund document when the refund is
+	// booked (ledger.post: release), which posts the payment itself
+	// (receivables against the bank's cash account); refundd then posts
+	// only what the document does not: bank charges, and a return with
+	// its reversal. Otherwise refundd posts the whole refund.
+	Release bool
 }
 
 // VoucherID returns the voucher id of the booking k: "RFD-" and 16
@@ -33,6 +46,11 @@ func VoucherID(k Key) string {
 //   - a return debits the bank's ledger account and credits receivables;
 //   - every charge, of a payment, a return or an entry, debits the charges
 //     account and credits the bank's ledger account.
+//
+// With Release the payment's own lines are left out (the ERP's release of
+// the refund document posts them); a payment without charges then has no
+// voucher (ErrPostedByERP). A return is posted in both modes: the bank
+// brings the money back, which no document of the ERP posts.
 func (l Ledger) Voucher(o *Outcome) (Voucher, error) {
 	if !o.Postable() {
 		return Voucher{}, fmt.Errorf("post %s: %w (%s)", o.Key, ErrNotPostable, o.Kind)
@@ -59,8 +77,10 @@ func (l Ledger) Voucher(o *Outcome) (Voucher, error) {
 	var lines []Line
 	switch o.Kind {
 	case KindPayment:
-		text := "Refund " + s.RefNbr + " paid"
-		lines = append(lines, line(l.Receivables, true, o.Amount, text), line(bank, false, o.Amount, text))
+		if !l.Release {
+			text := "Refund " + s.RefNbr + " paid"
+			lines = append(lines, line(l.Receivables, true, o.Amount, text), line(bank, false, o.Amount, text))
+		}
 	case KindReturn:
 		text := "Refund " + s.RefNbr + " returned"
 		if r := o.Tx.Return; r != nil && r.Reason != "" {
@@ -74,6 +94,9 @@ func (l Ledger) Voucher(o *Outcome) (Voucher, error) {
 		}
 		text := "Bank charges, refund " + s.RefNbr
 		lines = append(lines, line(l.Charges, true, c.Amount, text), line(bank, false, c.Amount, text))
+	}
+	if len(lines) == 0 {
+		return Voucher{}, fmt.Errorf("post %s: %w", o.Key, ErrPostedByERP)
 	}
 	date := o.Entry.BookingDate
 	if date.IsZero() {

@@ -79,6 +79,61 @@ func TestLedgerVoucher(t *testing.T) {
 	}
 }
 
+// TestLedgerVoucherRelease: when the ERP releases the refund documents
+// (and so posts the payments), refundd posts a payment's charges alone, a
+// payment without charges not at all, and a return in full.
+func TestLedgerVoucherRelease(t *testing.T) {
+	release := Ledger{Receivables: "1500", Charges: "7770", Release: true}
+	charged := debit(func() BankTx {
+		t := byE2E("1001", nok(150250))
+		t.Charges = []Charge{{Amount: nok(250), Included: true}}
+		return t
+	}())
+	plain := debit(byE2E("1001", nok(150000)))
+	ret := credit(returned(byE2E("1007", nok(90000))))
+	tests := []struct {
+		name  string
+		entry BankEntry
+		want  []string // nil: no voucher (ErrPostedByERP)
+	}{
+		{"payment with a charge", charged, []string{
+			`7770 D 2.50 NOK "Bank charges, refund 1001" 1001/C1001/B1/CN-1001-E2E/BANKREF1`,
+			`1920 C 2.50 NOK "Bank charges, refund 1001" 1001/C1001/B1/CN-1001-E2E/BANKREF1`,
+		}},
+		{"payment without charges", plain, nil},
+		{"return", ret, []string{
+			`1920 D 900.00 NOK "Refund 1007 returned (AC04)" 1007/C1007/B9/CN-1007-E2E/BANKREF2`,
+			`1500 C 900.00 NOK "Refund 1007 returned (AC04)" 1007/C1007/B9/CN-1007-E2E/BANKREF2`,
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := matchOne(t, tt.entry, fixtures())[0]
+			v, err := release.Voucher(&o)
+			if tt.want == nil {
+				if !errors.Is(err, ErrPostedByERP) {
+					t.Fatalf("voucher %v, error %v; want ErrPostedByERP", v.Lines(), err)
+				}
+				a, err := Apply([]Outcome{o}, func(Key) (bool, error) { return false, nil }, release)
+				if err != nil || len(a.Posted) != 1 || len(a.Vouchers) != 0 {
+					t.Fatalf("Apply: %d posted, %d vouchers, %v; want the payment booked without a voucher", len(a.Posted), len(a.Vouchers), err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, l := range v.Lines() {
+				got = append(got, lineString(l))
+			}
+			if strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
+				t.Errorf("lines:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
+			}
+		})
+	}
+}
+
 func TestLedgerVoucherRefuses(t *testing.T) {
 	for _, e := range []BankEntry{
 		debit(byE2E("1001", nok(1))), // an exception

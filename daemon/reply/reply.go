@@ -114,13 +114,15 @@ type Counts struct {
 // Files are the names of the files a reply produced in the import folder,
 // "" for a kind not written.
 type Files struct {
-	Status, Postings, Matches, Exceptions string
+	Status              string
+	Postings            []string // one CSV file, or one JSON file per journal transaction
+	Matches, Exceptions string
 }
 
 // Names lists the files written, in the order they were written.
 func (f Files) Names() []string {
 	var s []string
-	for _, n := range []string{f.Status, f.Postings, f.Matches, f.Exceptions} {
+	for _, n := range append(append([]string{f.Status}, f.Postings...), f.Matches, f.Exceptions) {
 		if n != "" {
 			s = append(s, n)
 		}

@@ -116,7 +116,7 @@ func TestProcessReplyEndToEnd(t *testing.T) {
 	if want := (Counts{Changes: 5}); res.Counts != want {
 		t.Errorf("counts %+v; want %+v", res.Counts, want)
 	}
-	if res.Files.Postings != "" || res.Files.Matches != "" || res.Files.Exceptions != "" || len(res.Keys) != 0 {
+	if len(res.Files.Postings) != 0 || res.Files.Matches != "" || res.Files.Exceptions != "" || len(res.Keys) != 0 {
 		t.Errorf("a status report wrote %+v, keys %v", res.Files, res.Keys)
 	}
 	e.golden(t, res.Files.Status, "status-pain002.csv")
@@ -135,7 +135,7 @@ func TestProcessReplyEndToEnd(t *testing.T) {
 		t.Errorf("%d keys to record; want 6 (5 postings, 1 exception): %v", len(res.Keys), res.Keys)
 	}
 	e.golden(t, res.Files.Status, "status-camt054.csv")
-	postings := e.golden(t, res.Files.Postings, "postings.csv")
+	postings := e.golden(t, onlyFile(t, res.Files.Postings), "postings.csv")
 	e.golden(t, res.Files.Matches, "matches.csv")
 	exceptions := e.golden(t, res.Files.Exceptions, "exceptions.csv")
 	for ref, want := range map[string]refund.Status{"CN10046": "booked", "PY10044": "booked", "CN10042": "returned", "CN10045": "booked", "PP10043": "rejected"} {
@@ -215,7 +215,7 @@ func TestProcessReplyDuplicateCopy(t *testing.T) {
 	orig := e.file(t, "camt054.xml", testutil.Notification(t, e.refunds.refunds, ""))
 
 	res := e.process(t, dupl)
-	if res.CopyDuplicate != "DUPL" || res.Counts.Payments != 4 || res.Counts.Returns != 1 || res.Files.Postings == "" {
+	if res.CopyDuplicate != "DUPL" || res.Counts.Payments != 4 || res.Counts.Returns != 1 || len(res.Files.Postings) == 0 {
 		t.Errorf("duplicate of a notification never seen: %s, files %+v", res.String(), res.Files)
 	}
 	if !strings.Contains(res.String(), "CpyDplctInd DUPL") {
@@ -377,7 +377,7 @@ func TestProcessReplyExceptions(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if res.Counts.Exceptions != 1 || res.Files.Postings != "" || res.Files.Matches != "" || res.Files.Status != "" {
+			if res.Counts.Exceptions != 1 || len(res.Files.Postings) != 0 || res.Files.Matches != "" || res.Files.Status != "" {
 				t.Fatalf("counts %+v, files %+v; want one exception, nothing else", res.Counts, res.Files)
 			}
 			r := csv.NewReader(bytes.NewReader(mustRead(t, filepath.Join(e.out.Dir, res.Files.Exceptions))))
@@ -432,5 +432,47 @@ func TestProcessReplyOnce(t *testing.T) {
 	res = e.process(t, path)
 	if want := (Counts{Duplicates: 1}); res.Counts != want || len(res.Files.Names()) != 0 {
 		t.Errorf("again: counts %+v, files %+v; want a duplicate, no file", res.Counts, res.Files)
+	}
+}
+
+// onlyFile returns the one name in names.
+func onlyFile(t *testing.T, names []string) string {
+	t.Helper()
+	if len(names) != 1 {
+		t.Fatalf("postings files %v; want one", names)
+	}
+	return names[0]
+}
+
+// TestProcessReplyRelease: with ledger.post: release the ERP releases the
+// refund documents, which posts the payments; refundd posts the return
+// and the bank charges alone, and the status file gives each booked refund the
+// bank's booking date and reference that the release needs.
+func TestProcessReplyRelease(t *testing.T) {
+	e := newReplyEnv(t)
+	e.cfg.Ledger.Post = config.PostRelease
+	msgID := e.refunds.refunds[0].MsgID
+	e.process(t, e.file(t, "pain002.xml", testutil.StatusReport(t, msgID, e.refunds.refunds)))
+	res := e.process(t, e.file(t, "camt054.xml", testutil.Notification(t, e.refunds.refunds, "")))
+	if want := (Counts{Entries: 7, Transactions: 7, Payments: 4, Returns: 1, Exceptions: 1, NotBooked: 1}); res.Counts != want {
+		t.Errorf("counts %+v; want %+v", res.Counts, want)
+	}
+	postings := e.golden(t, onlyFile(t, res.Files.Postings), "postings-release.csv")
+	// CN10045 was booked with a bank charge: the charge is posted.
+	checkPostings(t, postings, map[string]int{"CN10046": 0, "CN10042": 1, "CN10045": 1, "PY10044": 0, "PP10043": 0})
+	if strings.Contains(string(postings), " paid") {
+		t.Errorf("a payment was posted although the ERP posts it:\n%s", postings)
+	}
+	status := e.golden(t, res.Files.Status, "status-camt054.csv")
+	r := csv.NewReader(bytes.NewReader(status))
+	r.Comma = ';'
+	recs, err := r.ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rec := range recs[1:] {
+		if rec[4] == "booked" && (rec[8] == "" || rec[9] == "") {
+			t.Errorf("booked refund %s without its booking date or bank reference: %q", rec[0], rec)
+		}
 	}
 }

@@ -68,6 +68,9 @@ type Config struct {
 	Now func() time.Time
 	// Logger receives the bank's lines.
 	Logger zerolog.Logger
+	// Postings is the format of the postings written for the ERP
+	// (ledger.format): "" or "refundd", "visma-csv" or "visma-json".
+	Postings string
 }
 
 // Sandbox is an AutoPay stand-in at work: an SFTP server on 127.0.0.1 and
@@ -125,7 +128,7 @@ func Start(cfg Config) (*Sandbox, error) {
 		return nil, fmt.Errorf("start sandbox: %w", err)
 	}
 	sb.srv = srv
-	if err := sb.writeConfig(host.PublicKey()); err != nil {
+	if err := sb.writeConfig(host.PublicKey(), cfg.Postings); err != nil {
 		srv.Close()
 		return nil, err
 	}
@@ -208,7 +211,7 @@ func knownHostsLine(addr string, k ssh.PublicKey) string {
 }
 
 // configTemplate is the sandbox's refundd configuration; the %s are the
-// SFTP server's address.
+// SFTP server's address and the ledger's format (ledgerFormat).
 const configTemplate = `# refundd configuration of the sandbox (refundd sandbox writes it again on
 # every start, with the address of its AutoPay stand-in).
 company: {name: "Sandbox Handel AS", org_number: "987654325"}
@@ -229,19 +232,30 @@ sftp:
   download_dir: /outbound
   download_schedule: "@every 1s"
   timeout: 10s
-ledger: {receivables_account: "1500", charges_account: "7770"}
+ledger: {receivables_account: "1500", charges_account: "7770"%s}
 log: {level: info, format: console}
 `
 
+// ledgerFormat is the part of the sandbox's ledger section that selects
+// the postings format: none for refundd's own, and for Visma.net's a
+// branch, a ledger and subaccounts.
+func ledgerFormat(format string) string {
+	switch format {
+	case "", "refundd":
+		return ""
+	}
+	return fmt.Sprintf(`, format: %s, branch: "1", ledger: "1", subaccounts: {"1500": "0", "1920": "0", "7770": "0"}`, format)
+}
+
 // writeConfig writes known_hosts and the configuration for the server's
-// address.
-func (sb *Sandbox) writeConfig(host ssh.PublicKey) error {
+// address and the postings format.
+func (sb *Sandbox) writeConfig(host ssh.PublicKey, postings string) error {
 	addr := sb.srv.Addr()
 	kh := knownHostsLine(addr, host) + "\n"
 	if err := os.WriteFile(filepath.Join(sb.Dir, KnownHosts), []byte(kh), 0o600); err != nil {
 		return fmt.Errorf("start sandbox: %w", err)
 	}
-	if err := os.WriteFile(sb.Config, fmt.Appendf(nil, configTemplate, addr), 0o600); err != nil {
+	if err := os.WriteFile(sb.Config, fmt.Appendf(nil, configTemplate, addr, ledgerFormat(postings)), 0o600); err != nil {
 		return fmt.Errorf("start sandbox: %w", err)
 	}
 	return nil

@@ -56,10 +56,11 @@ var allowed = map[string][]string{
 	"refundd/internal/fsync":           {},
 	"refundd/internal/depcheck":        {},
 	"refundd/internal/pgtest":          {},
+	"refundd/internal/openapitest":     {},
 }
 
 // testOnly are the packages that no package may import outside its tests.
-var testOnly = []string{"refundd/internal/testutil", "refundd/internal/pgtest", "refundd/formats/internal/samples", "refundd/formats/xsdtest", "refundd/sftpx/sshdtest"}
+var testOnly = []string{"refundd/internal/testutil", "refundd/internal/pgtest", "refundd/internal/openapitest", "refundd/formats/internal/samples", "refundd/formats/xsdtest", "refundd/sftpx/sshdtest"}
 
 // TestImports fails on every import of a refundd package that allowed does
 // not list, and on a package that allowed does not know.
