@@ -34,11 +34,15 @@ type StatusRow struct {
 	ReasonCode string // e.g. AC04, or a validation problem's field
 	ReasonText string
 	At         time.Time
-	// BookingDate and BankRef are the bank's booking of a booked or
-	// returned refund: what the ERP needs to release (or reverse) the
-	// refund document with the bank's date and reference.
+	// BookingDate, BankRef and Booked are the bank's booking of a booked
+	// or returned refund: what the ERP needs to release (or reverse) the
+	// refund document with the bank's date, reference and amount. Booked
+	// is the principal in the currency of our account: for a refund paid
+	// in another currency it gives the bank's rate, so that the release
+	// leaves no currency difference.
 	BookingDate refund.Date
 	BankRef     string
+	Booked      refund.Amount
 }
 
 // MatchRow is one line of a matches file: a bank transaction matched to a
@@ -73,7 +77,7 @@ type ExceptionRow struct {
 // The header rows, one name per column in the order written. They are a
 // contract with the ERP's import: never rename or reorder a column.
 func statusHeader() []string {
-	return []string{"RefNbr", "Batch", "MsgId", "EndToEndId", "Status", "ReasonCode", "ReasonText", "At", "BookingDate", "BankRef"}
+	return []string{"RefNbr", "Batch", "MsgId", "EndToEndId", "Status", "ReasonCode", "ReasonText", "At", "BookingDate", "BankRef", "BookedAmount", "BookedCurrency"}
 }
 
 func postingsHeader() []string {
@@ -107,7 +111,7 @@ func MatchRowOf(o *refund.Outcome) MatchRow {
 // change no refund's status (charges, exceptions, entries not booked).
 func StatusRowOf(o *refund.Outcome, at time.Time) (row StatusRow, ok bool) {
 	row = StatusRow{RefNbr: o.Refund.RefNbr, Batch: o.Refund.Batch, MsgID: o.Refund.MsgID, EndToEndID: o.Refund.EndToEndID, At: at,
-		BookingDate: o.Entry.BookingDate, BankRef: bankRef(o)}
+		BookingDate: o.Entry.BookingDate, BankRef: bankRef(o), Booked: o.Amount}
 	if row.BookingDate.IsZero() {
 		row.BookingDate = o.Entry.ValueDate
 	}
@@ -187,7 +191,7 @@ func EncodeStatus(w io.Writer, rows []StatusRow) error {
 	return encode(w, statusHeader(), len(rows), func(i int) []string {
 		r := &rows[i]
 		return []string{r.RefNbr, r.Batch, r.MsgID, r.EndToEndID, string(r.Status), r.ReasonCode, text(r.ReasonText), timeCell(r.At),
-			dateCell(r.BookingDate), r.BankRef}
+			dateCell(r.BookingDate), r.BankRef, amountCell(r.Booked), string(r.Booked.Currency)}
 	})
 }
 

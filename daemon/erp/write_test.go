@@ -188,7 +188,7 @@ func TestEncodeHeaders(t *testing.T) {
 		got  []string
 		want string
 	}{
-		{statusHeader(), "RefNbr;Batch;MsgId;EndToEndId;Status;ReasonCode;ReasonText;At;BookingDate;BankRef"},
+		{statusHeader(), "RefNbr;Batch;MsgId;EndToEndId;Status;ReasonCode;ReasonText;At;BookingDate;BankRef;BookedAmount;BookedCurrency"},
 		{vismaCSVHeader(), "BatchKey;Branch;Ledger;TransactionDate;PostPeriod;Currency;BatchDescription;LineNbr;Account;Subaccount;RefNbr;TransactionDescription;DebitAmount;CreditAmount"},
 		{postingsHeader(), "Voucher;PostingDate;Account;Debit;Credit;Currency;Text;RefNbr;CustomerID;Batch;EndToEndId;BankRef"},
 		{matchesHeader(), "BookingDate;Amount;Currency;BankRef;EndToEndId;RefNbr;Batch;Rule"},
@@ -486,4 +486,18 @@ func one(names []string, err error) (string, error) {
 		return names[0], nil
 	}
 	return "", nil
+}
+
+// TestStatusRowOfBooking: the status line of a booked refund carries the
+// bank's booking: date, reference, and the amount in our account's
+// currency, also for a refund paid in another currency (the release in
+// the ERP takes the bank's rate from it).
+func TestStatusRowOfBooking(t *testing.T) {
+	o := refund.Outcome{Kind: refund.KindPayment, Amount: amt(115000, "NOK"),
+		Refund: refund.Sent{RefNbr: "1012", EndToEndID: "CN-1012-E2E", Amount: amt(10000, "EUR")}}
+	o.Entry.BookingDate, o.Entry.AcctSvcrRef = day, "BANKREF1"
+	row, ok := StatusRowOf(&o, at)
+	if !ok || row.Status != refund.StatusBooked || row.BookingDate != day || row.BankRef != "BANKREF1" || row.Booked != amt(115000, "NOK") {
+		t.Errorf("row %+v, %v; want booked on %v, BANKREF1, NOK 1150.00", row, ok, day)
+	}
 }

@@ -91,6 +91,12 @@ func TestLedgerVoucherRelease(t *testing.T) {
 	}())
 	plain := debit(byE2E("1001", nok(150000)))
 	ret := credit(returned(byE2E("1007", nok(90000))))
+	// EUR 100.00 paid from our NOK account: the bank books NOK 1,150.00.
+	foreign := debit(func() BankTx {
+		t := byE2E("1012", nok(115000))
+		t.InstructedAmount = eur(10000)
+		return t
+	}())
 	tests := []struct {
 		name  string
 		entry BankEntry
@@ -101,6 +107,7 @@ func TestLedgerVoucherRelease(t *testing.T) {
 			`1920 C 2.50 NOK "Bank charges, refund 1001" 1001/C1001/B1/CN-1001-E2E/BANKREF1`,
 		}},
 		{"payment without charges", plain, nil},
+		{"payment in another currency", foreign, nil},
 		{"return", ret, []string{
 			`1920 D 900.00 NOK "Refund 1007 returned (AC04)" 1007/C1007/B9/CN-1007-E2E/BANKREF2`,
 			`1500 C 900.00 NOK "Refund 1007 returned (AC04)" 1007/C1007/B9/CN-1007-E2E/BANKREF2`,
