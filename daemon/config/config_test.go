@@ -1,6 +1,7 @@
 package config
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
@@ -123,5 +124,31 @@ log: {level: loud, format: xml}
 				}
 			}
 		})
+	}
+}
+
+// TestConfigLedger: without the keys refundd posts the whole refund in its
+// own CSV; a Visma.net configuration with a subaccount for every account
+// posted to is taken, and post: release reaches the ledger of the postings.
+func TestConfigLedger(t *testing.T) {
+	base, err := os.ReadFile("../testdata/refundd.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := Parse(bytes.NewReader(base), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Ledger.Post != PostJournal || c.Ledger.Format != FormatRefundd || c.LedgerAccounts().Release {
+		t.Errorf("defaults: post %q, format %q, release %v; want journal, refundd, false", c.Ledger.Post, c.Ledger.Format, c.LedgerAccounts().Release)
+	}
+	visma := strings.Replace(string(base), `ledger: {`, `ledger: {post: release, format: visma-json, branch: "1", ledger: "1", `+
+		`subaccounts: {"1500": "0", "1920": "0", "1921": "0", "7770": "CA-1-T32"}, `, 1)
+	c, err = Parse(strings.NewReader(visma), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.LedgerAccounts().Release || c.Ledger.Format != FormatVismaJSON || c.Ledger.Subaccounts["7770"] != "CA-1-T32" {
+		t.Errorf("ledger %+v; want release, visma-json and the subaccounts", c.Ledger)
 	}
 }

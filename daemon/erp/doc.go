@@ -7,4 +7,11 @@
 // file). It reports every problem it finds, not just the first, each with its
 // position ("batch.csv:12: Amount: …", "batch.json:refunds[3]: amount: …"),
 // so that an operator can correct a rejected batch in one go.
+//
+// Writer writes the files for the ERP: status, postings, matches and
+// exceptions, each atomically and the postings, matches and exceptions
+// once. The postings are refundd's own CSV (EncodePostings) or, for
+// Visma.net, the CSV of an import scenario on the Journal transactions
+// window (EncodeVismaCSV) or one JSON document per journal transaction,
+// the body of POST /v2/journaltransaction (EncodeVismaJSON).
 package erp

@@ -35,8 +35,8 @@ type StatusRow struct {
 	ReasonText string
 	At         time.Time
 	// BookingDate, BankRef and Booked are the bank's booking of a booked
-	// or returned refund: what the ERP needs to release (or reverse) the
-	// refund document with the bank's date, reference and amount. Booked
+	// or returned refund: what the ERP needs to release the refund
+	// document with the bank's date, reference and amount. Booked
 	// is the principal in the currency of our account: for a refund paid
 	// in another currency it gives the bank's rate, so that the release
 	// leaves no currency difference.

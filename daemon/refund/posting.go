@@ -95,7 +95,7 @@ func (l Ledger) Voucher(o *Outcome) (Voucher, error) {
 		text := "Bank charges, refund " + s.RefNbr
 		lines = append(lines, line(l.Charges, true, c.Amount, text), line(bank, false, c.Amount, text))
 	}
-	if len(lines) == 0 {
+	if len(lines) == 0 && l.Release && o.Kind == KindPayment {
 		return Voucher{}, fmt.Errorf("post %s: %w", o.Key, ErrPostedByERP)
 	}
 	date := o.Entry.BookingDate

@@ -167,8 +167,8 @@ func (r *Result) String() string {
 // Errors of d.Refunds, d.Seen or d.Out are returned as they are (try
 // again later). When a write fails after others succeeded, Result.Files
 // names those written; their vouchers carry ids that are the same every
-// time (refund.VoucherID), so the ERP can refuse them when the file is
-// processed again.
+// time (refund.VoucherID), so that a second import of the same postings
+// can be recognised when the file is processed again.
 func Process(path string, d Deps) (Result, error) {
 	res := Result{File: path}
 	f, err := os.Open(path)

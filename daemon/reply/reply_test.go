@@ -471,8 +471,8 @@ func TestProcessReplyRelease(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, rec := range recs[1:] {
-		if rec[4] == "booked" && (rec[8] == "" || rec[9] == "") {
-			t.Errorf("booked refund %s without its booking date or bank reference: %q", rec[0], rec)
+		if (rec[4] == "booked" || rec[4] == "returned") && (rec[8] == "" || rec[9] == "" || rec[10] == "" || rec[11] == "") {
+			t.Errorf("%s refund %s without the bank's booking date, reference or amount: %q", rec[4], rec[0], rec)
 		}
 	}
 }
