@@ -162,7 +162,7 @@ func (d *Daemon) open(cfg *config.Config) error {
 	if cfg.Postgres() {
 		// The state is in PostgreSQL and the files on the shared folder;
 		// the state folder holds only the lock.
-		d.outbox = filepath.Join(cfg.SpoolDir(), OutboxDir)
+		d.outbox = Outbox(cfg)
 		// Payments in the outbox: the schema that knew of them must be
 		// there (not dropped, store.schema not misspelled); it is never
 		// created afresh over them.
@@ -179,7 +179,7 @@ func (d *Daemon) open(cfg *config.Config) error {
 		}
 		d.store = s
 	} else {
-		d.outbox = filepath.Join(state, OutboxDir)
+		d.outbox = Outbox(cfg)
 		if err := checkStateKept(state, d.outbox); err != nil {
 			return err
 		}
@@ -238,6 +238,17 @@ func checkStateKept(state, outbox string) error {
 	}
 	return fmt.Errorf("start: %w: %s does not exist but %s holds %d pain.001 file(s); restore the database from a backup (refundd never starts afresh over sent payments)",
 		ErrStateLost, filepath.Join(state, store.FileName), outbox, sent)
+}
+
+// Outbox is the folder that holds every pain.001 refundd has recorded for
+// upload under cfg: in the state folder with SQLite, on the folder the
+// hosts share (paths.spool) with PostgreSQL, where any instance may have to
+// resend it.
+func Outbox(cfg *config.Config) string {
+	if cfg.Postgres() {
+		return filepath.Join(cfg.SpoolDir(), OutboxDir)
+	}
+	return filepath.Join(cfg.Paths.State, OutboxDir)
 }
 
 // sentPayments counts the pain.001 files in the outbox.

@@ -147,10 +147,7 @@ func Rerelease(ctx context.Context, cfg *config.Config, s RereleaseStore, e2es [
 	if plan.NbOfTxs != len(sel.Releases) {
 		return store.Batch{}, fmt.Errorf("re-release: %w: found %d of the %d refunds in %s", store.ErrNotFound, plan.NbOfTxs, len(sel.Releases), file)
 	}
-	outbox := filepath.Join(cfg.Paths.State, OutboxDir)
-	if cfg.Postgres() {
-		outbox = filepath.Join(cfg.SpoolDir(), OutboxDir)
-	}
+	outbox := Outbox(cfg)
 	if err := os.MkdirAll(outbox, 0o750); err != nil {
 		return store.Batch{}, fmt.Errorf("re-release: %w", err)
 	}

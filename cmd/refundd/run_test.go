@@ -231,5 +231,5 @@ func outboxOf(t *testing.T, configFile string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return filepath.Join(cfg.SpoolDir(), daemon.OutboxDir)
+	return daemon.Outbox(cfg)
 }

@@ -19,6 +19,18 @@ func lineString(l Line) string {
 	return fmt.Sprintf("%s %s %s %s %q %s/%s/%s/%s/%s", l.Account, side, a, a.Currency, l.Text, l.RefNbr, l.CustomerID, l.Batch, l.EndToEndID, l.BankRef)
 }
 
+// checkLines compares the lines of v, formatted by lineString, with want.
+func checkLines(t *testing.T, v Voucher, want []string) {
+	t.Helper()
+	var got []string
+	for _, l := range v.Lines() {
+		got = append(got, lineString(l))
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("lines:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
 func matchOne(t *testing.T, e BankEntry, l Lookup) []Outcome {
 	t.Helper()
 	outs, err := Match(e, l)
@@ -65,13 +77,7 @@ func TestLedgerVoucher(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var got []string
-			for _, l := range v.Lines() {
-				got = append(got, lineString(l))
-			}
-			if strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
-				t.Errorf("lines:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
-			}
+			checkLines(t, v, tt.want)
 			if v.ID() != VoucherID(o.Key) || v.Date() != tt.entry.BookingDate {
 				t.Errorf("voucher %s of %v; want %s of %v", v.ID(), v.Date(), VoucherID(o.Key), tt.entry.BookingDate)
 			}
@@ -130,13 +136,7 @@ func TestLedgerVoucherRelease(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var got []string
-			for _, l := range v.Lines() {
-				got = append(got, lineString(l))
-			}
-			if strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
-				t.Errorf("lines:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
-			}
+			checkLines(t, v, tt.want)
 		})
 	}
 }

@@ -83,21 +83,16 @@ func insertRows(ctx context.Context, tx *txn, table string, n int, cols []column
 	if n == 0 {
 		return nil
 	}
+	if tx.d.pg {
+		q, args := pgInsert(table, cols)
+		_, err := tx.ExecContext(ctx, q, args...)
+		return err
+	}
 	names := make([]string, len(cols))
 	for i, c := range cols {
 		names[i] = c.name
 	}
 	head := `INSERT INTO ` + table + ` (` + strings.Join(names, ", ") + `) `
-	if tx.d.pg {
-		arrays := make([]string, len(cols))
-		args := make([]any, len(cols))
-		for i, c := range cols {
-			arrays[i] = "?::" + c.pgType + "[]"
-			args[i] = c.vals
-		}
-		_, err := tx.ExecContext(ctx, head+`SELECT * FROM unnest(`+strings.Join(arrays, ", ")+`)`, args...)
-		return err
-	}
 	return chunked(n, len(cols), func(lo, hi int) error {
 		args := make([]any, 0, (hi-lo)*len(cols))
 		for i := lo; i < hi; i++ {
@@ -108,6 +103,16 @@ func insertRows(ctx context.Context, tx *txn, table string, n int, cols []column
 		_, err := tx.ExecContext(ctx, head+`VALUES `+placeholders(hi-lo, len(cols)), args...)
 		return err
 	})
+}
+
+// pgInsert is the PostgreSQL statement that inserts the rows of cols into
+// table, one array per column, and its arguments.
+func pgInsert(table string, cols []column) (string, []any) {
+	names, arrays, args := make([]string, len(cols)), make([]string, len(cols)), make([]any, len(cols))
+	for i, c := range cols {
+		names[i], arrays[i], args[i] = c.name, "?::"+c.pgType+"[]", c.vals
+	}
+	return `INSERT INTO ` + table + ` (` + strings.Join(names, ", ") + `) SELECT * FROM unnest(` + strings.Join(arrays, ", ") + `)`, args
 }
 
 // chunked calls fn for consecutive ranges [lo, hi) of n rows of cols

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"refundd/daemon/refund"
 )
@@ -194,14 +193,8 @@ func recordKeysPG(ctx context.Context, tx *txn, fileHash string, keys []AppliedK
 	}
 	inserted := make(map[refund.Key]bool, len(cand))
 	if len(cand) > 0 {
-		cols := keyColumns(fileHash, cand, now)
-		names, arrays, args := make([]string, len(cols)), make([]string, len(cols)), make([]any, len(cols))
-		for i, c := range cols {
-			names[i], arrays[i], args[i] = c.name, "?::"+c.pgType+"[]", c.vals
-		}
-		rows, err := tx.QueryContext(ctx, `INSERT INTO bank_entries (`+strings.Join(names, ", ")+`)
-			SELECT * FROM unnest(`+strings.Join(arrays, ", ")+`)
-			ON CONFLICT (account, entry, tx) DO NOTHING RETURNING account, entry, tx`, args...)
+		q, args := pgInsert("bank_entries", keyColumns(fileHash, cand, now))
+		rows, err := tx.QueryContext(ctx, q+` ON CONFLICT (account, entry, tx) DO NOTHING RETURNING account, entry, tx`, args...)
 		if err != nil {
 			return fmt.Errorf("record bank entries: %w", err)
 		}
