@@ -282,7 +282,7 @@ func planRefunds(p *render.Plan, open render.Opener) ([]store.Refund, error) {
 			Sent: refund.Sent{
 				RefNbr: t.RefNbr, Batch: p.Batch, CustomerID: t.CustomerID, MsgID: p.MsgID,
 				PmtInfID: pmtInf[t.Key()], EndToEndID: e2e, InstrID: e2e, Amount: t.Amount,
-				ExecutionDate: t.ExecutionDate, CreditorAccount: t.Account,
+				BaseAmount: t.BaseAmount, ExecutionDate: t.ExecutionDate, CreditorAccount: t.Account,
 				DebtorAccount: t.Debtor.Account, DebtorLedgerAccount: t.Debtor.LedgerAccount,
 			},
 			DocType: t.DocType,

@@ -181,6 +181,14 @@ type SFTP struct {
 type Ledger struct {
 	ReceivablesAccount string `yaml:"receivables_account"`
 	ChargesAccount     string `yaml:"charges_account"`
+	// CurrencyGainAccount and CurrencyLossAccount, both or neither: with
+	// them refundd posts the currency difference of a refund paid in
+	// another currency than its bank account, between the bank's amount
+	// and the refund's BaseAmount (its amount at the ERP document's rate),
+	// and then needs BaseAmount on such refunds. Without them the ERP
+	// accounts for the difference.
+	CurrencyGainAccount string `yaml:"currency_gain_account"`
+	CurrencyLossAccount string `yaml:"currency_loss_account"`
 	// Post is PostJournal (refundd posts the whole refund; the default)
 	// or PostRelease (the ERP releases the refund document, which posts
 	// the payment; refundd posts charges and returns).
@@ -499,7 +507,8 @@ func (c *Config) validate() error {
 	if len(errs) > 0 {
 		return fmt.Errorf("%w:\n  %w", ErrInvalid, indentJoin(errs))
 	}
-	c.rules = refund.Rules{Methods: methods, MessagePrefix: c.Message.Prefix, PastDates: policy}
+	c.rules = refund.Rules{Methods: methods, MessagePrefix: c.Message.Prefix, PastDates: policy,
+		CurrencyDifferences: c.Ledger.CurrencyGainAccount != ""}
 	return nil
 }
 
@@ -521,13 +530,17 @@ func (c *Config) validateLedger(bad func(key, format string, args ...any)) {
 	default:
 		bad("ledger.format", "%q is not %s, %s or %s", l.Format, FormatRefundd, FormatVismaCSV, FormatVismaJSON)
 	}
+	if (l.CurrencyGainAccount == "") != (l.CurrencyLossAccount == "") {
+		bad("ledger.currency_gain_account", "give both currency accounts (ledger.currency_gain_account and ledger.currency_loss_account) or neither")
+	}
 	if len(l.Subaccounts) == 0 {
 		return
 	}
 	if l.Format == FormatRefundd {
 		bad("ledger.subaccounts", "only the Visma.net formats (ledger.format: %s or %s) carry subaccounts", FormatVismaCSV, FormatVismaJSON)
 	}
-	need := map[string]string{l.ReceivablesAccount: "ledger.receivables_account", l.ChargesAccount: "ledger.charges_account"}
+	need := map[string]string{l.ReceivablesAccount: "ledger.receivables_account", l.ChargesAccount: "ledger.charges_account",
+		l.CurrencyGainAccount: "ledger.currency_gain_account", l.CurrencyLossAccount: "ledger.currency_loss_account"}
 	for i, d := range c.DebtorAccounts {
 		need[d.LedgerAccount] = fmt.Sprintf("debtor_accounts[%d].ledger_account", i)
 	}
@@ -673,7 +686,8 @@ func (c *Config) Location() *time.Location {
 // LedgerAccounts returns the general-ledger accounts of the postings
 // refundd writes (ledger.receivables_account, ledger.charges_account).
 func (c *Config) LedgerAccounts() refund.Ledger {
-	return refund.Ledger{Receivables: c.Ledger.ReceivablesAccount, Charges: c.Ledger.ChargesAccount, Release: c.Ledger.Post == PostRelease}
+	return refund.Ledger{Receivables: c.Ledger.ReceivablesAccount, Charges: c.Ledger.ChargesAccount, Release: c.Ledger.Post == PostRelease,
+		CurrencyGain: c.Ledger.CurrencyGainAccount, CurrencyLoss: c.Ledger.CurrencyLossAccount}
 }
 
 // Rules returns the ERP's rules for refunds as configured, with today's date

@@ -83,6 +83,11 @@ func TestConfigErrors(t *testing.T) {
 			[]string{"ledger.subaccounts: only the Visma.net formats"}},
 		{"an account without a subaccount", strings.Replace(string(base), `ledger: {`, `ledger: {format: visma-csv, subaccounts: {"1500": "0", "7770": "0"}, `, 1),
 			[]string{"ledger.subaccounts: no subaccount for account 1920 (debtor_accounts[0].ledger_account)"}},
+		{"one currency account", strings.Replace(string(base), `ledger: {`, `ledger: {currency_gain_account: "8060", `, 1),
+			[]string{"ledger.currency_gain_account: give both currency accounts"}},
+		{"a currency account without a subaccount", strings.Replace(string(base), `ledger: {`,
+			`ledger: {currency_gain_account: "8060", currency_loss_account: "8160", format: visma-csv, subaccounts: {"1500": "0", "1920": "0", "7770": "0", "8060": "0"}, `, 1),
+			[]string{"ledger.subaccounts: no subaccount for account 8160 (ledger.currency_loss_account)"}},
 		{"every problem at once", `
 company: {name: "", org_number: "987654321"}
 debtor_accounts:

@@ -203,12 +203,12 @@ func (j *jsonReader) refund(i int) error {
 		default:
 			want, got := "a JSON string", kindOf(val)
 			switch {
-			case got == "a number" && c == colAmount:
-				f.Amount = string(val) // the literal text: no float is involved
+			case got == "a number" && (c == colAmount || c == colBaseAmount):
+				*field(&f, c) = string(val) // the literal text: no float is involved
 				return
 			case got == "a number":
 				got = "the number " + string(val) + " (write it in quotes)"
-			case c == colAmount:
+			case c == colAmount || c == colBaseAmount:
 				want = "a JSON string or number"
 			}
 			extra = append(extra, Problem{Pos: pos, Field: columns[c].name, Msg: "must be " + want + ", not " + got})

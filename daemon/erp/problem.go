@@ -103,11 +103,15 @@ var columns = [...]column{
 	{refund.FieldPaymentDate, "paymentDate", true},
 	{refund.FieldCustomerOrderNbr, "customerOrderNbr", false},
 	{refund.FieldPaymentRef, "paymentRef", false},
+	{refund.FieldBaseAmount, "baseAmount", false},
 }
 
-// colAmount is the index in columns of the amount, the one field that JSON
-// may give as a number.
-const colAmount = 10
+// colAmount and colBaseAmount are the indexes in columns of the amounts,
+// the fields that JSON may give as a number.
+const (
+	colAmount     = 10
+	colBaseAmount = 15
+)
 
 // field returns the field of f that column c holds.
 func field(f *refund.Fields, c int) *string {
@@ -142,6 +146,8 @@ func field(f *refund.Fields, c int) *string {
 		return &f.CustomerOrderNbr
 	case 14:
 		return &f.PaymentRef
+	case colBaseAmount:
+		return &f.BaseAmount
 	}
 	panic("erp: no column " + strconv.Itoa(c))
 }

@@ -250,6 +250,20 @@ func TestScanCSV(t *testing.T) {
 	}
 }
 
+// TestScanCSVBaseAmount: the optional BaseAmount column reaches the
+// refund as written, in any case of its header.
+func TestScanCSVBaseAmount(t *testing.T) {
+	in := strings.TrimSuffix(header, "\n") + ";baseamount\n" + strings.TrimSuffix(row("R1"), "\n") + ";1 120,50\n" +
+		strings.TrimSuffix(row("R2"), "\n") + ";\n"
+	recs, ps := scan(t, "x.csv", []byte(in))
+	checkScan(t, recs, ps, 2, nil, nil)
+	for i, want := range []string{"1 120,50", ""} {
+		if i < len(recs) && recs[i].Refund.BaseAmount != want {
+			t.Errorf("line %d: BaseAmount %q; want %q", recs[i].Pos.Line, recs[i].Refund.BaseAmount, want)
+		}
+	}
+}
+
 func checkScan(t *testing.T, recs []Record, ps []Problem, n int, lines []int, want []string) {
 	t.Helper()
 	if len(recs) != n {
@@ -381,6 +395,16 @@ func TestScanJSON(t *testing.T) {
 					t.Errorf("amount 0.1 read as %d minor units", got)
 				}
 			}},
+		{"BaseAmount as a number or a string", `{"batch": "B1", "refunds": [` + obj("R1", `, "baseAmount": 1120.50`) + `, ` +
+			obj("R2", `, "baseAmount": "1 120,50"`) + `, ` + obj("R3", `, "baseAmount": true`) + `]}`, 3,
+			[]string{"x.json:refunds[2]: baseAmount: must be a JSON string or number, not a boolean"},
+			func(t *testing.T, recs []Record) {
+				for i, want := range []string{"1120.50", "1 120,50", ""} {
+					if got := recs[i].Refund.BaseAmount; got != want {
+						t.Errorf("refunds[%d]: BaseAmount %q; want %q", i, got, want)
+					}
+				}
+			}},
 		{"invalid UTF-8", `{"batch": "B1", "refunds": [` + strings.Replace(obj("R1", ""), "Ola", "Ola \xff", 1) + `]}`, 1,
 			[]string{"x.json:refunds[0]: not valid UTF-8"}, nil},
 		{"own batch, same or empty", `{"batch": "B1", "refunds": [` + obj("R1", `, "batch": " B1 "`) + `, ` + obj("R2", `, "batch": ""`) + `]}`, 2, nil,
@@ -506,6 +530,9 @@ func TestColumns(t *testing.T) {
 	}
 	if columns[colAmount].name != refund.FieldAmount {
 		t.Error("colAmount is wrong")
+	}
+	if columns[colBaseAmount].name != refund.FieldBaseAmount {
+		t.Error("colBaseAmount is wrong")
 	}
 }
 

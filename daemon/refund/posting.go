@@ -29,6 +29,24 @@ type Ledger struct {
 	// only what the document does not: bank charges, and a return with
 	// its reversal. Otherwise refundd posts the whole refund.
 	Release bool
+	// CurrencyGain and CurrencyLoss, when set (both or neither), make
+	// refundd post the currency difference of a payment in another
+	// currency than its bank account: the bank's amount less the
+	// refund's BaseAmount (its amount at the ERP document's rate).
+	CurrencyGain, CurrencyLoss string
+}
+
+// difference returns what the receivables of payment o are debited with
+// (the refund's BaseAmount, or the bank's amount when there is no currency
+// difference to post) and the currency difference: the bank's amount less
+// BaseAmount, zero when there is none to post.
+func (l Ledger) difference(o *Outcome) (base, diff Amount) {
+	s := &o.Refund
+	if l.CurrencyGain == "" || l.CurrencyLoss == "" || s.BaseAmount.Currency == "" ||
+		s.BaseAmount.Currency != o.Amount.Currency || s.Amount.Currency == o.Amount.Currency {
+		return o.Amount, Amount{Currency: o.Amount.Currency}
+	}
+	return s.BaseAmount, Amount{Minor: o.Amount.Minor - s.BaseAmount.Minor, Currency: o.Amount.Currency}
 }
 
 // VoucherID returns the voucher id of the booking k: "RFD-" and 16
@@ -46,6 +64,14 @@ func VoucherID(k Key) string {
 //   - a return debits the bank's ledger account and credits receivables;
 //   - every charge, of a payment, a return or an entry, debits the charges
 //     account and credits the bank's ledger account.
+//
+// A payment in another currency than its bank account, with the refund's
+// BaseAmount known and currency accounts configured, has a currency
+// difference: the bank's amount less BaseAmount. Without Release the
+// receivables are debited with BaseAmount and the difference goes to the
+// loss (bank took more) or gain account; with Release the ERP's release
+// credited the bank's ledger account with BaseAmount, and refundd moves
+// the difference between it and the currency account.
 //
 // With Release the payment's own lines are left out (the ERP's release of
 // the refund document posts them); a payment without charges then has no
@@ -77,9 +103,23 @@ func (l Ledger) Voucher(o *Outcome) (Voucher, error) {
 	var lines []Line
 	switch o.Kind {
 	case KindPayment:
+		text := "Refund " + s.RefNbr + " paid"
+		base, diff := l.difference(o)
 		if !l.Release {
-			text := "Refund " + s.RefNbr + " paid"
-			lines = append(lines, line(l.Receivables, true, o.Amount, text), line(bank, false, o.Amount, text))
+			lines = append(lines, line(l.Receivables, true, base, text), line(bank, false, o.Amount, text))
+		}
+		text = "Currency difference, refund " + s.RefNbr + " (" + s.Amount.String() + " " + string(s.Amount.Currency) + ")"
+		switch {
+		case diff.Minor > 0 && l.Release:
+			lines = append(lines, line(l.CurrencyLoss, true, diff, text), line(bank, false, diff, text))
+		case diff.Minor > 0:
+			lines = append(lines, line(l.CurrencyLoss, true, diff, text))
+		case diff.Minor < 0 && l.Release:
+			diff.Minor = -diff.Minor
+			lines = append(lines, line(bank, true, diff, text), line(l.CurrencyGain, false, diff, text))
+		case diff.Minor < 0:
+			diff.Minor = -diff.Minor
+			lines = append(lines, line(l.CurrencyGain, false, diff, text))
 		}
 	case KindReturn:
 		text := "Refund " + s.RefNbr + " returned"

@@ -141,6 +141,94 @@ func TestLedgerVoucherRelease(t *testing.T) {
 	}
 }
 
+// TestLedgerVoucherCurrencyDifference: EUR 100.00 at the document's rate
+// was NOK 1,120.00 (BaseAmount); the bank books NOK 1,150.00 (a loss of
+// 30.00) or NOK 1,100.00 (a gain of 20.00). In journal mode the
+// receivables are debited at the document's rate and the difference goes
+// to the currency account; in release mode the ERP credited the bank with
+// NOK 1,120.00, and refundd moves the difference between the bank and the
+// currency account. Without currency accounts, or without BaseAmount,
+// nothing changes.
+func TestLedgerVoucherCurrencyDifference(t *testing.T) {
+	lookup := func(base Amount) *memLookup {
+		l := fixtures()
+		for i := range l.refunds {
+			if l.refunds[i].RefNbr == "1012" {
+				l.refunds[i].BaseAmount = base
+			}
+		}
+		return l
+	}
+	foreign := func(booked int64) BankEntry {
+		tx := byE2E("1012", nok(booked))
+		tx.InstructedAmount = eur(10000)
+		return debit(tx)
+	}
+	const ref = ` 1012/C1012/B9/CN-1012-E2E/BANKREF1`
+	journal := Ledger{Receivables: "1500", Charges: "7770", CurrencyGain: "8060", CurrencyLoss: "8160"}
+	release := journal
+	release.Release = true
+	tests := []struct {
+		name   string
+		ledger Ledger
+		base   Amount
+		booked int64
+		want   []string // nil: no voucher (ErrPostedByERP)
+	}{
+		{"journal, loss", journal, nok(112000), 115000, []string{
+			`1500 D 1120.00 NOK "Refund 1012 paid"` + ref,
+			`1920 C 1150.00 NOK "Refund 1012 paid"` + ref,
+			`8160 D 30.00 NOK "Currency difference, refund 1012 (100.00 EUR)"` + ref,
+		}},
+		{"journal, gain", journal, nok(112000), 110000, []string{
+			`1500 D 1120.00 NOK "Refund 1012 paid"` + ref,
+			`1920 C 1100.00 NOK "Refund 1012 paid"` + ref,
+			`8060 C 20.00 NOK "Currency difference, refund 1012 (100.00 EUR)"` + ref,
+		}},
+		{"journal, none", journal, nok(115000), 115000, []string{
+			`1500 D 1150.00 NOK "Refund 1012 paid"` + ref,
+			`1920 C 1150.00 NOK "Refund 1012 paid"` + ref,
+		}},
+		{"release, loss", release, nok(112000), 115000, []string{
+			`8160 D 30.00 NOK "Currency difference, refund 1012 (100.00 EUR)"` + ref,
+			`1920 C 30.00 NOK "Currency difference, refund 1012 (100.00 EUR)"` + ref,
+		}},
+		{"release, gain", release, nok(112000), 110000, []string{
+			`1920 D 20.00 NOK "Currency difference, refund 1012 (100.00 EUR)"` + ref,
+			`8060 C 20.00 NOK "Currency difference, refund 1012 (100.00 EUR)"` + ref,
+		}},
+		{"release, none", release, nok(115000), 115000, nil},
+		{"release, no BaseAmount", release, Amount{}, 115000, nil},
+		{"journal, no currency accounts", testLedger, nok(112000), 115000, []string{
+			`1500 D 1150.00 NOK "Refund 1012 paid"` + ref,
+			`1920 C 1150.00 NOK "Refund 1012 paid"` + ref,
+		}},
+		{"journal, BaseAmount in another currency", journal, Amount{Minor: 1000000, Currency: "SEK"}, 115000, []string{
+			`1500 D 1150.00 NOK "Refund 1012 paid"` + ref,
+			`1920 C 1150.00 NOK "Refund 1012 paid"` + ref,
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := matchOne(t, foreign(tt.booked), lookup(tt.base))[0]
+			if !o.Postable() {
+				t.Fatalf("exception %s: %s", o.Reason, o.Detail)
+			}
+			v, err := tt.ledger.Voucher(&o)
+			if tt.want == nil {
+				if !errors.Is(err, ErrPostedByERP) {
+					t.Fatalf("voucher %v, error %v; want ErrPostedByERP", v.Lines(), err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkLines(t, v, tt.want)
+		})
+	}
+}
+
 func TestLedgerVoucherRefuses(t *testing.T) {
 	for _, e := range []BankEntry{
 		debit(byE2E("1001", nok(1))), // an exception

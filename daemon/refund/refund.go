@@ -61,13 +61,14 @@ const (
 	FieldPaymentDate      = "PaymentDate"
 	FieldCustomerOrderNbr = "CustomerOrderNbr"
 	FieldPaymentRef       = "PaymentRef"
+	FieldBaseAmount       = "BaseAmount"
 )
 
 // Fields is one refund as the ERP wrote it, every value still text.
 type Fields struct {
 	Batch, DocType, RefNbr, CustomerID, CustomerName, PaymentMethod   string
 	AccountType, Account, BIC, Country, Amount, Currency, PaymentDate string
-	CustomerOrderNbr, PaymentRef                                      string
+	CustomerOrderNbr, PaymentRef, BaseAmount                          string
 }
 
 // Problem is one thing wrong (or, with Warning, worth saying) about a field
@@ -103,6 +104,11 @@ type Refund struct {
 	PaymentDate      Date
 	CustomerOrderNbr string
 	PaymentRef       string
+	// BaseAmount is the export's BaseAmount as written, "" when none: the
+	// refund in the currency of the bank account it is paid from, at the
+	// rate of the ERP document. Its minor units depend on that currency,
+	// so Rules.Check parses it (Transfer.BaseAmount).
+	BaseAmount string
 }
 
 // Parse checks every field of f on its own (syntax, check digits, required
@@ -136,6 +142,7 @@ func Parse(f Fields) (Refund, []Problem) {
 	r.PaymentMethod = token(FieldPaymentMethod, required(FieldPaymentMethod, f.PaymentMethod), MaxToken)
 	r.CustomerOrderNbr = token(FieldCustomerOrderNbr, strings.TrimSpace(f.CustomerOrderNbr), MaxMessage)
 	r.PaymentRef = token(FieldPaymentRef, strings.TrimSpace(f.PaymentRef), MaxMessage)
+	r.BaseAmount = strings.TrimSpace(f.BaseAmount)
 
 	if v := required(FieldDocType, f.DocType); v != "" {
 		t, err := ParseDocType(v)

@@ -39,6 +39,10 @@ type Rules struct {
 	MessagePrefix string
 	PastDates     DatePolicy
 	Today         Date // today in Norway
+	// CurrencyDifferences: refundd posts currency differences (the
+	// ledger has currency gain and loss accounts), so a refund in another
+	// currency than its bank account needs its BaseAmount.
+	CurrencyDifferences bool
 }
 
 // Transfer is a refund checked against the rules and ready to be paid.
@@ -50,6 +54,9 @@ type Transfer struct {
 	Debtor        *DebtorAccount
 	ChargeBearer  string // "" when omitted (domestic)
 	SEPA          bool   // service level SEPA
+	// BaseAmount is Refund.BaseAmount in the currency of the Debtor
+	// account; zero when not exported.
+	BaseAmount Amount
 }
 
 // Check applies the rules to r, which Parse returned without errors. It
@@ -118,7 +125,35 @@ func (rs *Rules) Check(r Refund) (Transfer, []Problem) {
 		p.ChargeBearer = ChargeShared
 	}
 	p.SEPA = p.ChargeBearer == ChargeFollowSL && r.Amount.Currency == "EUR"
+	if m != nil && m.Debtor != nil {
+		p.BaseAmount = rs.baseAmount(&r, m.Debtor.Currency, bad)
+	}
 	return p, ps
+}
+
+// baseAmount parses r.BaseAmount in the currency of the bank account the
+// refund is paid from. It is required, when refundd posts currency
+// differences, for a refund in another currency than that account; for a
+// refund in the account's currency it can only be the refund's amount.
+func (rs *Rules) baseAmount(r *Refund, cur Currency, bad func(field, format string, args ...any)) Amount {
+	foreign := r.Amount.Currency != "" && r.Amount.Currency != cur
+	if r.BaseAmount == "" {
+		if foreign && rs.CurrencyDifferences {
+			bad(FieldBaseAmount, "required for a refund in %s paid from an account in %s: refundd posts the currency difference "+
+				"between the bank's amount and this amount at the document's rate", r.Amount.Currency, cur)
+		}
+		return Amount{}
+	}
+	a, err := ParseAmount(r.BaseAmount, cur)
+	switch {
+	case err != nil:
+		bad(FieldBaseAmount, "%v (in %s, the currency of the bank account)", err, cur)
+		return Amount{}
+	case !foreign && a != r.Amount:
+		bad(FieldBaseAmount, "%s %s differs from Amount %s %s, in the same currency", a, cur, r.Amount, r.Amount.Currency)
+		return Amount{}
+	}
+	return a
 }
 
 func (rs *Rules) methodIDs() []string {

@@ -122,6 +122,19 @@ func TestCheckProblems(t *testing.T) {
 			f.PaymentMethod, f.AccountType, f.Account, f.Country, f.Currency, f.BIC, f.CustomerName =
 				"SEPA", "IBAN", "BR1800360305000010009795493C1", "BR", "EUR", "BBDEBRSPXXX", "Joao Silva"
 		}, nil, []problem{{FieldPaymentMethod, false, []string{"SLEV", "SEPA"}}}},
+		{"BaseAmount required with currency differences", func(f *Fields) {
+			f.AccountType, f.Account, f.Country, f.Currency, f.CustomerName = "IBAN", "DE89370400440532013000", "DE", "EUR", "Max Muster"
+		}, func(rs *Rules) { rs.CurrencyDifferences = true },
+			[]problem{{FieldBaseAmount, false, []string{"required", "EUR", "NOK"}}}},
+		{"BaseAmount not required without them", func(f *Fields) {
+			f.AccountType, f.Account, f.Country, f.Currency, f.CustomerName = "IBAN", "DE89370400440532013000", "DE", "EUR", "Max Muster"
+		}, nil, nil},
+		{"BaseAmount in the account's minor units", func(f *Fields) {
+			f.AccountType, f.Account, f.Country, f.Currency, f.CustomerName, f.BaseAmount = "IBAN", "DE89370400440532013000", "DE", "EUR", "Max Muster", "1 120,001"
+		}, func(rs *Rules) { rs.CurrencyDifferences = true },
+			[]problem{{FieldBaseAmount, false, []string{"NOK"}}}},
+		{"BaseAmount of a refund in the account's currency", func(f *Fields) { f.BaseAmount = "1,00" }, nil,
+			[]problem{{FieldBaseAmount, false, []string{"differs from Amount"}}}},
 		{"several at once", func(f *Fields) { f.PaymentMethod, f.CustomerOrderNbr, f.PaymentDate = "CHEQUE", long, "2026-03-08" }, nil,
 			[]problem{{FieldPaymentMethod, false, nil}, {FieldCustomerOrderNbr, false, nil}, {FieldPaymentDate, true, nil}}},
 	}
@@ -154,6 +167,28 @@ func TestCheckProblems(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestCheckBaseAmount: BaseAmount is read in the currency of the bank
+// account, whatever the refund's currency.
+func TestCheckBaseAmount(t *testing.T) {
+	rs := testRules()
+	rs.CurrencyDifferences = true
+	f := validFields()
+	f.AccountType, f.Account, f.Country, f.Currency, f.CustomerName, f.Amount, f.BaseAmount =
+		"IBAN", "DE89370400440532013000", "DE", "EUR", "Max Muster", "100,00", "1 120,50"
+	p, ps := rs.Check(mustParse(t, f))
+	if len(ps) != 0 {
+		t.Fatalf("Check problems %v; want none", ps)
+	}
+	if want := (Amount{Minor: 112050, Currency: "NOK"}); p.BaseAmount != want {
+		t.Errorf("BaseAmount = %v %s; want %v %s", p.BaseAmount, p.BaseAmount.Currency, want, want.Currency)
+	}
+	f = validFields()
+	f.BaseAmount = f.Amount
+	if p, ps = rs.Check(mustParse(t, f)); len(ps) != 0 || p.BaseAmount != p.Amount {
+		t.Errorf("BaseAmount of a NOK refund = %v, problems %v; want the amount", p.BaseAmount, ps)
 	}
 }
 

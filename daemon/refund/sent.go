@@ -25,6 +25,9 @@ type Sent struct {
 	EndToEndID string
 	InstrID    string
 	Amount     Amount
+	// BaseAmount is the refund in the currency of DebtorAccount at the
+	// ERP document's rate, as exported; zero when not exported.
+	BaseAmount Amount
 	// ExecutionDate is the requested execution date of the payment.
 	ExecutionDate Date
 	// CreditorAccount is the payee's account in canonical form.

@@ -476,3 +476,62 @@ func TestProcessReplyRelease(t *testing.T) {
 		}
 	}
 }
+
+// TestProcessReplyCurrencyDifference: CN10045, SEK 2,500.00 paid from the
+// NOK account, was NOK 2,400.00 at the credit note's rate (BaseAmount); the
+// bank books NOK 2,412.50 and a fee. With currency accounts the NOK 12.50
+// difference is posted as a loss: in journal mode beside receivables at
+// the document's rate, in release mode against the bank, whose ledger
+// account the ERP's release credited with NOK 2,400.00.
+func TestProcessReplyCurrencyDifference(t *testing.T) {
+	const head = "RFD-XYVPIILLGWU6IL6K;2026-12-02;"
+	const tail = ";CN10045;C1004;B2026-0042;CN-CN10045-YPEYMFPD;NO2026120200003"
+	diff := "Currency difference, refund CN10045 (2500.00 SEK)"
+	tests := []struct {
+		post string
+		want []string
+	}{
+		{config.PostJournal, []string{
+			head + "1500;2400.00;;NOK;Refund CN10045 paid" + tail,
+			head + "1920;;2412.50;NOK;Refund CN10045 paid" + tail,
+			head + "8160;12.50;;NOK;" + diff + tail,
+			head + "7770;25.00;;NOK;Bank charges, refund CN10045" + tail,
+			head + "1920;;25.00;NOK;Bank charges, refund CN10045" + tail,
+		}},
+		{config.PostRelease, []string{
+			head + "8160;12.50;;NOK;" + diff + tail,
+			head + "1920;;12.50;NOK;" + diff + tail,
+			head + "7770;25.00;;NOK;Bank charges, refund CN10045" + tail,
+			head + "1920;;25.00;NOK;Bank charges, refund CN10045" + tail,
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.post, func(t *testing.T) {
+			e := newReplyEnv(t)
+			e.cfg.Ledger.Post = tt.post
+			e.cfg.Ledger.CurrencyGainAccount, e.cfg.Ledger.CurrencyLossAccount = "8060", "8160"
+			for i := range e.refunds.refunds {
+				if e.refunds.refunds[i].RefNbr == "CN10045" {
+					e.refunds.refunds[i].BaseAmount = refund.Amount{Minor: 240000, Currency: "NOK"}
+				}
+			}
+			msgID := e.refunds.refunds[0].MsgID
+			e.process(t, e.file(t, "pain002.xml", testutil.StatusReport(t, msgID, e.refunds.refunds)))
+			res := e.process(t, e.file(t, "camt054.xml", testutil.Notification(t, e.refunds.refunds, "")))
+			data, err := os.ReadFile(filepath.Join(e.out.Dir, onlyFile(t, res.Files.Postings)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkPostings(t, data, map[string]int{"CN10045": 1})
+			var got []string
+			for _, l := range strings.Split(string(data), "\n") {
+				if strings.Contains(l, ";CN10045;") {
+					got = append(got, strings.TrimSuffix(l, "\r"))
+				}
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("postings of CN10045:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
+			}
+		})
+	}
+}

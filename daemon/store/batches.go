@@ -142,7 +142,7 @@ func insertRefunds(ctx context.Context, tx *txn, at string, b *Batch, rs []Refun
 		make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	cred, debt, ledger, cust, created, status := make([]string, n), make([]string, n), make([]string, n),
 		make([]string, n), make([]string, n), make([]string, n)
-	release, minor := make([]int64, n), make([]int64, n)
+	release, minor, baseMinor, baseCur := make([]int64, n), make([]int64, n), make([]int64, n), make([]string, n)
 	instr := make([]*string, n)
 	for i := range rs {
 		r := &rs[i]
@@ -150,6 +150,7 @@ func insertRefunds(ctx context.Context, tx *txn, at string, b *Batch, rs []Refun
 		cur[i], date[i], cred[i], debt[i], ledger[i] = string(r.Amount.Currency), r.ExecutionDate.String(), r.CreditorAccount, r.DebtorAccount, r.DebtorLedgerAccount
 		cust[i], created[i], status[i] = r.CustomerID, at, string(refund.StatusNew)
 		release[i], minor[i] = int64(r.Release), r.Amount.Minor
+		baseMinor[i], baseCur[i] = r.BaseAmount.Minor, string(r.BaseAmount.Currency)
 		if r.InstrID != "" {
 			instr[i] = &r.InstrID
 		}
@@ -160,6 +161,7 @@ func insertRefunds(ctx context.Context, tx *txn, at string, b *Batch, rs []Refun
 		{"currency", "text", cur}, {"execution_date", "text", date}, {"creditor_account", "text", cred},
 		{"debtor_account", "text", debt}, {"debtor_ledger_account", "text", ledger}, {"customer_id", "text", cust},
 		{"status", "text", status}, {"created", "text", created}, {"updated", "text", created},
+		{"base_minor", "bigint", baseMinor}, {"base_currency", "text", baseCur},
 	})
 	if isUnique(err) {
 		// refundCollision looked at every identity; only a writer that

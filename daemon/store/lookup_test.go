@@ -22,6 +22,8 @@ func TestLookup(t *testing.T) {
 	rs[2].CreditorAccount = "12345678903" // the same amount to someone else
 	rs[3].PmtInfID = refund.PmtInfID(b.MsgID, 2)
 	rs[3].InstrID = "INSTR-4"
+	rs[3].Amount = refund.Amount{Minor: 10000, Currency: "EUR"}
+	rs[3].BaseAmount = refund.Amount{Minor: 112050, Currency: "NOK"}
 	mustCreate(t, s, b, rs)
 	mustSetBatch(t, s, b.MsgID, BatchSent)
 	l := s.Lookup(ctx)
@@ -38,7 +40,8 @@ func TestLookup(t *testing.T) {
 	if _, ok, err := l.ByEndToEndID(""); ok || err != nil {
 		t.Errorf("ByEndToEndID(\"\") = %v, %v; want not found, no error", ok, err)
 	}
-	if got, ok, err := l.ByInstrID("INSTR-4"); err != nil || !ok || got.EndToEndID != rs[3].EndToEndID {
+	if got, ok, err := l.ByInstrID("INSTR-4"); err != nil || !ok || got.EndToEndID != rs[3].EndToEndID ||
+		got.Amount != rs[3].Amount || got.BaseAmount != rs[3].BaseAmount {
 		t.Errorf("ByInstrID() = %+v, %v, %v", got, ok, err)
 	}
 	if _, ok, err := l.ByInstrID("INSTR-NONE"); ok || err != nil {

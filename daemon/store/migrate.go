@@ -12,6 +12,7 @@ var migrations = []string{
 	schemaV1,
 	schemaV2,
 	schemaV3,
+	schemaV4,
 }
 
 // schemaV1 is the first schema. Times are TEXT in timeLayout (UTC), dates
@@ -204,6 +205,15 @@ CREATE TRIGGER lease_kept BEFORE DELETE ON lease
 BEGIN SELECT RAISE(ABORT, 'the lease row is kept'); END;
 CREATE TRIGGER lease_epoch_grows BEFORE UPDATE ON lease WHEN NEW.epoch < OLD.epoch
 BEGIN SELECT RAISE(ABORT, 'the lease epoch only grows'); END;
+`
+
+// schemaV4 keeps a refund's BaseAmount, its amount in the currency of the
+// bank account it is paid from at the ERP document's rate, for the
+// currency difference of its payment: base_minor in base_currency, both
+// zero when not exported.
+const schemaV4 = `
+ALTER TABLE refunds ADD COLUMN base_minor INTEGER NOT NULL DEFAULT 0 CHECK (base_minor >= 0);
+ALTER TABLE refunds ADD COLUMN base_currency TEXT NOT NULL DEFAULT '' CHECK (base_currency = '' OR length(base_currency) = 3);
 `
 
 // migrate brings the database to version len(migs). Each migration runs in

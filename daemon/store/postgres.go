@@ -219,7 +219,7 @@ func (s *Store) settleCommit(xid string, cerr error) error {
 // are text in the same layout, money bigint minor units. refunds.rowid is
 // an identity column named as SQLite's implicit one, so that "ORDER BY
 // rowid" (insertion order) reads the same on both.
-var pgMigrations = []string{pgSchemaV1, pgSchemaV2, pgSchemaV3}
+var pgMigrations = []string{pgSchemaV1, pgSchemaV2, pgSchemaV3, pgSchemaV4}
 
 const pgSchemaV1 = `
 CREATE TABLE files (
@@ -401,4 +401,10 @@ BEGIN
 END $$;
 CREATE TRIGGER lease_epoch_grows BEFORE UPDATE ON lease
 FOR EACH ROW EXECUTE FUNCTION refundd_epoch_grows();
+`
+
+// pgSchemaV4 is schemaV4: a refund's BaseAmount.
+const pgSchemaV4 = `
+ALTER TABLE refunds ADD COLUMN base_minor bigint NOT NULL DEFAULT 0 CHECK (base_minor >= 0);
+ALTER TABLE refunds ADD COLUMN base_currency text NOT NULL DEFAULT '' CHECK (base_currency = '' OR length(base_currency) = 3);
 `

@@ -29,20 +29,23 @@ type Refund struct {
 // with batches b.
 const refundCols = `r.end_to_end_id, r.doc_type, r.ref_nbr, r.release_no, r.msg_id, b.number, r.pmt_inf_id,
 	coalesce(r.instr_id, ''), r.amount_minor, r.currency, r.execution_date, r.creditor_account, r.debtor_account,
-	r.debtor_ledger_account, r.customer_id, r.status, r.reason_code, r.reason_text, r.created, r.updated`
+	r.debtor_ledger_account, r.customer_id, r.status, r.reason_code, r.reason_text, r.created, r.updated,
+	r.base_minor, r.base_currency`
 
 const refundFrom = ` FROM refunds r JOIN batches b ON b.msg_id = r.msg_id `
 
 func scanRefund(sc interface{ Scan(...any) error }) (Refund, error) {
 	var r Refund
-	var docType, cur, date, st, created, updated string
+	var docType, cur, date, st, created, updated, baseCur string
 	err := sc.Scan(&r.EndToEndID, &docType, &r.RefNbr, &r.Release, &r.MsgID, &r.Batch, &r.PmtInfID,
 		&r.InstrID, &r.Amount.Minor, &cur, &date, &r.CreditorAccount, &r.DebtorAccount,
-		&r.DebtorLedgerAccount, &r.CustomerID, &st, &r.ReasonCode, &r.ReasonText, &created, &updated)
+		&r.DebtorLedgerAccount, &r.CustomerID, &st, &r.ReasonCode, &r.ReasonText, &created, &updated,
+		&r.BaseAmount.Minor, &baseCur)
 	if err != nil {
 		return Refund{}, err
 	}
 	r.DocType, r.Amount.Currency, r.Status = refund.DocType(docType), refund.Currency(cur), refund.Status(st)
+	r.BaseAmount.Currency = refund.Currency(baseCur)
 	if r.ExecutionDate, err = refund.ParseDate(date); err != nil {
 		return Refund{}, err
 	}
