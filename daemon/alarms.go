@@ -68,7 +68,7 @@ func (d *Daemon) checkAlarms(ctx context.Context) {
 	d.metrics.SetOverdue(obs.AlarmNotSent, notSent)
 
 	open, err := d.store.BatchesByStatus(ctx, store.BatchReceiptOK, store.BatchAccepted, store.BatchPartiallyAccepted,
-		store.BatchPending, store.BatchSent, store.BatchPaid)
+		store.BatchPending, store.BatchSent)
 	if err != nil {
 		log.Warn().Err(err).Msg("checking the alarms failed")
 		return
@@ -82,7 +82,7 @@ func (d *Daemon) checkAlarms(ctx context.Context) {
 			return
 		}
 		for _, r := range rs {
-			if r.Status != refund.StatusAccepted || !bookingOverdue(r.ExecutionDate, today, d.cfg.Alarms.BookingWithinDays) {
+			if r.Status != refund.StatusAccepted || !bookingOverdue(d.cfg.BankingCalendar(), r.ExecutionDate, today, d.cfg.Alarms.BookingWithinDays) {
 				continue
 			}
 			noBooking++
@@ -115,15 +115,15 @@ func alarmDay(now time.Time, loc *time.Location) refund.Date {
 	return refund.DateOf(now.In(loc))
 }
 
-// bookingOverdue reports whether today is more than days banking days
-// after the execution date exec.
-func bookingOverdue(exec, today refund.Date, days int) bool {
+// bookingOverdue reports whether today is more than days banking days of
+// cal after the execution date exec.
+func bookingOverdue(cal refund.Calendar, exec, today refund.Date, days int) bool {
 	if exec.IsZero() {
 		return false
 	}
 	n := 0
 	for d := exec.AddDays(1); !today.Before(d); d = d.AddDays(1) {
-		if refund.IsBankingDay(d) {
+		if cal.IsBankingDay(d) {
 			n++
 			if n > days {
 				return true

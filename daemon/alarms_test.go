@@ -135,17 +135,24 @@ func TestDaemonAlarmClockStepped(t *testing.T) {
 
 func TestBookingOverdue(t *testing.T) {
 	fri := refund.NewDate(2026, 12, 4)
+	closedTue, err := refund.NewCalendar([]refund.Date{refund.NewDate(2026, 12, 8)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
+		cal   refund.Calendar
 		today refund.Date
 		days  int
 		want  bool
 	}{
-		{refund.NewDate(2026, 12, 9), 3, false}, // Mon 7, Tue 8, Wed 9: three banking days
-		{refund.NewDate(2026, 12, 10), 3, true},
-		{refund.NewDate(2026, 12, 6), 0, false}, // the weekend is no banking day
-		{refund.NewDate(2026, 12, 7), 0, true},
+		{refund.Calendar{}, refund.NewDate(2026, 12, 9), 3, false}, // Mon 7, Tue 8, Wed 9: three banking days
+		{refund.Calendar{}, refund.NewDate(2026, 12, 10), 3, true},
+		{refund.Calendar{}, refund.NewDate(2026, 12, 6), 0, false}, // the weekend is no banking day
+		{refund.Calendar{}, refund.NewDate(2026, 12, 7), 0, true},
+		{closedTue, refund.NewDate(2026, 12, 10), 3, false}, // Mon 7, Wed 9, Thu 10: Tue 8 is closed
+		{closedTue, refund.NewDate(2026, 12, 11), 3, true},
 	} {
-		if got := bookingOverdue(fri, tc.today, tc.days); got != tc.want {
+		if got := bookingOverdue(tc.cal, fri, tc.today, tc.days); got != tc.want {
 			t.Errorf("bookingOverdue(%s, %s, %d) = %v, want %v", fri, tc.today, tc.days, got, tc.want)
 		}
 	}
@@ -222,7 +229,7 @@ func TestBookingAlarmDST(t *testing.T) {
 			if day != tt.day {
 				t.Errorf("alarmDay(%s) = %s, want %s", tt.now, day, tt.day)
 			}
-			if got := bookingOverdue(tt.exec, day, 1); got != tt.want {
+			if got := bookingOverdue(refund.Calendar{}, tt.exec, day, 1); got != tt.want {
 				t.Errorf("booking of %s overdue on %s = %v, want %v", tt.exec, day, got, tt.want)
 			}
 		})

@@ -47,8 +47,9 @@ func (e *daemonEnv) checkFinal(t *testing.T) {
 		t.Errorf("download folder still holds %v", got)
 	}
 	st, rs := e.statuses(t, testMsgID)
-	if st != store.BatchPaid {
-		t.Errorf("batch is %s, want %s", st, store.BatchPaid)
+	// One refund rejected, one returned: both need an operator.
+	if st != store.BatchSettledWithExceptions {
+		t.Errorf("batch is %s, want %s", st, store.BatchSettledWithExceptions)
 	}
 	for ref, want := range wantFinal {
 		if rs[ref] != want {
@@ -115,7 +116,7 @@ func TestDaemonEndToEnd(t *testing.T) {
 	if err := status.Write(&out, bs, false); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{testMsgID, "paid", "CN10046", "booked", "PP10043", "rejected", "AC04", "returned", "CN-CN10046-"} {
+	for _, want := range []string{testMsgID, "settled-with-exceptions", "CN10046", "booked", "PP10043", "rejected", "AC04", "returned", "CN-CN10046-"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("status output lacks %q:\n%s", want, out.String())
 		}

@@ -162,6 +162,112 @@ func Rerelease(ctx context.Context, cfg *config.Config, s RereleaseStore, e2es [
 	return b, nil
 }
 
+// ReleaseStore is what Release needs of the state store (*store.Store).
+type ReleaseStore interface {
+	RereleaseStore
+	OpenNotes(ctx context.Context, kinds ...store.NoteKind) ([]store.Note, error)
+}
+
+// Release sends refunds that the account guard held back, named by their
+// RefNbr (or DocType:RefNbr when two documents share a number), in a new
+// batch: the next attempt of their ERP batch (a new MsgId), read again
+// from the archived batch file and checked against today's rules. why is
+// the operator's reason; the batch's event records it with the user the
+// command runs as. All the refunds must be of one ERP batch.
+func Release(ctx context.Context, cfg *config.Config, s ReleaseStore, refs []string, why string, now time.Time) (store.Batch, error) {
+	if len(refs) == 0 {
+		return store.Batch{}, fmt.Errorf("release: %w: no RefNbr given", store.ErrInvalid)
+	}
+	if strings.TrimSpace(why) == "" {
+		return store.Batch{}, fmt.Errorf("release: %w: say why the new account is right (-reason)", store.ErrInvalid)
+	}
+	held, err := s.OpenNotes(ctx, store.NoteHeld)
+	if err != nil {
+		return store.Batch{}, fmt.Errorf("release: %w", err)
+	}
+	sel := &render.Selection{Releases: map[render.DocRef]int{}}
+	var msgID string
+	for _, ref := range refs {
+		docType, refNbr, typed := strings.Cut(ref, ":")
+		if !typed {
+			docType, refNbr = "", ref
+		}
+		var found []store.Note
+		for _, n := range held {
+			if n.RefNbr == refNbr && (docType == "" || strings.EqualFold(string(n.DocType), docType)) {
+				found = append(found, n)
+			}
+		}
+		switch {
+		case len(found) == 0:
+			return store.Batch{}, fmt.Errorf("release %s: %w: no refund held back with this number", ref, store.ErrNotFound)
+		case len(found) > 1 && found[0].DocType != found[1].DocType:
+			return store.Batch{}, fmt.Errorf("release %s: %w: %s and %s are both held; write DocType:RefNbr", ref, store.ErrInvalid,
+				found[0].DocType, found[1].DocType)
+		}
+		n := found[len(found)-1] // the latest batch that held it
+		if msgID != "" && n.MsgID != msgID {
+			return store.Batch{}, fmt.Errorf("release %s: %w: held in batch %s, the others in %s; release one batch at a time",
+				ref, store.ErrInvalid, n.MsgID, msgID)
+		}
+		msgID = n.MsgID
+		next, err := s.NextRelease(ctx, n.DocType, n.RefNbr)
+		if err != nil {
+			return store.Batch{}, fmt.Errorf("release %s: %w", ref, err)
+		}
+		sel.Releases[render.DocRef{DocType: n.DocType, RefNbr: n.RefNbr}] = next
+	}
+	orig, err := s.Batch(ctx, msgID)
+	if err != nil {
+		return store.Batch{}, fmt.Errorf("release: %w", err)
+	}
+	if orig.FileHash == "" {
+		return store.Batch{}, fmt.Errorf("release: batch %s: %w: no ERP file recorded", msgID, store.ErrNotFound)
+	}
+	source, err := s.File(ctx, orig.FileHash)
+	if err != nil {
+		return store.Batch{}, fmt.Errorf("release: batch %s: %w", orig.Number, err)
+	}
+	file, err := archivedFile(filepath.Join(cfg.SpoolDir(), "archive", "export"), source)
+	if err != nil {
+		return store.Batch{}, fmt.Errorf("release: batch %s: %w", orig.Number, err)
+	}
+	if sel.Attempt, err = s.NextAttempt(ctx, orig.Number); err != nil {
+		return store.Batch{}, fmt.Errorf("release: %w", err)
+	}
+	open := func() (io.ReadCloser, error) { return os.Open(file) }
+	plan, err := render.Selected(cfg, source.Name, open, now, sel)
+	if err != nil {
+		return store.Batch{}, fmt.Errorf("release: %w", err)
+	}
+	if !plan.Valid() {
+		var ps []string
+		for _, q := range plan.Problems {
+			if !q.Warning {
+				ps = append(ps, q.String())
+			}
+		}
+		return store.Batch{}, fmt.Errorf("release: %w: %s", render.ErrInvalidBatch, strings.Join(ps, "; "))
+	}
+	if plan.NbOfTxs != len(sel.Releases) {
+		return store.Batch{}, fmt.Errorf("release: %w: found %d of the %d refunds in %s", store.ErrNotFound, plan.NbOfTxs, len(sel.Releases), file)
+	}
+	outbox := Outbox(cfg)
+	if err := os.MkdirAll(outbox, 0o750); err != nil {
+		return store.Batch{}, fmt.Errorf("release: %w", err)
+	}
+	upload := cfg.SFTP.UploadDir
+	if upload == "" {
+		upload = "/"
+	}
+	reason := "operator release of held refunds " + strings.Join(refs, ", ") + operator() + ": " + strings.TrimSpace(why)
+	b, err := writeIntent(ctx, s, &atomicfile.Writer{}, outbox, upload, plan, open, "", reason)
+	if err != nil {
+		return store.Batch{}, fmt.Errorf("release: %w", err)
+	}
+	return b, nil
+}
+
 // archivedFile finds the archived copy of an ERP file below dir: a file
 // named as it was dropped (perhaps with a " (n)") with its content hash.
 func archivedFile(dir string, f store.File) (string, error) {

@@ -46,12 +46,12 @@ func (d *Daemon) takeBatch(ctx context.Context, cl spool.Claimed, resumed bool) 
 	}
 	failpoint.Hit(failpoint.BeforeIntent)
 	open := func() (io.ReadCloser, error) { return os.Open(cl.Path) }
-	plan, err := render.Batch(d.cfg, cl.Name, open, d.now())
+	plan, err := render.Guarded(d.cfg, cl.Name, open, d.now(), d.guardOptions(ctx))
 	if err != nil {
 		return err
 	}
 	log = log.With().Str(obs.FieldBatch, plan.Batch).Logger()
-	for _, q := range plan.Problems {
+	for q := range erp.Summarise(plan.Problems) {
 		if q.Warning {
 			log.Warn().Str(obs.FieldStage, "validate").Str("problem", q.String()).Msg("batch warning")
 		}
@@ -66,7 +66,20 @@ func (d *Daemon) takeBatch(ctx context.Context, cl spool.Claimed, resumed bool) 
 	}
 	for _, b := range earlier {
 		if b.FileHash == cl.SHA256 { // recorded by a run that stopped before archiving
+			if err := d.reportLeftOut(ctx, cl, b, log); err != nil {
+				return err
+			}
 			return d.finishBatchFile(ctx, cl, b, log)
+		}
+	}
+	if len(earlier) > 0 {
+		fixed, err := d.correction(ctx, cl, plan, earlier, open)
+		if err != nil {
+			return err
+		}
+		if fixed != nil {
+			plan = fixed
+			earlier = nil
 		}
 	}
 	if len(earlier) > 0 {
@@ -83,9 +96,61 @@ func (d *Daemon) takeBatch(ctx context.Context, cl spool.Claimed, resumed bool) 
 		return err
 	}
 	failpoint.Hit(failpoint.AfterIntent)
-	log.Info().Str(obs.FieldMsgID, b.MsgID).Str(obs.FieldStage, "record").Str(obs.FieldStatus, string(store.BatchSending)).
-		Int("refunds", b.NbOfTxs).Msg("batch recorded for upload")
+	log.Info().Str(obs.FieldMsgID, b.MsgID).Str(obs.FieldStage, "record").Str(obs.FieldStatus, string(b.Status)).
+		Int("refunds", b.NbOfTxs).Int("left_out", plan.Invalid()+plan.Held()).Msg("batch recorded for upload")
+	if err := d.reportLeftOut(ctx, cl, b, log); err != nil {
+		return err
+	}
 	return d.finishBatchFile(ctx, cl, b, log)
+}
+
+// correction returns the plan of a batch file that corrects refunds left
+// out of an earlier batch of the same number as invalid: every refund of
+// the file is one of those, and the file is valid. Its batch is the next
+// attempt of the number (a new MsgId), each refund its document's next
+// release. nil when the file is not such a correction.
+func (d *Daemon) correction(ctx context.Context, cl spool.Claimed, plan *render.Plan, earlier []store.Batch, open render.Opener) (*render.Plan, error) {
+	if !plan.Valid() || len(plan.Left) > 0 || plan.NbOfTxs == 0 {
+		return nil, nil
+	}
+	open2 := map[render.DocRef]bool{}
+	for _, b := range earlier {
+		ns, err := d.store.Notes(ctx, b.MsgID)
+		if err != nil {
+			return nil, err
+		}
+		for _, n := range ns {
+			if n.Kind == store.NoteInvalid && n.Open() {
+				open2[render.DocRef{DocType: n.DocType, RefNbr: n.RefNbr}] = true
+			}
+		}
+	}
+	if len(open2) == 0 {
+		return nil, nil
+	}
+	sel := &render.Selection{Releases: map[render.DocRef]int{}}
+	fits := true
+	_, err := plan.Scan(open, sha256.New(), func(erp.Problem) {}, func(rec erp.Record, t *refund.Transfer) error {
+		ref := render.DocRef{DocType: rec.Refund.DocType, RefNbr: rec.Refund.RefNbr}
+		if !open2[ref] {
+			fits = false
+			return nil
+		}
+		n, err := d.store.NextRelease(ctx, ref.DocType, ref.RefNbr)
+		sel.Releases[ref] = n
+		return err
+	})
+	if err != nil || !fits {
+		return nil, err
+	}
+	if sel.Attempt, err = d.store.NextAttempt(ctx, plan.Batch); err != nil {
+		return nil, err
+	}
+	fixed, err := render.Selected(d.cfg, cl.Name, open, d.now(), sel)
+	if err != nil || !fixed.Valid() {
+		return nil, err
+	}
+	return fixed, nil
 }
 
 // intentStore is what writeIntent needs of the state store.
@@ -106,6 +171,18 @@ func writeIntent(ctx context.Context, s intentStore, files *atomicfile.Writer, o
 	refunds, err := planRefunds(plan, open)
 	if err != nil {
 		return store.Batch{}, err
+	}
+	if len(refunds) == 0 && plan.Held() > 0 {
+		// Every refund is held back by the account guard: the batch is
+		// recorded with its notes, to be released in a later batch; there
+		// is nothing to send.
+		b := store.Batch{MsgID: plan.MsgID, Number: plan.Batch, Attempt: plan.Attempt(), FileHash: fileHash,
+			Status: store.BatchReceived, MsgCreated: plan.Created, Notes: notesOf(plan),
+			Reason: "every refund held back by the account guard"}
+		if err := s.CreateBatch(ctx, b, nil); err != nil {
+			return store.Batch{}, err
+		}
+		return b, nil
 	}
 	name := plan.MsgID + ".xml"
 	local := filepath.Join(outbox, name)
@@ -133,7 +210,7 @@ func writeIntent(ctx context.Context, s intentStore, files *atomicfile.Writer, o
 	b := store.Batch{
 		MsgID: plan.MsgID, Number: plan.Batch, Attempt: attempt, FileHash: fileHash, Status: store.BatchSending,
 		LocalPath: local, RemoteName: path.Join(uploadDir, name), PainHash: hex.EncodeToString(sum[:]),
-		Pain: pain.Bytes(), MsgCreated: plan.Created, NbOfTxs: len(refunds), Reason: reason,
+		Pain: pain.Bytes(), MsgCreated: plan.Created, NbOfTxs: len(refunds), Reason: reason, Notes: notesOf(plan),
 	}
 	if err := s.CreateBatch(ctx, b, refunds); err != nil {
 		// A batch the store refused leaves no file in the outbox. After any
@@ -273,6 +350,9 @@ func planRefunds(p *render.Plan, open render.Opener) ([]store.Refund, error) {
 	}
 	var rs []store.Refund
 	_, err := p.Scan(open, sha256.New(), func(erp.Problem) {}, func(rec erp.Record, t *refund.Transfer) error {
+		if t == nil && p.IsLeft(rec.Pos) {
+			return nil
+		}
 		if t == nil {
 			return fmt.Errorf("%w: %s changed", render.ErrChanged, rec.Pos)
 		}

@@ -318,7 +318,7 @@ func TestExecutionDateDST(t *testing.T) {
 			if rules.Today != tt.today {
 				t.Errorf("today at %s = %s, want %s", tt.now, rules.Today, tt.today)
 			}
-			exec, moved, err := refund.ExecutionDate(tt.want, rules.Today, refund.NextBankingDayPolicy)
+			exec, moved, err := rules.Calendar.ExecutionDate(tt.want, rules.Today, refund.NextBankingDayPolicy)
 			if err != nil {
 				t.Fatal(err)
 			}

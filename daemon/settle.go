@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"time"
 
 	"github.com/rs/zerolog"
 
@@ -55,36 +56,124 @@ func (d *Daemon) settleByBookings(ctx context.Context, path string, log zerolog.
 	return nil
 }
 
-// settleBatches moves a batch whose refunds the bank has all answered
-// for good to paid: none is waiting (new, sent, accepted, pending) and at
-// least one was booked.
+// settleBatches moves the batches whose refunds the bank has all answered
+// for good (none is new, sent, accepted or pending):
+//
+//   - to paid when every refund was booked;
+//   - to settled-with-exceptions when some were booked and others
+//     rejected or returned, and one of those has not been re-released;
+//   - to completed when nothing is left to do (see store.BatchCompleted):
+//     every refund booked, or rejected or returned and re-released since,
+//     no refund left out of the batch still open, and the last booking
+//     store.CompleteAfter banking days old.
+//
+// A batch of held refunds only (received, without refunds) is completed
+// once every one was released.
 func (d *Daemon) settleBatches(ctx context.Context) {
-	bs, err := d.store.BatchesByStatus(ctx, store.BatchReceiptOK, store.BatchAccepted, store.BatchPartiallyAccepted, store.BatchPending)
+	bs, err := d.store.BatchesByStatus(ctx, store.BatchReceived, store.BatchReceiptOK, store.BatchAccepted,
+		store.BatchPartiallyAccepted, store.BatchPending, store.BatchPaid, store.BatchSettledWithExceptions)
 	if err != nil {
 		d.log.Warn().Err(err).Msg("reading the batches to settle failed")
 		return
 	}
+	today := refund.DateOf(d.now().In(d.cfg.Location()))
 	for _, b := range bs {
-		rs, err := d.store.Refunds(ctx, b.MsgID)
+		to, reason, err := d.settled(ctx, b, today)
 		if err != nil {
 			d.log.Warn().Err(err).Msg("reading the batches to settle failed")
 			return
 		}
-		waiting, booked := false, false
-		for _, r := range rs {
-			switch r.Status {
-			case refund.StatusBooked, refund.StatusReturned:
-				booked = true
-			case refund.StatusRejected:
-			default:
-				waiting = true
-			}
-		}
-		if waiting || !booked || !store.AllowedBatch(b.Status, store.BatchPaid) {
+		if to == "" || to == b.Status || !store.AllowedBatch(b.Status, to) {
 			continue
 		}
 		log := d.log.With().Str(obs.FieldComponent, "inbound").Str(obs.FieldStage, "settle").
 			Str(obs.FieldBatch, b.Number).Str(obs.FieldMsgID, b.MsgID).Logger()
-		d.setBatch(ctx, b, store.BatchPaid, "every refund booked or rejected", log)
+		d.setBatch(ctx, b, to, reason, log)
 	}
+}
+
+// settled returns the status batch b has earned, with the reason, or ""
+// when it has none beyond its own.
+func (d *Daemon) settled(ctx context.Context, b store.Batch, today refund.Date) (store.BatchStatus, string, error) {
+	rs, err := d.store.Refunds(ctx, b.MsgID)
+	if err != nil {
+		return "", "", err
+	}
+	open, err := d.openNotes(ctx, b)
+	if err != nil {
+		return "", "", err
+	}
+	if b.Status == store.BatchReceived {
+		if len(rs) == 0 && open == 0 {
+			return store.BatchCompleted, "every refund held back was released in a later batch", nil
+		}
+		return "", "", nil
+	}
+	var booked, failed, redone int
+	var last time.Time
+	for _, r := range rs {
+		switch r.Status {
+		case refund.StatusBooked:
+			booked++
+			if r.Updated.After(last) {
+				last = r.Updated
+			}
+		case refund.StatusRejected, refund.StatusReturned:
+			failed++
+			next, err := d.store.NextRelease(ctx, r.DocType, r.RefNbr)
+			if err != nil {
+				return "", "", err
+			}
+			if next > r.Release+1 {
+				// A later release of the document is recorded.
+				redone++
+			}
+			if r.Updated.After(last) {
+				last = r.Updated
+			}
+		default:
+			return "", "", nil // the bank has not answered for every refund yet
+		}
+	}
+	if booked == 0 && failed == len(rs) && b.Status != store.BatchPaid && b.Status != store.BatchSettledWithExceptions {
+		return "", "", nil // nothing booked: the bank's group status says it
+	}
+	to, reason := store.BatchPaid, "every refund booked"
+	if failed > 0 {
+		to, reason = store.BatchSettledWithExceptions, fmt.Sprintf("%d booked, %d rejected or returned", booked, failed)
+	}
+	if redone == failed && open == 0 && !last.IsZero() &&
+		bankingDaysSince(d.cfg.BankingCalendar(), refund.DateOf(last.In(d.cfg.Location())), today) >= store.CompleteAfter {
+		to, reason = store.BatchCompleted, fmt.Sprintf("nothing left to do: %d booked, %d paid again in later batches, last booking %d banking days ago or more",
+			booked, redone, store.CompleteAfter)
+	}
+	return to, reason, nil
+}
+
+// openNotes returns the number of refunds left out of batch b that are
+// still open.
+func (d *Daemon) openNotes(ctx context.Context, b store.Batch) (int, error) {
+	ns, err := d.store.Notes(ctx, b.MsgID)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for i := range ns {
+		if ns[i].Open() {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// bankingDaysSince returns the number of banking days of cal after from,
+// up to and including today.
+func bankingDaysSince(cal refund.Calendar, from, today refund.Date) int {
+	n := 0
+	for d := from.AddDays(1); !today.Before(d) && n < 1000; d = d.AddDays(1) {
+		if cal.IsBankingDay(d) {
+			n++
+		}
+	}
+	return n
 }

@@ -14,6 +14,7 @@ import (
 
 	"refundd/daemon"
 	"refundd/daemon/config"
+	"refundd/daemon/refund"
 	"refundd/daemon/render"
 	"refundd/daemon/store"
 	"refundd/daemon/validate"
@@ -36,6 +37,7 @@ commands:
   status   [-json] -config FILE [BATCH]         batches, or the refunds of one batch, with their status
   resolve  -config FILE -sent|-release MSGID    settle a batch whose upload is in doubt
   rerelease -config FILE ENDTOENDID...          pay refunds the bank rejected again, in a new batch
+  release  -config FILE -reason TEXT REFNBR...  send refunds the account guard held back, in a new batch
   doctor   -config FILE                         check folders, keys and the SFTP connection to AutoPay
   sandbox  [-dir DIR] [-once]                   run refundd against a local AutoPay stand-in with an example batch
   version                                       print version and build information
@@ -62,6 +64,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdResolve(args[1:], stdout, stderr)
 	case "rerelease":
 		return cmdRerelease(args[1:], stdout, stderr)
+	case "release":
+		return cmdRelease(args[1:], stdout, stderr)
 	case "doctor":
 		return cmdDoctor(args[1:], stdout, stderr)
 	case "sandbox":
@@ -200,6 +204,7 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 		return exitFailure
 	}
 	defer s.close()
+	fmt.Fprint(stdout, bankingDays(s.cfg, s.now))
 	code := exitOK
 	for _, path := range fs.Args() {
 		r, err := validate.File(s.cfg, path, s.now)
@@ -219,6 +224,14 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	return code
+}
+
+// bankingDays is the line of the validate and status commands that names
+// the next banking days from today in the configured time zone, and the
+// days the configuration closes or opens soon.
+func bankingDays(cfg *config.Config, now time.Time) string {
+	today := refund.DateOf(now.In(cfg.Location()))
+	return "next banking days: " + cfg.BankingCalendar().Outlook(today) + "\n"
 }
 
 func cmdVersion(stdout io.Writer) int {

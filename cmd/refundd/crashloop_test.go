@@ -707,10 +707,7 @@ func checkCrashInvariants(dir, up, spool string, open func() (*store.Store, erro
 	if err := s.IntegrityCheck(ctx); err != nil {
 		bad("store integrity: %v", err)
 	}
-	all := []store.BatchStatus{store.BatchReceived, store.BatchRejected, store.BatchSending, store.BatchSent, store.BatchInDoubt,
-		store.BatchReceiptOK, store.BatchAccepted, store.BatchPartiallyAccepted, store.BatchRejectedByBank, store.BatchPending,
-		store.BatchPaid, store.BatchCompleted}
-	bs, err := s.BatchesByStatus(ctx, all...)
+	bs, err := s.BatchesByStatus(ctx, store.BatchStatuses()...)
 	if err != nil {
 		bad("read the batches: %v", err)
 	}

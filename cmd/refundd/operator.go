@@ -64,3 +64,31 @@ func cmdRerelease(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "batch %s attempt %d: MsgId %s, %d refund(s), %s\n", b.Number, b.Attempt, b.MsgID, b.NbOfTxs, b.Status)
 	return exitOK
 }
+
+func cmdRelease(args []string, stdout, stderr io.Writer) int {
+	var cf commonFlags
+	fs := newFlagSet("release", stderr, &cf, false)
+	why := fs.String("reason", "", "why the new account is right (recorded with the user running the command)")
+	if !parse(fs, args, "usage: refundd release -config FILE -reason TEXT REFNBR...\n\n"+
+		"Sends refunds that the account guard held back (batches.account_guard: hold):\n"+
+		"they go into a new batch with the next attempt of their ERP batch (a new MsgId),\n"+
+		"read again from the archived batch file and checked against today's rules. The\n"+
+		"reason and the user running the command are recorded. The daemon uploads the\n"+
+		"new batch. All refunds must be of one ERP batch; write DocType:RefNbr when two\n"+
+		"held documents share a number.\n\n", func() bool { return fs.NArg() > 0 }) {
+		return exitUsage
+	}
+	s, err := cf.open(true)
+	if err != nil {
+		fmt.Fprintf(stderr, "refundd release: %v\n", err)
+		return exitFailure
+	}
+	defer s.close()
+	b, err := daemon.Release(s.ctx, s.cfg, s.store, fs.Args(), *why, s.now)
+	if err != nil {
+		fmt.Fprintf(stderr, "refundd release: %v\n", err)
+		return exitFailure
+	}
+	fmt.Fprintf(stdout, "batch %s attempt %d: MsgId %s, %d refund(s), %s\n", b.Number, b.Attempt, b.MsgID, b.NbOfTxs, b.Status)
+	return exitOK
+}

@@ -45,6 +45,7 @@ func cmdStatus(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "refundd status: %v\n", err)
 			return exitFailure
 		}
+		fmt.Fprint(stdout, bankingDays(s.cfg, s.now)+"\n")
 	}
 	if err := status.Write(stdout, bs, *asJSON); err != nil {
 		fmt.Fprintf(stderr, "refundd status: %v\n", err)

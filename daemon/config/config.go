@@ -43,6 +43,8 @@ type Config struct {
 	Watch          Watch           `yaml:"watch"`
 	SFTP           SFTP            `yaml:"sftp"`
 	Ledger         Ledger          `yaml:"ledger"`
+	Batches        Batches         `yaml:"batches"`
+	Calendar       Calendar        `yaml:"calendar"`
 	Alarms         Alarms          `yaml:"alarms"`
 	Log            Log             `yaml:"log"`
 	HTTP           HTTP            `yaml:"http"`
@@ -215,6 +217,42 @@ const (
 	FormatVismaJSON = "visma-json"
 )
 
+// Batches says how refundd treats the batches the ERP exports.
+type Batches struct {
+	// OnInvalid is OnInvalidReject (a batch with any invalid refund is
+	// refused whole; the default) or OnInvalidSendValid (the valid
+	// refunds are sent, the invalid ones reported to the ERP).
+	OnInvalid string `yaml:"on_invalid"`
+	// AccountGuard is GuardOff, GuardWarn (the default) or GuardHold: what
+	// happens to a refund to another account than the same customer's
+	// last booked refund.
+	AccountGuard string `yaml:"account_guard"`
+	// Encoding is the character encoding of CSV batch files: EncodingUTF8
+	// (the default), EncodingWindows1252 or EncodingISO88591.
+	Encoding string `yaml:"encoding"`
+}
+
+// The values of batches.on_invalid, batches.account_guard and
+// batches.encoding.
+const (
+	OnInvalidReject     = "reject"
+	OnInvalidSendValid  = "send-valid"
+	GuardOff            = "off"
+	GuardWarn           = "warn"
+	GuardHold           = "hold"
+	EncodingUTF8        = "utf-8"
+	EncodingWindows1252 = "windows-1252"
+	EncodingISO88591    = "iso-8859-1"
+)
+
+// Calendar corrects the built-in Norwegian banking calendar: Closed are
+// extra days without banking, Open are days to treat as banking days
+// although the built-in calendar closes them (YYYY-MM-DD each).
+type Calendar struct {
+	Closed []string `yaml:"closed"`
+	Open   []string `yaml:"open"`
+}
+
 // Alarms are the waiting times after which refundd warns.
 type Alarms struct {
 	StatusWithin      time.Duration `yaml:"status_within"`
@@ -373,8 +411,11 @@ func (c *Config) validate() error {
 	}
 	if strings.TrimSpace(c.Company.Name) == "" {
 		bad("company.name", "required")
-	} else if _, _, err := refund.Text(c.Company.Name, true, 140); err != nil {
+	} else if _, changes, err := refund.Text(c.Company.Name, true, 140); err != nil {
 		bad("company.name", "%v", err)
+	} else if changes != "" {
+		// The name goes into every payment file as written.
+		bad("company.name", "has characters outside the bank's set; write it with them replaced (%s)", changes)
 	}
 	if org, err := refund.ParseOrgNumber(c.Company.OrgNumber); err != nil {
 		bad("company.org_number", "%v", err)
@@ -459,8 +500,10 @@ func (c *Config) validate() error {
 		}
 		methods[m.ID] = pm
 	}
-	if _, _, err := refund.Text(c.Message.Prefix, true, 100); err != nil {
+	if _, changes, err := refund.Text(c.Message.Prefix, true, 100); err != nil {
 		bad("message.prefix", "%v", err)
+	} else if changes != "" {
+		bad("message.prefix", "has characters outside the bank's set; write it with them replaced (%s)", changes)
 	}
 
 	v, err := pain001.ParseVersion(c.Pain001.Version)
@@ -501,6 +544,8 @@ func (c *Config) validate() error {
 	c.validateSFTP(bad)
 	c.validateStore(bad)
 	c.validateLedger(bad)
+	c.validateBatches(bad)
+	cal := c.validateCalendar(bad)
 	if c.Alarms.BookingWithinDays < 0 {
 		bad("alarms.booking_within_days", "must not be negative")
 	}
@@ -508,8 +553,76 @@ func (c *Config) validate() error {
 		return fmt.Errorf("%w:\n  %w", ErrInvalid, indentJoin(errs))
 	}
 	c.rules = refund.Rules{Methods: methods, MessagePrefix: c.Message.Prefix, PastDates: policy,
-		CurrencyDifferences: c.Ledger.CurrencyGainAccount != ""}
+		CurrencyDifferences: c.Ledger.CurrencyGainAccount != "", Calendar: cal}
 	return nil
+}
+
+// validateBatches checks the batches section, filling in its defaults.
+func (c *Config) validateBatches(bad func(key, format string, args ...any)) {
+	b := &c.Batches
+	b.OnInvalid = strings.ToLower(strings.TrimSpace(b.OnInvalid))
+	switch b.OnInvalid {
+	case "":
+		b.OnInvalid = OnInvalidReject
+	case OnInvalidReject, OnInvalidSendValid:
+	default:
+		bad("batches.on_invalid", "%q is not %s or %s", b.OnInvalid, OnInvalidReject, OnInvalidSendValid)
+	}
+	b.AccountGuard = strings.ToLower(strings.TrimSpace(b.AccountGuard))
+	switch b.AccountGuard {
+	case "":
+		b.AccountGuard = GuardWarn
+	case GuardOff, GuardWarn, GuardHold:
+	default:
+		bad("batches.account_guard", "%q is not %s, %s or %s", b.AccountGuard, GuardOff, GuardWarn, GuardHold)
+	}
+	switch e := strings.ToLower(strings.TrimSpace(b.Encoding)); e {
+	case "", "utf8", EncodingUTF8:
+		b.Encoding = EncodingUTF8
+	case "cp1252", "windows1252", EncodingWindows1252:
+		b.Encoding = EncodingWindows1252
+	case "latin1", "latin-1", "iso8859-1", EncodingISO88591:
+		b.Encoding = EncodingISO88591
+	default:
+		bad("batches.encoding", "%q is not %s, %s or %s", b.Encoding, EncodingUTF8, EncodingWindows1252, EncodingISO88591)
+	}
+}
+
+// validateCalendar checks calendar.closed and calendar.open: each a date
+// (YYYY-MM-DD), listed once, and in one of the two lists only. It returns
+// the banking calendar they make.
+func (c *Config) validateCalendar(bad func(key, format string, args ...any)) refund.Calendar {
+	keys := map[refund.Date]string{} // the key of each day listed
+	days := func(list string, in []string) []refund.Date {
+		var out []refund.Date
+		for i, s := range in {
+			key := fmt.Sprintf("calendar.%s[%d]", list, i)
+			t, err := time.Parse(time.DateOnly, strings.TrimSpace(s))
+			if err != nil {
+				bad(key, "%q: not a date (YYYY-MM-DD)", s)
+				continue
+			}
+			d := refund.DateOf(t)
+			if first, ok := keys[d]; ok {
+				if strings.HasPrefix(first, "calendar."+list+"[") {
+					bad(key, "%q: listed twice (also %s)", s, first)
+				} else {
+					bad(key, "%q: both closed and open (also %s)", s, first)
+				}
+				continue
+			}
+			keys[d] = key
+			out = append(out, d)
+		}
+		return out
+	}
+	closed := days("closed", c.Calendar.Closed)
+	open := days("open", c.Calendar.Open)
+	cal, err := refund.NewCalendar(closed, open) // a day in both lists is reported above, and left out
+	if err != nil {
+		bad("calendar", "%v", err)
+	}
+	return cal
 }
 
 // validateLedger checks how postings are made and written: the mode, the
@@ -689,6 +802,10 @@ func (c *Config) LedgerAccounts() refund.Ledger {
 	return refund.Ledger{Receivables: c.Ledger.ReceivablesAccount, Charges: c.Ledger.ChargesAccount, Release: c.Ledger.Post == PostRelease,
 		CurrencyGain: c.Ledger.CurrencyGainAccount, CurrencyLoss: c.Ledger.CurrencyLossAccount}
 }
+
+// BankingCalendar returns the banking calendar execution dates follow:
+// the built-in one corrected by calendar.closed and calendar.open.
+func (c *Config) BankingCalendar() refund.Calendar { return c.rules.Calendar }
 
 // Rules returns the ERP's rules for refunds as configured, with today's date
 // taken from now in the configured time zone.

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"refundd/daemon/refund"
 )
 
 // TestExampleConfig loads the documented example, so it cannot go stale.
@@ -88,6 +90,12 @@ func TestConfigErrors(t *testing.T) {
 		{"a currency account without a subaccount", strings.Replace(string(base), `ledger: {`,
 			`ledger: {currency_gain_account: "8060", currency_loss_account: "8160", format: visma-csv, subaccounts: {"1500": "0", "1920": "0", "7770": "0", "8060": "0"}, `, 1),
 			[]string{"ledger.subaccounts: no subaccount for account 8160 (ledger.currency_loss_account)"}},
+		{"calendar: a bad date", string(base) + "calendar: {closed: [\"2027-12-31\", \"2027-13-01\", \"31.12.2027\"]}\n",
+			[]string{`calendar.closed[1]: "2027-13-01": not a date (YYYY-MM-DD)`, `calendar.closed[2]: "31.12.2027": not a date`}},
+		{"calendar: a day twice", string(base) + "calendar: {closed: [\"2027-12-31\", \"2027-12-24\", \"2027-12-31\"]}\n",
+			[]string{`calendar.closed[2]: "2027-12-31": listed twice (also calendar.closed[0])`}},
+		{"calendar: a day in both lists", string(base) + "calendar: {closed: [\"2027-12-31\"], open: [\"2027-12-24\", \"2027-12-31\"]}\n",
+			[]string{`calendar.open[1]: "2027-12-31": both closed and open (also calendar.closed[0])`}},
 		{"every problem at once", `
 company: {name: "", org_number: "987654321"}
 debtor_accounts:
@@ -155,5 +163,35 @@ func TestConfigLedger(t *testing.T) {
 	}
 	if !c.LedgerAccounts().Release || c.Ledger.Format != FormatVismaJSON || c.Ledger.Subaccounts["7770"] != "CA-1-T32" {
 		t.Errorf("ledger %+v; want release, visma-json and the subaccounts", c.Ledger)
+	}
+}
+
+// TestConfigCalendar: calendar.closed and calendar.open correct the
+// built-in calendar of the rules and of BankingCalendar.
+func TestConfigCalendar(t *testing.T) {
+	base, err := os.ReadFile("../testdata/refundd.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := Parse(strings.NewReader(string(base)+`calendar: {closed: ["2026-12-30"], open: ["2026-12-24"]}`+"\n"), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules := c.Rules(time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC))
+	for _, tt := range []struct {
+		day  refund.Date
+		want bool
+	}{
+		{refund.NewDate(2026, 12, 30), false},
+		{refund.NewDate(2026, 12, 24), true},
+		{refund.NewDate(2026, 12, 29), true},
+		{refund.NewDate(2026, 12, 25), false},
+	} {
+		if got := rules.Calendar.IsBankingDay(tt.day); got != tt.want {
+			t.Errorf("rules: IsBankingDay(%s) = %v; want %v", tt.day, got, tt.want)
+		}
+		if got := c.BankingCalendar().IsBankingDay(tt.day); got != tt.want {
+			t.Errorf("BankingCalendar().IsBankingDay(%s) = %v; want %v", tt.day, got, tt.want)
+		}
 	}
 }

@@ -13,12 +13,16 @@ import (
 	"refundd/daemon/refund"
 )
 
-// csv reads a batch export in CSV: UTF-8 (a byte order mark is dropped), ';'
-// between fields, one header row naming the columns in any case and order.
+// csv reads a batch export in CSV: in s.enc (of UTF-8 a byte order mark is
+// dropped), ';' between fields, one header row naming the columns in any
+// case and order.
 func (s *scanner) csv(r io.Reader) error {
 	br := bufio.NewReaderSize(r, 64<<10)
 	if !s.skipBOM(br) {
 		return nil
+	}
+	if s.enc != UTF8 {
+		br = bufio.NewReaderSize(&decoder{r: br, enc: s.enc}, 64<<10)
 	}
 	cr := csv.NewReader(br) // uses br as it is: it is buffered enough
 	cr.Comma = ';'
@@ -69,13 +73,22 @@ func (s *scanner) csv(r io.Reader) error {
 		var extra []Problem
 		for i, v := range rec {
 			c := cols[i]
-			if !utf8.ValidString(v) {
-				if c >= 0 {
-					extra = append(extra, Problem{Pos: pos, Field: columns[c].name, Msg: "not valid UTF-8"})
-				} else {
-					extra = append(extra, Problem{Pos: pos, Msg: fmt.Sprintf("column %d (%q): not valid UTF-8", i+1, header[i])})
-				}
+			msg := ""
+			switch {
+			case !utf8.ValidString(v):
+				msg = s.invalidUTF8(v, line)
 				v = strings.ToValidUTF8(v, "\uFFFD")
+			case s.enc != UTF8:
+				if msg = s.undefined(v); msg != "" {
+					v = strings.Map(replaceC1, v)
+				}
+			}
+			if msg != "" {
+				if c >= 0 {
+					extra = append(extra, Problem{Pos: pos, Field: columns[c].name, Msg: msg})
+				} else {
+					extra = append(extra, Problem{Pos: pos, Msg: fmt.Sprintf("column %d (%q): %s", i+1, header[i], msg)})
+				}
 			}
 			if c >= 0 {
 				*field(&f, c) = v
@@ -109,6 +122,8 @@ func (s *scanner) header(h []string, line int) []int {
 		switch {
 		case !utf8.ValidString(raw):
 			s.add(pos, "", "column %d: the name %q is not valid UTF-8", i+1, raw)
+		case s.enc != UTF8 && s.undefined(raw) != "":
+			s.add(pos, "", "column %d: the name %q: %s", i+1, raw, s.undefined(raw))
 		case name == "":
 			s.warn(pos, "", "column %d has no name; ignored", i+1)
 		case c < 0:
@@ -141,4 +156,128 @@ func (s *scanner) syntax(err error) bool {
 		s.add(s.at(pe.StartLine), "", "CSV syntax: %v (column %d)", pe.Err, pe.Column)
 	}
 	return true
+}
+
+// invalidUTF8 returns the problem of a value v on line that is not valid
+// UTF-8. When its bytes could be Windows-1252 (a spreadsheet's usual CSV on
+// Windows), the first such problem of the file says how to fix it and the
+// later ones refer to it.
+func (s *scanner) invalidUTF8(v string, line int) string {
+	if !maybeWindows1252(v) {
+		return "not valid UTF-8"
+	}
+	if s.hintLine == 0 {
+		s.hintLine = line
+		return `not valid UTF-8; the file looks like Windows-1252 (a spreadsheet's "CSV (semicolon)"): ` +
+			`save it as "CSV UTF-8", or set batches.encoding: windows-1252`
+	}
+	return fmt.Sprintf("not valid UTF-8 (Windows-1252? see line %d)", s.hintLine)
+}
+
+// maybeWindows1252 reports whether v, which is not valid UTF-8, could be
+// Windows-1252 text: none of its bytes is one Windows-1252 leaves undefined.
+func maybeWindows1252(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if _, ok := decodeByte(Windows1252, v[i]); !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// undefined returns the problem of a value v decoded from s.enc that holds
+// a character of the range U+0080 to U+009F, which the decoder gives only
+// for the bytes 0x80 to 0x9F that are undefined in Windows-1252 or control
+// characters in ISO-8859-1; "" when there is none.
+func (s *scanner) undefined(v string) string {
+	i := strings.IndexFunc(v, isC1)
+	if i < 0 {
+		return ""
+	}
+	r, _ := utf8.DecodeRuneInString(v[i:])
+	b := byte(r)
+	n := utf8.RuneCountInString(v[:i]) + 1
+	if s.enc == ISO88591 {
+		if w, ok := decodeByte(Windows1252, b); ok {
+			return fmt.Sprintf("byte 0x%02X (character %d) is a control character in ISO-8859-1; "+
+				"in Windows-1252 it is %q: if the file is Windows-1252, set batches.encoding: windows-1252", b, n, w)
+		}
+		return fmt.Sprintf("byte 0x%02X (character %d) is a control character in ISO-8859-1", b, n)
+	}
+	return fmt.Sprintf("byte 0x%02X (character %d) is not defined in %s", b, n, s.enc)
+}
+
+// isC1 reports whether r is in the range U+0080 to U+009F.
+func isC1(r rune) bool { return r >= 0x80 && r <= 0x9F }
+
+// replaceC1 replaces a character of the range U+0080 to U+009F by U+FFFD,
+// as a byte that is not valid UTF-8 is.
+func replaceC1(r rune) rune {
+	if isC1(r) {
+		return utf8.RuneError
+	}
+	return r
+}
+
+// cp1252 holds the characters of the bytes 0x80 to 0x9F in Windows-1252; 0
+// marks the five bytes it leaves undefined. Every other byte is the
+// character of the same number, in Windows-1252 as in ISO-8859-1.
+var cp1252 = [32]rune{
+	0x20AC, 0, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, // € ‚ ƒ „ … † ‡
+	0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0, 0x017D, 0, // ˆ ‰ Š ‹ Œ Ž
+	0, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014, // ‘ ’ “ ” • – —
+	0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0, 0x017E, 0x0178, // ˜ ™ š › œ ž Ÿ
+}
+
+// decodeByte returns the character of the byte b in enc, Windows-1252 or
+// ISO-8859-1, and false for a byte that Windows-1252 leaves undefined; then
+// the character is U+0080 to U+009F, the byte's number, as in ISO-8859-1.
+func decodeByte(enc Encoding, b byte) (rune, bool) {
+	if enc == Windows1252 && b >= 0x80 && b < 0xA0 {
+		if r := cp1252[b-0x80]; r != 0 {
+			return r, true
+		}
+		return rune(b), false
+	}
+	return rune(b), true
+}
+
+// decoder reads r, in the single-byte encoding enc, as UTF-8. The bytes
+// below 0x80 are ASCII in either encoding and pass as they are, so line
+// ends, separators and quotes stay where they were; every other byte
+// becomes the two or three bytes of its character. It holds at most one
+// buffer of input and its decoding, whatever the size of the file.
+type decoder struct {
+	r   io.Reader
+	enc Encoding
+	in  [4 << 10]byte
+	buf []byte // the decoding of in
+	out []byte // the part of buf not yet read
+	err error  // of r, returned once out is read
+}
+
+func (d *decoder) Read(p []byte) (int, error) {
+	for len(d.out) == 0 {
+		if d.err != nil {
+			return 0, d.err
+		}
+		n, err := d.r.Read(d.in[:])
+		d.err = err
+		if d.buf == nil {
+			d.buf = make([]byte, 0, 3*len(d.in))
+		}
+		d.buf = d.buf[:0]
+		for _, b := range d.in[:n] {
+			if b < utf8.RuneSelf {
+				d.buf = append(d.buf, b)
+				continue
+			}
+			r, _ := decodeByte(d.enc, b)
+			d.buf = utf8.AppendRune(d.buf, r)
+		}
+		d.out = d.buf
+	}
+	n := copy(p, d.out)
+	d.out = d.out[n:]
+	return n, nil
 }

@@ -31,6 +31,8 @@ func FuzzScanCSV(f *testing.F) {
 	seed(f, ".csv")
 	f.Add([]byte(header + row("R1") + row("R2")))
 	f.Add([]byte(header + "B1;\"Payment\";R1;C1;\"Ola\r\nNordmann\";AUTOPAY;BBAN;86011117947;1 234,50;02.05.2024;\"REF\"\"\"\n"))
+	// Windows-1252 read as UTF-8: "Bjørn Ærø" with the bytes 0xF8 and 0xC6.
+	f.Add([]byte(header + "B1;Payment;R1;C1;Bj\xf8rn \xc6r\xf8;AUTOPAY;BBAN;86011117947;100;2024-05-02;REF\n" + row("R2")))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		_, _ = roundTrip(t, "f.csv", data, writeCSV)
 	})

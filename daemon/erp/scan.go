@@ -48,11 +48,67 @@ type Record struct {
 // The error is non-nil only for an I/O error, an unsupported extension or an
 // error returned by fn, which stops the scan; it is wrapped as
 // "read batch NAME: …".
+//
+// Scan reads a CSV file as UTF-8; ScanWith reads other encodings.
 func Scan(name string, r io.Reader, fn func(Record) error) ([]Problem, error) {
+	return ScanWith(name, r, Options{}, fn)
+}
+
+// Options say how ScanWith reads a batch file. The zero value reads it as
+// Scan does.
+type Options struct {
+	// Encoding is the character encoding of a CSV file; "" is UTF8. A JSON
+	// file is always UTF-8.
+	Encoding Encoding
+}
+
+// Encoding is a character encoding of CSV batch files, spelled as the
+// configuration's batches.encoding.
+type Encoding string
+
+// The encodings of CSV batch files. Windows-1252 is what a spreadsheet
+// saves as "CSV" on a Western European Windows; ISO-8859-1 is its older
+// subset without the characters of the bytes 0x80 to 0x9F (€ ‚ „ … ‘ ’ “ ”
+// – — and others), which it reads as control characters.
+const (
+	UTF8        Encoding = "utf-8"
+	Windows1252 Encoding = "windows-1252"
+	ISO88591    Encoding = "iso-8859-1"
+)
+
+// String returns the usual name of e: UTF-8, Windows-1252 or ISO-8859-1.
+func (e Encoding) String() string {
+	switch e {
+	case "", UTF8:
+		return "UTF-8"
+	case Windows1252:
+		return "Windows-1252"
+	case ISO88591:
+		return "ISO-8859-1"
+	}
+	return string(e)
+}
+
+// ScanWith is Scan with options: a CSV file in opt.Encoding is decoded to
+// UTF-8 as it is read, so every record, value and problem is in UTF-8 and
+// lines keep their numbers. A byte that Windows-1252 leaves undefined (0x81,
+// 0x8D, 0x8F, 0x90, 0x9D), and in ISO-8859-1 any byte from 0x80 to 0x9F (a
+// control character), is an error of the field that holds it. A file in
+// Windows-1252 or ISO-8859-1 that starts with a UTF-8 byte order mark is
+// refused: it is a UTF-8 file.
+func ScanWith(name string, r io.Reader, opt Options, fn func(Record) error) ([]Problem, error) {
 	s := &scanner{name: name, fn: fn, refs: make(map[string]int)}
 	var err error
 	switch ext := strings.ToLower(filepath.Ext(name)); ext {
 	case ".csv":
+		switch opt.Encoding {
+		case "", UTF8:
+			s.enc = UTF8
+		case Windows1252, ISO88591:
+			s.enc = opt.Encoding
+		default:
+			return nil, fmt.Errorf("read batch %s: unknown encoding %q", name, opt.Encoding)
+		}
 		err = s.csv(r)
 	case ".json":
 		s.json = true
@@ -81,6 +137,7 @@ const maxProblems = 10_000
 type scanner struct {
 	name     string
 	json     bool
+	enc      Encoding // of a CSV file; "" for JSON, which is UTF-8
 	fn       func(Record) error
 	problems []Problem      // of the file as a whole, in file order
 	refs     map[string]int // RefNbr → line (CSV) or index (JSON) of its first refund
@@ -93,6 +150,9 @@ type scanner struct {
 	// whether one of them is an error.
 	unlisted    int
 	unlistedErr bool
+	// hintLine is the line of the first value that was not valid UTF-8
+	// but could be Windows-1252, where the problem says how to fix it.
+	hintLine int
 }
 
 // at returns the position of the refund on line (CSV) or at index (JSON).
@@ -190,14 +250,19 @@ const (
 
 // skipBOM drops a UTF-8 byte order mark at the start of br. It reports false,
 // with a problem, if the file starts with a UTF-16 byte order mark: such a
-// file is refused rather than guessed at.
+// file is refused rather than guessed at; so is a CSV file read as
+// Windows-1252 or ISO-8859-1 that starts with a UTF-8 byte order mark.
 func (s *scanner) skipBOM(br *bufio.Reader) bool {
 	b, _ := br.Peek(len(bomUTF8)) // an error here comes back on the next read
 	switch {
+	case strings.HasPrefix(string(b), bomUTF8) && s.enc != "" && s.enc != UTF8:
+		s.add(s.fileAt(0), "", "the file starts with a UTF-8 byte order mark, so it is UTF-8, not %s: "+
+			"set batches.encoding: %s, or export the file in %[1]s", s.enc, string(UTF8))
+		return false
 	case strings.HasPrefix(string(b), bomUTF8):
 		_, _ = br.Discard(len(bomUTF8)) // cannot fail: the bytes are buffered
 	case strings.HasPrefix(string(b), bomUTF16LE), strings.HasPrefix(string(b), bomUTF16BE):
-		s.add(s.fileAt(0), "", "the file is UTF-16 (it starts with a UTF-16 byte order mark); a batch export must be UTF-8")
+		s.add(s.fileAt(0), "", "the file is UTF-16 (it starts with a UTF-16 byte order mark); a batch export must be %s", s.enc)
 		return false
 	}
 	return true

@@ -56,6 +56,13 @@ func (w *Writer) WriteStatus(rows []StatusRow) (string, error) {
 	return w.write(KindStatus, ".csv", len(rows), func(b io.Writer) error { return EncodeStatus(b, rows) })
 }
 
+// WriteStatusOnce is WriteStatus for rows that are the same each time
+// they are written (their At is when they were recorded): a status file
+// with the same contents already in the folder is not written again.
+func (w *Writer) WriteStatusOnce(rows []StatusRow) (string, error) {
+	return w.writeOnce(KindStatus, ".csv", len(rows), func(b io.Writer) error { return EncodeStatus(b, rows) })
+}
+
 // WritePostings writes the postings of vouchers in the format of
 // w.Postings and returns the names of the files written: one CSV file, or
 // with PostingsVismaJSON one JSON file per journal transaction; none when

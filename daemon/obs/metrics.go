@@ -74,6 +74,7 @@ type Metrics struct {
 	replies      *prometheus.CounterVec
 	postings     prometheus.Counter
 	exceptions   *prometheus.CounterVec
+	leftOut      *prometheus.CounterVec
 	alarms       *prometheus.CounterVec
 	overdue      *prometheus.GaugeVec
 	reloadOK     prometheus.Gauge
@@ -109,6 +110,7 @@ type StoreStats struct {
 //	replies_total{kind,outcome}                  counter: files from the bank by message type and ReplyOutcome
 //	postings_total                               counter: ledger postings written for the ERP
 //	exceptions_total{reason}                     counter: bank entries written as exceptions, by refund.Reason
+//	refunds_left_out_total{kind}                 counter: refunds of batch files left out (invalid, held) or flagged (account-changed)
 //	alarms_total{alarm}                          counter: alarms raised (each batch or refund once)
 //	overdue{alarm}                               gauge: batches or refunds overdue now
 //	config_last_reload_successful                gauge: 1 if the last configuration (re)load worked
@@ -158,6 +160,10 @@ func NewMetrics() *Metrics {
 			Namespace: ns, Name: "exceptions_total",
 			Help: "Bank entries written to the exceptions file, by reason.",
 		}, []string{"reason"}),
+		leftOut: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Name: "refunds_left_out_total",
+			Help: "Refunds of batch files left out of their batch (invalid; held by the account guard) or sent with a flag (account-changed).",
+		}, []string{"kind"}),
 		alarms: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: ns, Name: "alarms_total",
 			Help: "Alarms raised: no_status (no pain.002 in time), no_booking (no booking in time), not_sent (not known to be on the bank's server in time), sftp_refused (host key or login refused).",
@@ -233,6 +239,9 @@ func NewMetrics() *Metrics {
 		}
 	}
 	m.alarms.WithLabelValues(string(AlarmSFTPRefused))
+	for _, k := range []string{"invalid", "held", "account-changed"} {
+		m.leftOut.WithLabelValues(k)
+	}
 	for _, a := range []Alarm{AlarmNoStatus, AlarmNoBooking, AlarmNotSent} {
 		m.alarms.WithLabelValues(string(a))
 		m.overdue.WithLabelValues(string(a))
@@ -242,7 +251,7 @@ func NewMetrics() *Metrics {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectors.NewBuildInfoCollector(),
 		m.batches, m.uploads, m.downloads, m.lastUpload, m.lastDownload,
-		m.replies, m.postings, m.exceptions, m.alarms, m.overdue,
+		m.replies, m.postings, m.exceptions, m.leftOut, m.alarms, m.overdue,
 		m.reloadOK, m.reloadTime, m.diskFull,
 	)
 	return m
@@ -321,6 +330,12 @@ func (m *Metrics) Postings(n int) {
 // Exception counts a bank entry written as an exception.
 func (m *Metrics) Exception(r refund.Reason) {
 	m.exceptions.WithLabelValues(string(r)).Inc()
+}
+
+// LeftOut counts a refund of a batch file left out of its batch, or
+// flagged in it, by kind (invalid, held, account-changed).
+func (m *Metrics) LeftOut(kind string) {
+	m.leftOut.WithLabelValues(kind).Inc()
 }
 
 // Raise counts an alarm raised. Raise it once per batch or refund, not on

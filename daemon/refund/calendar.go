@@ -3,6 +3,8 @@ package refund
 import (
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -60,9 +62,23 @@ func easter(y int) Date {
 	return NewDate(y, time.Month(month), day)
 }
 
-// Holiday returns the name of the Norwegian public holiday or bank closing
-// day on d, or "" if d is none. Bank closing days are 24 and 31 December.
-func Holiday(d Date) string {
+// The built-in banking calendar is that of Norges Bank's settlement system
+// (NBO), where every payment in NOK is settled between banks: it is
+// closed on Saturdays, Sundays, the Norwegian public holidays (New Year's
+// Day, Maundy Thursday, Good Friday, Easter Sunday and Monday, 1 May,
+// 17 May, Ascension Day, Whit Sunday and Monday, Christmas Day and Boxing
+// Day) and on Christmas Eve, and open on every other day, New Year's Eve
+// included. See
+// https://www.norges-bank.no/Bank-og-marked/Norges-Banks-oppgjorssystem/Oppgjorsdager/Oppgjorsdager-2017/
+// and
+// https://static.norges-bank.no/en/Liquidity-and-markets/Norges-Banks-settlement-system/Settlement-days/
+// for the list. Public holidays are set by law and a bank's own calendar
+// may differ: a Calendar corrects the built-in one with the days the
+// operator configures.
+
+// holiday returns the name of the public holiday or bank closing day of
+// the built-in calendar on d, or "" if d is none.
+func holiday(d Date) string {
 	y, m, day := d.t.Date()
 	switch {
 	case m == time.January && day == 1:
@@ -77,8 +93,6 @@ func Holiday(d Date) string {
 		return "Christmas Day"
 	case m == time.December && day == 26:
 		return "Boxing Day"
-	case m == time.December && day == 31:
-		return "New Year's Eve (banks closed)"
 	}
 	e := easter(y)
 	switch int(d.t.Sub(e.t).Hours() / 24) {
@@ -100,20 +114,141 @@ func Holiday(d Date) string {
 	return ""
 }
 
-// IsBankingDay reports whether Norwegian banks execute payments on d.
-func IsBankingDay(d Date) bool {
+// ClosedByConfiguration is what Calendar.Holiday names a day the
+// configuration closes.
+const ClosedByConfiguration = "closed by configuration"
+
+// Calendar is the banking calendar execution dates follow: the built-in
+// calendar corrected by days configured as closed or open. The zero
+// Calendar is the built-in calendar. A Calendar is not changed once made,
+// so copies of it may be used at the same time.
+type Calendar struct {
+	closed, open map[Date]bool
+}
+
+// NewCalendar returns the built-in calendar corrected by closed, days
+// without banking, and open, days with banking whatever the built-in
+// calendar says. A day in both lists is an error.
+func NewCalendar(closed, open []Date) (Calendar, error) {
+	var c Calendar
+	for _, d := range closed {
+		if c.closed == nil {
+			c.closed = map[Date]bool{}
+		}
+		c.closed[d] = true
+	}
+	for _, d := range open {
+		if c.closed[d] {
+			return Calendar{}, fmt.Errorf("calendar %s: both closed and open", d)
+		}
+		if c.open == nil {
+			c.open = map[Date]bool{}
+		}
+		c.open[d] = true
+	}
+	return c, nil
+}
+
+// Holiday returns why d is closed besides being a Saturday or Sunday: the
+// name of the public holiday or bank closing day, or
+// ClosedByConfiguration. It returns "" for any other day, and for a day
+// configured as open.
+func (c Calendar) Holiday(d Date) string {
+	switch {
+	case c.closed[d]:
+		return ClosedByConfiguration
+	case c.open[d]:
+		return ""
+	}
+	return holiday(d)
+}
+
+// IsBankingDay reports whether Norwegian banks execute payments on d. A
+// day configured as open is a banking day, one configured as closed is
+// not; any other day is unless it is a Saturday, a Sunday or a holiday.
+func (c Calendar) IsBankingDay(d Date) bool {
+	switch {
+	case c.open[d]:
+		return true
+	case c.closed[d]:
+		return false
+	}
 	if wd := d.Weekday(); wd == time.Saturday || wd == time.Sunday {
 		return false
 	}
-	return Holiday(d) == ""
+	return holiday(d) == ""
 }
 
 // NextBankingDay returns the first banking day on or after d.
-func NextBankingDay(d Date) Date {
-	for !IsBankingDay(d) {
+func (c Calendar) NextBankingDay(d Date) Date {
+	for !c.IsBankingDay(d) {
 		d = d.AddDays(1)
 	}
 	return d
+}
+
+// NextBankingDays returns the first n banking days on or after d.
+func (c Calendar) NextBankingDays(d Date, n int) []Date {
+	days := make([]Date, 0, max(n, 0))
+	for range n {
+		d = c.NextBankingDay(d)
+		days = append(days, d)
+		d = d.AddDays(1)
+	}
+	return days
+}
+
+// Corrections returns the days configured as closed and as open from
+// from to to, both included, each in order.
+func (c Calendar) Corrections(from, to Date) (closed, open []Date) {
+	in := func(days map[Date]bool) []Date {
+		var out []Date
+		for d := range days {
+			if !d.Before(from) && !to.Before(d) {
+				out = append(out, d)
+			}
+		}
+		slices.SortFunc(out, func(a, b Date) int { return a.t.Compare(b.t) })
+		return out
+	}
+	return in(c.closed), in(c.open)
+}
+
+// The banking days Outlook shows: the next OutlookDays banking days, and
+// the configured days within OutlookHorizon days of today.
+const (
+	OutlookDays    = 3
+	OutlookHorizon = 60
+)
+
+// Outlook describes the banking days ahead of today for an operator: the
+// next OutlookDays banking days on or after today, each with its weekday,
+// followed by the days configured as closed or open within OutlookHorizon
+// days, e.g. "Mon 2026-12-07, Tue 2026-12-08, Wed 2026-12-09 (closed by
+// configuration: 2026-12-31)".
+func (c Calendar) Outlook(today Date) string {
+	var b strings.Builder
+	for i, d := range c.NextBankingDays(today, OutlookDays) {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(d.t.Format("Mon 2006-01-02"))
+	}
+	closed, open := c.Corrections(today, today.AddDays(OutlookHorizon))
+	for _, l := range []struct {
+		what string
+		days []Date
+	}{{ClosedByConfiguration, closed}, {"open by configuration", open}} {
+		if len(l.days) == 0 {
+			continue
+		}
+		s := make([]string, len(l.days))
+		for i, d := range l.days {
+			s[i] = d.String()
+		}
+		fmt.Fprintf(&b, " (%s: %s)", l.what, strings.Join(s, ", "))
+	}
+	return b.String()
 }
 
 // DatePolicy says what to do with a payment date that is not a banking day
@@ -152,12 +287,13 @@ var ErrDateRange = errors.New("check the date (banks refuse dates far ahead, and
 var ErrNotBankingDay = errors.New("not a banking day")
 
 // ExecutionDate returns the requested execution date for a payment asked
-// for on want, given that today is today. Under NextBankingDayPolicy a date in the
-// past or on a non-banking day moves to the next banking day on or after
-// max(want, today), and moved says why. Under RejectDate such a date is an
-// error. Dates more than MaxPastDays before today or MaxFutureDays after it
-// are errors under both policies.
-func ExecutionDate(want, today Date, p DatePolicy) (exec Date, moved string, err error) {
+// for on want, given that today is today, by the calendar c. Under
+// NextBankingDayPolicy a date in the past or on a day that is no banking
+// day of c moves to the next banking day on or after max(want, today),
+// and moved says why. Under RejectDate such a date is an error. Dates
+// more than MaxPastDays before today or MaxFutureDays after it are errors
+// under both policies.
+func (c Calendar) ExecutionDate(want, today Date, p DatePolicy) (exec Date, moved string, err error) {
 	var why string
 	switch {
 	case want.Before(today.AddDays(-MaxPastDays)):
@@ -166,8 +302,8 @@ func ExecutionDate(want, today Date, p DatePolicy) (exec Date, moved string, err
 		return Date{}, "", fmt.Errorf("%s is more than %d days ahead: %w", want, MaxFutureDays, ErrDateRange)
 	case want.Before(today):
 		why = fmt.Sprintf("%s is in the past", want)
-	case !IsBankingDay(want):
-		if h := Holiday(want); h != "" {
+	case !c.IsBankingDay(want):
+		if h := c.Holiday(want); h != "" {
 			why = fmt.Sprintf("%s is %s", want, h)
 		} else {
 			why = fmt.Sprintf("%s is a %s", want, want.Weekday())
@@ -182,6 +318,6 @@ func ExecutionDate(want, today Date, p DatePolicy) (exec Date, moved string, err
 	if want.Before(today) {
 		from = today
 	}
-	exec = NextBankingDay(from)
+	exec = c.NextBankingDay(from)
 	return exec, fmt.Sprintf("%s; moved to the next banking day %s", why, exec), nil
 }

@@ -2,6 +2,7 @@ package refund
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -45,7 +46,7 @@ func TestEasterIsASundayBetween22MarchAnd25April(t *testing.T) {
 		if e.Before(d(y, time.March, 22)) || d(y, time.April, 25).Before(e) {
 			t.Errorf("easter(%d) = %s; want 22 March to 25 April", y, e)
 		}
-		if got := Holiday(e); got != "Easter Sunday" {
+		if got := (Calendar{}).Holiday(e); got != "Easter Sunday" {
 			t.Errorf("Holiday(%s) = %q; want %q", e, got, "Easter Sunday")
 		}
 	}
@@ -70,24 +71,25 @@ func TestHolidays2026(t *testing.T) {
 		{d(2026, 12, 24), time.Thursday, "Christmas Eve"},
 		{d(2026, 12, 25), time.Friday, "Christmas Day"},
 		{d(2026, 12, 26), time.Saturday, "Boxing Day"},
-		{d(2026, 12, 31), time.Thursday, "New Year's Eve"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.date.String(), func(t *testing.T) {
 			if got := tt.date.Weekday(); got != tt.weekday {
 				t.Errorf("%s.Weekday() = %s; want %s", tt.date, got, tt.weekday)
 			}
-			if got := Holiday(tt.date); !strings.Contains(got, tt.want) {
+			var c Calendar
+			if got := c.Holiday(tt.date); !strings.Contains(got, tt.want) {
 				t.Errorf("Holiday(%s) = %q; want %q", tt.date, got, tt.want)
 			}
-			if IsBankingDay(tt.date) {
+			if c.IsBankingDay(tt.date) {
 				t.Errorf("IsBankingDay(%s) = true; want false", tt.date)
 			}
 		})
 	}
 
 	// Every other day of 2026 is no holiday, and a banking day unless it is
-	// a Saturday or Sunday.
+	// a Saturday or Sunday: New Year's Eve is a banking day.
+	var c Calendar
 	holidays := map[Date]bool{}
 	for _, tt := range tests {
 		holidays[tt.date] = true
@@ -97,19 +99,19 @@ func TestHolidays2026(t *testing.T) {
 		if holidays[day] {
 			continue
 		}
-		if got := Holiday(day); got != "" {
+		if got := c.Holiday(day); got != "" {
 			t.Errorf("Holiday(%s) = %q; want \"\"", day, got)
 		}
 		weekend := day.Weekday() == time.Saturday || day.Weekday() == time.Sunday
-		if got := IsBankingDay(day); got == weekend {
+		if got := c.IsBankingDay(day); got == weekend {
 			t.Errorf("IsBankingDay(%s) (a %s) = %v; want %v", day, day.Weekday(), got, !weekend)
 		}
 		if !weekend {
 			banking++
 		}
 	}
-	// 2026 has 261 weekdays; 10 of the holidays above fall on one.
-	if want := 261 - 10; banking != want {
+	// 2026 has 261 weekdays; 9 of the holidays above fall on one.
+	if want := 261 - 9; banking != want {
 		t.Errorf("banking days in 2026 = %d; want %d", banking, want)
 	}
 }
@@ -129,6 +131,7 @@ func TestIsBankingDay(t *testing.T) {
 		{d(2026, 5, 15), true},  // Friday after Ascension
 		{d(2026, 12, 23), true}, // Wednesday
 		{d(2026, 12, 28), true}, // Monday
+		{d(2026, 12, 31), true}, // Thursday, New Year's Eve
 		{d(2027, 1, 1), false},  // Friday, New Year's Day
 		{d(2025, 4, 17), false}, // Maundy Thursday 2025
 		{d(2025, 6, 9), false},  // Whit Monday 2025
@@ -139,8 +142,9 @@ func TestIsBankingDay(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.date.String(), func(t *testing.T) {
-			if got := IsBankingDay(tt.date); got != tt.want {
-				t.Errorf("IsBankingDay(%s) = %v (holiday %q); want %v", tt.date, got, Holiday(tt.date), tt.want)
+			var c Calendar
+			if got := c.IsBankingDay(tt.date); got != tt.want {
+				t.Errorf("IsBankingDay(%s) = %v (holiday %q); want %v", tt.date, got, c.Holiday(tt.date), tt.want)
 			}
 		})
 	}
@@ -160,12 +164,13 @@ func TestNextBankingDay(t *testing.T) {
 		{d(2026, 5, 23), d(2026, 5, 26)},   // Saturday before Whitsun
 		{d(2026, 12, 24), d(2026, 12, 28)}, // Christmas
 		{d(2026, 12, 26), d(2026, 12, 28)},
-		{d(2026, 12, 31), d(2027, 1, 4)}, // New Year's Eve → Monday 4 January
+		{d(2026, 12, 31), d(2026, 12, 31)}, // New Year's Eve is a banking day
+		{d(2027, 1, 1), d(2027, 1, 4)},     // New Year's Day → Monday 4 January
 		{d(2026, 3, 7), d(2026, 3, 9)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.from.String(), func(t *testing.T) {
-			if got := NextBankingDay(tt.from); got != tt.want {
+			if got := (Calendar{}).NextBankingDay(tt.from); got != tt.want {
 				t.Errorf("NextBankingDay(%s) = %s; want %s", tt.from, got, tt.want)
 			}
 		})
@@ -176,7 +181,7 @@ func TestExecutionDateRange(t *testing.T) {
 	today := NewDate(2026, 3, 2)
 	for _, want := range []Date{NewDate(2026, 1, 30), NewDate(24, 3, 2), NewDate(2027, 3, 3), NewDate(9999, 1, 1)} {
 		for _, p := range []DatePolicy{NextBankingDayPolicy, RejectDate} {
-			if _, _, err := ExecutionDate(want, today, p); !errors.Is(err, ErrDateRange) {
+			if _, _, err := (Calendar{}).ExecutionDate(want, today, p); !errors.Is(err, ErrDateRange) {
 				t.Errorf("ExecutionDate(%s, %s, %q) error %v; want ErrDateRange", want, today, p, err)
 			}
 		}
@@ -215,7 +220,7 @@ func TestExecutionDate(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			exec, moved, err := ExecutionDate(tt.want, tt.today, tt.policy)
+			exec, moved, err := (Calendar{}).ExecutionDate(tt.want, tt.today, tt.policy)
 			if tt.err {
 				if err == nil {
 					t.Fatalf("ExecutionDate(%s, %s, %q) = %s, %q; want error", tt.want, tt.today, tt.policy, exec, moved)
@@ -336,5 +341,159 @@ func TestDate(t *testing.T) {
 	}
 	if got, want := d(2026, 3, 2).Time(), time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC); !got.Equal(want) || got.Location() != time.UTC {
 		t.Errorf("Time() = %v; want %v", got, want)
+	}
+}
+
+func TestNewCalendar(t *testing.T) {
+	tests := []struct {
+		name         string
+		closed, open []Date
+		wantErr      string // "" for none
+	}{
+		{"none", nil, nil, ""},
+		{"closed and open", []Date{d(2026, 12, 31)}, []Date{d(2026, 12, 24)}, ""},
+		{"twice in one list", []Date{d(2026, 12, 31), d(2026, 12, 31)}, nil, ""},
+		{"in both lists", []Date{d(2026, 12, 30), d(2026, 12, 31)}, []Date{d(2026, 12, 31)}, "2026-12-31: both closed and open"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := NewCalendar(tt.closed, tt.open)
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Errorf("NewCalendar(%v, %v) error %v; want nil", tt.closed, tt.open, err)
+			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+				t.Errorf("NewCalendar(%v, %v) error %v; want one saying %q", tt.closed, tt.open, err, tt.wantErr)
+			}
+		})
+	}
+}
+
+// configured is a calendar with a closed weekday (New Year's Eve 2026, a
+// Thursday), and an open Saturday and an open holiday.
+func configured(t *testing.T) Calendar {
+	t.Helper()
+	c, err := NewCalendar([]Date{d(2026, 12, 31), d(2026, 12, 30)}, []Date{d(2026, 3, 7), d(2026, 5, 14)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestCalendarIsBankingDay(t *testing.T) {
+	c := configured(t)
+	tests := []struct {
+		name    string
+		date    Date
+		want    bool
+		holiday string
+	}{
+		{"closed weekday", d(2026, 12, 31), false, ClosedByConfiguration},
+		{"open Saturday", d(2026, 3, 7), true, ""},
+		{"open holiday", d(2026, 5, 14), true, ""},
+		{"other Saturday", d(2026, 3, 14), false, ""},
+		{"other holiday", d(2026, 5, 1), false, "Labour Day"},
+		{"other weekday", d(2026, 12, 29), true, ""},
+		{"closed in another year", d(2027, 12, 31), true, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := c.IsBankingDay(tt.date); got != tt.want {
+				t.Errorf("IsBankingDay(%s) = %v; want %v", tt.date, got, tt.want)
+			}
+			if got := c.Holiday(tt.date); got != tt.holiday {
+				t.Errorf("Holiday(%s) = %q; want %q", tt.date, got, tt.holiday)
+			}
+		})
+	}
+}
+
+func TestCalendarNextBankingDay(t *testing.T) {
+	c := configured(t)
+	tests := []struct {
+		from, want Date
+	}{
+		{d(2026, 12, 29), d(2026, 12, 29)},
+		{d(2026, 12, 30), d(2027, 1, 4)}, // 30 and 31 closed, 1 January a holiday, then the weekend
+		{d(2026, 3, 6), d(2026, 3, 6)},
+		{d(2026, 3, 7), d(2026, 3, 7)}, // the open Saturday
+		{d(2026, 3, 8), d(2026, 3, 9)},
+		{d(2026, 5, 14), d(2026, 5, 14)}, // the open Ascension Day
+	}
+	for _, tt := range tests {
+		t.Run(tt.from.String(), func(t *testing.T) {
+			if got := c.NextBankingDay(tt.from); got != tt.want {
+				t.Errorf("NextBankingDay(%s) = %s; want %s", tt.from, got, tt.want)
+			}
+		})
+	}
+	got := c.NextBankingDays(d(2026, 12, 28), 3)
+	if want := []Date{d(2026, 12, 28), d(2026, 12, 29), d(2027, 1, 4)}; !slices.Equal(got, want) {
+		t.Errorf("NextBankingDays(2026-12-28, 3) = %v; want %v", got, want)
+	}
+}
+
+func TestCalendarExecutionDate(t *testing.T) {
+	c := configured(t)
+	today := d(2026, 12, 1)
+	tests := []struct {
+		name     string
+		want     Date
+		policy   DatePolicy
+		exec     Date
+		movedHas string // "" when not moved
+		errHas   string // "" when no error
+	}{
+		{"closed day moves", d(2026, 12, 31), NextBankingDayPolicy, d(2027, 1, 4), "2026-12-31 is closed by configuration", ""},
+		{"closed day, reject", d(2026, 12, 31), RejectDate, Date{}, "", "2026-12-31 is closed by configuration"},
+		{"day before", d(2026, 12, 29), NextBankingDayPolicy, d(2026, 12, 29), "", ""},
+		{"built-in holiday", d(2026, 12, 24), NextBankingDayPolicy, d(2026, 12, 28), "Christmas Eve", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			exec, moved, err := c.ExecutionDate(tt.want, today, tt.policy)
+			if tt.errHas != "" {
+				if !errors.Is(err, ErrNotBankingDay) || !strings.Contains(err.Error(), tt.errHas) {
+					t.Errorf("ExecutionDate(%s) error %v; want ErrNotBankingDay saying %q", tt.want, err, tt.errHas)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("ExecutionDate(%s) error %v", tt.want, err)
+			}
+			if exec != tt.exec {
+				t.Errorf("ExecutionDate(%s) = %s; want %s", tt.want, exec, tt.exec)
+			}
+			if (tt.movedHas == "") != (moved == "") || !strings.Contains(moved, tt.movedHas) {
+				t.Errorf("ExecutionDate(%s) moved = %q; want it to say %q", tt.want, moved, tt.movedHas)
+			}
+		})
+	}
+	// The built-in calendar keeps New Year's Eve.
+	if exec, moved, err := (Calendar{}).ExecutionDate(d(2026, 12, 31), today, NextBankingDayPolicy); err != nil || exec != d(2026, 12, 31) || moved != "" {
+		t.Errorf("built-in ExecutionDate(2026-12-31) = %s, %q, %v; want 2026-12-31 unmoved", exec, moved, err)
+	}
+}
+
+func TestCalendarOutlook(t *testing.T) {
+	c := configured(t)
+	tests := []struct {
+		name  string
+		c     Calendar
+		today Date
+		want  string
+	}{
+		{"built-in", Calendar{}, d(2026, 12, 5), "Mon 2026-12-07, Tue 2026-12-08, Wed 2026-12-09"},
+		{"closed days ahead", c, d(2026, 12, 5), "Mon 2026-12-07, Tue 2026-12-08, Wed 2026-12-09 (closed by configuration: 2026-12-30, 2026-12-31)"},
+		{"over the closed days", c, d(2026, 12, 28), "Mon 2026-12-28, Tue 2026-12-29, Mon 2027-01-04 (closed by configuration: 2026-12-30, 2026-12-31)"},
+		{"closed days beyond 60 days", c, d(2026, 10, 30), "Fri 2026-10-30, Mon 2026-11-02, Tue 2026-11-03"},
+		{"closed day the 60th day", c, d(2026, 10, 31), "Mon 2026-11-02, Tue 2026-11-03, Wed 2026-11-04 (closed by configuration: 2026-12-30)"},
+		{"open days", c, d(2026, 3, 5), "Thu 2026-03-05, Fri 2026-03-06, Sat 2026-03-07 (open by configuration: 2026-03-07)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.c.Outlook(tt.today); got != tt.want {
+				t.Errorf("Outlook(%s) = %q; want %q", tt.today, got, tt.want)
+			}
+		})
 	}
 }

@@ -39,6 +39,9 @@ type Rules struct {
 	MessagePrefix string
 	PastDates     DatePolicy
 	Today         Date // today in Norway
+	// Calendar decides the banking days of execution dates; the zero
+	// Calendar is the built-in one.
+	Calendar Calendar
 	// CurrencyDifferences: refundd posts currency differences (the
 	// ledger has currency gain and loss accounts), so a refund in another
 	// currency than its bank account needs its BaseAmount.
@@ -85,24 +88,24 @@ func (rs *Rules) Check(r Refund) (Transfer, []Problem) {
 	}
 
 	domestic := r.Domestic()
-	name, changed, err := Text(r.CustomerName, domestic, MaxName)
+	name, changes, err := Text(r.CustomerName, domestic, MaxName)
 	if err != nil {
 		bad(FieldCustomerName, "%v", err)
-	} else if changed {
-		warn(FieldCustomerName, "transliterated for a foreign payment to %q", name)
+	} else if changes != "" {
+		warn(FieldCustomerName, "%s", changes)
 	}
 	p.Name = name
 
 	field, ref := r.Reference()
-	msg, changed, err := Text(Message(rs.MessagePrefix, ref), domestic, MaxMessage)
+	msg, changes, err := Text(Message(rs.MessagePrefix, ref), domestic, MaxMessage)
 	if err != nil {
 		bad(field, "payment message %q: %v", Message(rs.MessagePrefix, ref), err)
-	} else if changed {
-		warn(field, "payment message transliterated for a foreign payment to %q", msg)
+	} else if changes != "" {
+		warn(field, "payment message: %s", changes)
 	}
 	p.Message = msg
 
-	exec, moved, err := ExecutionDate(r.PaymentDate, rs.Today, rs.PastDates)
+	exec, moved, err := rs.Calendar.ExecutionDate(r.PaymentDate, rs.Today, rs.PastDates)
 	if err != nil {
 		bad(FieldPaymentDate, "%v", err)
 	} else if moved != "" {

@@ -115,6 +115,21 @@ func TestCheckProblems(t *testing.T) {
 			{FieldCustomerName, true, []string{"Bjorn Aero Aasen"}},
 			{FieldCustomerOrderNbr, true, []string{"Refusjon ordre Ordre Nr O1"}},
 		}},
+		{"typographic characters in a domestic name", func(f *Fields) { f.CustomerName = "Kari Nordmann – “Sol” AS" }, nil,
+			[]problem{{FieldCustomerName, true, []string{`typographic characters replaced: "–" → "-", "“" → "'", "”" → "'"`}}}},
+		{"typographic characters in a domestic message", func(f *Fields) { f.CustomerOrderNbr = "SO–1–2 ’A’" }, nil,
+			[]problem{{FieldCustomerOrderNbr, true, []string{`payment message: typographic characters replaced: "–" → "-" (2×), "’" → "'" (2×)`}}}},
+		{"no-break space and soft hyphen in a name", func(f *Fields) { f.CustomerName = "Kari\u00a0Nord\u00admann" }, nil,
+			[]problem{{FieldCustomerName, true, []string{`"\u00a0" → " "`, `"\u00ad" removed`}}}},
+		{"foreign name transliterated with typographic characters", func(f *Fields) {
+			f.AccountType, f.Account, f.Country, f.Currency, f.CustomerName = "IBAN", "SE4550000000058398257466", "SE", "SEK", "Bjørn – Åsen"
+		}, nil, []problem{{FieldCustomerName, true, []string{`transliterated for a foreign payment to "Bjorn - Aasen"`, `typographic characters replaced: "–" → "-"`}}}},
+		{"emoji still refused next to a dash", func(f *Fields) { f.CustomerName = "Kari – 😀" }, nil,
+			[]problem{{FieldCustomerName, false, []string{"position 8"}}}},
+		{"message over 140 after the ellipsis", func(f *Fields) { f.CustomerOrderNbr = exact[:len(exact)-2] + "…" }, nil,
+			[]problem{{FieldCustomerOrderNbr, false, []string{"141", "typographic"}}}},
+		{"message 140 after the ellipsis", func(f *Fields) { f.CustomerOrderNbr = exact[:len(exact)-3] + "…" }, nil,
+			[]problem{{FieldCustomerOrderNbr, true, []string{`"…" → "..."`}}}},
 		{"'@' refused in a foreign message", func(f *Fields) {
 			f.AccountType, f.Account, f.Country, f.Currency, f.CustomerName, f.CustomerOrderNbr = "IBAN", "DE89370400440532013000", "DE", "EUR", "Max Muster", "a@b"
 		}, nil, []problem{{FieldCustomerOrderNbr, false, []string{"foreign"}}}},

@@ -15,6 +15,18 @@ const (
 	StatusReturned Status = "returned"
 )
 
+// The statuses that the ERP is told of a refund that was left out of its
+// batch; the state store keeps such refunds as notes of the batch, never
+// as refunds.
+const (
+	// StatusInvalid: the refund has errors; the batch's valid refunds
+	// were sent without it. A corrected export is a new release.
+	StatusInvalid Status = "invalid"
+	// StatusHeld: the refund goes to another account than the customer's
+	// last booked refund and is held until an operator releases it.
+	StatusHeld Status = "held"
+)
+
 // Sent is what refundd knows of a refund that it sent to the bank.
 type Sent struct {
 	RefNbr     string

@@ -38,26 +38,44 @@ var translit = map[rune]string{
 // Domestic payments may use the basic Latin set plus the Nordic letters and
 // signs (æ ø å, á ä ç đ é í ó ö ú ü ý, ß % & = @ §). Foreign payments get the
 // basic Latin set; Nordic letters are transliterated (æ→ae, ø→o, å→aa, ä→a,
-// é→e, ß→ss, &→+) and changed reports that, so the caller can warn. Any other
-// character, including control characters, is an error naming it and its
-// position. Surrounding spaces are trimmed; the result is never truncated.
-func Text(s string, domestic bool, max int) (out string, changed bool, err error) {
+// é→e, ß→ss, &→+). For every payment the characters word processors type
+// (dashes, curly quotes, special spaces, the ellipsis; see typographic) are
+// replaced by their basic Latin spelling. Any other character, including
+// control characters other than the tab, is an error naming it and its
+// position (in characters, after trimming). Surrounding spaces are trimmed; the result is never
+// truncated: its length, after the replacements, is at most max characters.
+//
+// changes describes for a warning what was changed, as in
+//
+//	typographic characters replaced: "–" → "-" (2×), "’" → "'"
+//
+// or is "" when the text is sent as written.
+func Text(s string, domestic bool, max int) (out, changes string, err error) {
 	s = strings.TrimSpace(s)
 	if !utf8.ValidString(s) {
-		return "", false, fmt.Errorf("not valid UTF-8")
-	}
-	if n := utf8.RuneCountInString(s); n > max {
-		return "", false, fmt.Errorf("%d characters, at most %d allowed (never truncated)", n, max)
+		return "", "", fmt.Errorf("not valid UTF-8")
 	}
 	if latinOnly(s) {
-		return s, false, nil
+		if n := utf8.RuneCountInString(s); n > max {
+			return "", "", fmt.Errorf("%d characters, at most %d allowed (never truncated)", n, max)
+		}
+		return s, "", nil
 	}
-	var b strings.Builder
+	var (
+		b     strings.Builder
+		reps  []replacement
+		latin bool // Nordic letters transliterated
+	)
 	pos := 0
 	for _, r := range s {
 		pos++
 		if isLatin(r) {
 			b.WriteRune(r)
+			continue
+		}
+		if t, ok := typographic(r); ok {
+			b.WriteString(t)
+			reps = addReplacement(reps, r, t)
 			continue
 		}
 		t, nordic := translit[r]
@@ -66,18 +84,122 @@ func Text(s string, domestic bool, max int) (out string, changed bool, err error
 			b.WriteRune(r)
 		case nordic && t != "":
 			b.WriteString(t)
-			changed = true
+			latin = true
 		case nordic:
-			return "", false, fmt.Errorf("character %q at position %d is not allowed in foreign payments", r, pos)
+			return "", "", fmt.Errorf("character %q at position %d is not allowed in foreign payments", r, pos)
 		default:
-			return "", false, fmt.Errorf("character %q at position %d is not allowed in payment files", r, pos)
+			return "", "", fmt.Errorf("character %q at position %d is not allowed in payment files", r, pos)
 		}
 	}
-	out = b.String()
+	out = strings.TrimSpace(b.String())
 	if n := utf8.RuneCountInString(out); n > max {
-		return "", false, fmt.Errorf("%d characters after transliteration, at most %d allowed (never truncated)", n, max)
+		switch {
+		case latin:
+			return "", "", fmt.Errorf("%d characters after transliteration, at most %d allowed (never truncated)", n, max)
+		case len(reps) > 0:
+			return "", "", fmt.Errorf("%d characters after replacing typographic characters, at most %d allowed (never truncated)", n, max)
+		}
+		return "", "", fmt.Errorf("%d characters, at most %d allowed (never truncated)", n, max)
 	}
-	return out, changed, nil
+	var d []string
+	if latin {
+		d = append(d, fmt.Sprintf("transliterated for a foreign payment to %q", out))
+	}
+	if len(reps) > 0 {
+		d = append(d, describeReplacements(reps))
+	}
+	return out, strings.Join(d, "; "), nil
+}
+
+// typographic returns the basic Latin spelling of a character that word
+// processors and spreadsheets type for the user but that is outside the
+// bank's character set, domestic or foreign: dashes and minus signs become
+// "-", single and double quotes, primes and accents "'" (the set has no
+// '"'), the ellipsis "...", special spaces and the tab a space, bullets "-";
+// soft hyphens and zero-width characters are removed. ok is false for any
+// other character.
+func typographic(r rune) (spelling string, ok bool) {
+	switch r {
+	case '\u2010', // hyphen
+		'\u2011', // non-breaking hyphen
+		'\u2012', // figure dash
+		'\u2013', // en dash
+		'\u2014', // em dash
+		'\u2212', // minus sign
+		'\u2022', // bullet
+		'\u00b7': // middle dot
+		return "-", true
+	case '\u2018', // left single quotation mark
+		'\u2019', // right single quotation mark
+		'\u201a', // single low-9 quotation mark
+		'\u201b', // single high-reversed-9 quotation mark
+		'\u2032', // prime
+		'\u00b4', // acute accent
+		'`',      // grave accent
+		'\u201c', // left double quotation mark
+		'\u201d', // right double quotation mark
+		'\u201e', // double low-9 quotation mark
+		'\u201f', // double high-reversed-9 quotation mark
+		'\u00ab', // left-pointing double angle quotation mark
+		'\u00bb', // right-pointing double angle quotation mark
+		'\u2033': // double prime
+		return "'", true
+	case '\u2026': // horizontal ellipsis
+		return "...", true
+	case '\u00a0', // no-break space
+		'\u202f', // narrow no-break space
+		'\u2009', // thin space
+		'\u2002', // en space
+		'\u2003', // em space
+		'\u2007', // figure space
+		'\t':
+		return " ", true
+	case '\u00ad', // soft hyphen
+		'\u200b', // zero width space
+		'\ufeff': // zero width no-break space
+		return "", true
+	}
+	return "", false
+}
+
+// replacement counts how often Text replaced a typographic character.
+type replacement struct {
+	from  rune
+	to    string
+	count int
+}
+
+// addReplacement counts one replacement of from by to, keeping the
+// characters in the order they first occur.
+func addReplacement(reps []replacement, from rune, to string) []replacement {
+	for i := range reps {
+		if reps[i].from == from {
+			reps[i].count++
+			return reps
+		}
+	}
+	return append(reps, replacement{from: from, to: to, count: 1})
+}
+
+// describeReplacements describes reps for a warning, such as
+// typographic characters replaced: "–" → "-" (2×), "\u00ad" removed.
+func describeReplacements(reps []replacement) string {
+	var b strings.Builder
+	b.WriteString("typographic characters replaced: ")
+	for i, r := range reps {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		if r.to == "" {
+			fmt.Fprintf(&b, "%q removed", string(r.from))
+		} else {
+			fmt.Fprintf(&b, "%q → %q", string(r.from), r.to)
+		}
+		if r.count > 1 {
+			fmt.Fprintf(&b, " (%d×)", r.count)
+		}
+	}
+	return b.String()
 }
 
 // Message builds the payment message from the customer's prefix and the

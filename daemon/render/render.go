@@ -50,9 +50,53 @@ type Plan struct {
 	Problems []erp.Problem // errors and warnings, in file order
 	Hash     [sha256.Size]byte
 
+	// Left are the refunds of the file left out of the batch (invalid
+	// ones with batches.on_invalid: send-valid, held ones with
+	// batches.account_guard: hold) and those sent with a flag, in file
+	// order.
+	Left []Left
+
 	cfg   *config.Config
 	rules *refund.Rules
 	sel   *Selection // nil: every refund of the file, attempt 0, release 0
+	opts  Options
+	held  map[erp.Pos]bool // refunds held back: the later passes leave them out too
+	left  map[erp.Pos]bool // refunds left out: held back or invalid
+	fatal bool             // an error of the file, not of a refund that can be left out
+}
+
+// Options are what planning a batch needs beyond the configuration.
+type Options struct {
+	// LastAccount returns the creditor account of the customer's last
+	// booked refund, for the account guard (batches.account_guard); nil
+	// turns the guard off.
+	LastAccount func(customerID string) (account string, ok bool, err error)
+}
+
+// LeftKind says why a refund is in Plan.Left.
+type LeftKind string
+
+// The kinds of Plan.Left.
+const (
+	// LeftInvalid: the refund has errors and is left out.
+	LeftInvalid LeftKind = "invalid"
+	// LeftHeld: the refund goes to another account than the customer's
+	// last booked refund and is held back (account_guard: hold).
+	LeftHeld LeftKind = "held"
+	// LeftFlagged: the same, sent with a flag (account_guard: warn).
+	LeftFlagged LeftKind = "account-changed"
+)
+
+// Left is a refund of the file left out of the batch, or flagged in it.
+type Left struct {
+	Pos        erp.Pos
+	Kind       LeftKind
+	DocType    refund.DocType
+	RefNbr     string
+	CustomerID string
+	// Reason says why: every error of an invalid refund
+	// ("Account: …; CustomerOrderNbr: …"), or the accounts.
+	Reason string
 }
 
 // Selection picks refunds of a batch file for an operator's re-release: a
@@ -98,8 +142,34 @@ func (p *Plan) Attempt() int {
 	return p.sel.Attempt
 }
 
-// Valid reports whether the plan has no errors (warnings are allowed).
-func (p *Plan) Valid() bool { return !erp.HasErrors(p.Problems) }
+// Valid reports whether the plan can be rendered: it has no errors
+// (warnings are allowed), or, with batches.on_invalid: send-valid, its
+// errors are all of refunds that are left out (Left), the file as a
+// whole is sound, and at least one refund is sent.
+func (p *Plan) Valid() bool {
+	if !erp.HasErrors(p.Problems) {
+		return true
+	}
+	return p.partial() && !p.fatal && p.NbOfTxs > 0
+}
+
+// partial reports whether invalid refunds are left out rather than
+// failing the batch: send-valid, for a batch as exported (an operator's
+// selection is all or nothing).
+func (p *Plan) partial() bool {
+	return p.sel == nil && p.cfg != nil && p.cfg.Batches.OnInvalid == config.OnInvalidSendValid
+}
+
+// Invalid returns the number of refunds left out as invalid.
+func (p *Plan) Invalid() int {
+	n := 0
+	for _, l := range p.Left {
+		if l.Kind == LeftInvalid {
+			n++
+		}
+	}
+	return n
+}
 
 // Totals returns the number of refunds and the sum per currency.
 func (p *Plan) Totals() (n int, sums map[refund.Currency]int64) {
@@ -115,7 +185,12 @@ func (p *Plan) Totals() (n int, sums map[refund.Currency]int64) {
 // against the configuration and returns the plan. Problems with the file are
 // in the plan, not in the error; the error is for I/O.
 func Batch(c *config.Config, name string, open Opener, now time.Time) (*Plan, error) {
-	return Selected(c, name, open, now, nil)
+	return plan(c, name, open, now, nil, Options{})
+}
+
+// Guarded is Batch with opts: the daemon's plan, with the account guard.
+func Guarded(c *config.Config, name string, open Opener, now time.Time, opts Options) (*Plan, error) {
+	return plan(c, name, open, now, nil, opts)
 }
 
 // Selected is Batch for the refunds of the file that sel picks,
@@ -123,7 +198,11 @@ func Batch(c *config.Config, name string, open Opener, now time.Time) (*Plan, er
 // are passed over, their problems too. A nil sel picks every refund, as
 // Batch does.
 func Selected(c *config.Config, name string, open Opener, now time.Time, sel *Selection) (*Plan, error) {
-	p := &Plan{File: name, Created: now.In(c.Location()), cfg: c, rules: c.Rules(now), sel: sel}
+	return plan(c, name, open, now, sel, Options{})
+}
+
+func plan(c *config.Config, name string, open Opener, now time.Time, sel *Selection, opts Options) (*Plan, error) {
+	p := &Plan{File: name, Created: now.In(c.Location()), cfg: c, rules: c.Rules(now), sel: sel, opts: opts}
 	// A file of another kind is a problem of the file, not an error: it
 	// would otherwise be tried again for ever.
 	if q, ok := unknownFormat(name); ok {
@@ -133,13 +212,36 @@ func Selected(c *config.Config, name string, open Opener, now time.Time, sel *Se
 	groups := map[refund.GroupKey]*Group{}
 	var total3 int64 // the batch total in thousandths, to keep every sum in range
 	h := sha256.New()
-	report := func(q erp.Problem) { p.Problems = append(p.Problems, q) }
+	// The problems of a refund are reported just before fn is called for
+	// it; recent keeps them, for the reason of an invalid refund.
+	var recent []erp.Problem
+	report := func(q erp.Problem) {
+		p.Problems = append(p.Problems, q)
+		if len(recent) > 0 && recent[0].Pos != q.Pos {
+			recent = recent[:0]
+		}
+		recent = append(recent, q)
+	}
+	guard := c.Batches.AccountGuard
+	if opts.LastAccount == nil || sel != nil {
+		guard = config.GuardOff
+	}
 	fileProblems, err := p.Scan(open, h, report, func(rec erp.Record, t *refund.Transfer) error {
 		if p.Batch == "" {
 			p.Batch = rec.Refund.Batch
 		}
+		var mine []erp.Problem
+		if len(recent) > 0 && recent[0].Pos == rec.Pos {
+			mine = recent
+		}
 		if t == nil {
+			p.leaveOut(rec, mine)
 			return nil
+		}
+		if guard != config.GuardOff {
+			if err := p.guard(rec, t, guard); err != nil || p.held[rec.Pos] {
+				return err
+			}
 		}
 		k := t.Key()
 		g := groups[k]
@@ -162,11 +264,18 @@ func Selected(c *config.Config, name string, open Opener, now time.Time, sel *Se
 		return nil, err
 	}
 	p.Problems = append(p.Problems, fileProblems...)
+	if erp.HasErrors(fileProblems) {
+		p.fatal = true
+	}
 	copy(p.Hash[:], h.Sum(nil))
 	if p.Batch == "" && !erp.HasErrors(p.Problems) {
 		p.Problems = append(p.Problems, erp.Problem{Pos: erp.Pos{File: name}, Msg: "the batch has no refunds"})
 	}
-	if !p.Valid() {
+	for _, g := range groups {
+		p.NbOfTxs += g.NbOfTxs
+	}
+	if !p.Valid() || (p.NbOfTxs == 0 && !p.allHeld()) {
+		p.NbOfTxs = 0
 		return p, nil
 	}
 
@@ -186,11 +295,98 @@ func Selected(c *config.Config, name string, open Opener, now time.Time, sel *Se
 		exp, _ := g.Key.Currency.Exponent()
 		maxExp = max(maxExp, exp)
 		sum3 += g.Sum * pow10(3-exp)
-		p.NbOfTxs += g.NbOfTxs
 	}
 	p.CtrlSum = pain001.Decimal{Units: sum3 / pow10(3-maxExp), Scale: maxExp}
 	return p, nil
 }
+
+// leaveOut records a refund with errors: with send-valid it is left out
+// of the batch (Left), unless its problem is one of the batch as a whole
+// (a row of another batch, a document twice in the file), which fails
+// the batch.
+func (p *Plan) leaveOut(rec erp.Record, ps []erp.Problem) {
+	var texts []string
+	for _, q := range ps {
+		if q.Warning {
+			continue
+		}
+		if wholeBatch(q) {
+			p.fatal = true
+		}
+		if q.Field != "" {
+			texts = append(texts, q.Field+": "+q.Msg)
+		} else {
+			texts = append(texts, q.Msg)
+		}
+	}
+	if len(texts) == 0 {
+		// Its errors came before this pass (not seen here) or it was
+		// passed over: nothing to say of it on its own.
+		texts = []string{"invalid"}
+	}
+	r := &rec.Refund
+	p.markLeft(rec.Pos)
+	p.Left = append(p.Left, Left{Pos: rec.Pos, Kind: LeftInvalid, DocType: r.DocType, RefNbr: r.RefNbr,
+		CustomerID: r.CustomerID, Reason: strings.Join(texts, "; ")})
+}
+
+// wholeBatch reports whether a refund's problem makes the whole file
+// invalid even when invalid refunds may be left out: a row that belongs
+// to another batch, or a document that the file holds twice (which of
+// the two the ERP meant cannot be known).
+func wholeBatch(q erp.Problem) bool {
+	return q.Field == refund.FieldBatch || (q.Field == refund.FieldRefNbr && strings.Contains(q.Msg, "repeats the RefNbr"))
+}
+
+// guard applies the account guard to a valid refund: a refund to another
+// account than the customer's last booked refund is held back (hold) or
+// flagged with a warning (warn). A customer's first refund is neither.
+func (p *Plan) guard(rec erp.Record, t *refund.Transfer, mode string) error {
+	if t.CustomerID == "" {
+		return nil
+	}
+	last, ok, err := p.opts.LastAccount(t.CustomerID)
+	if err != nil || !ok || refund.AccountKey(last) == refund.AccountKey(t.Account) {
+		return err
+	}
+	reason := fmt.Sprintf("account %s differs from %s, the account of customer %s's last booked refund",
+		refund.MaskAccount(t.Account), refund.MaskAccount(last), t.CustomerID)
+	l := Left{Pos: rec.Pos, Kind: LeftFlagged, DocType: t.DocType, RefNbr: t.RefNbr, CustomerID: t.CustomerID, Reason: reason}
+	msg := reason + "; sent (batches.account_guard: warn)"
+	if mode == config.GuardHold {
+		l.Kind = LeftHeld
+		msg = reason + "; held back until an operator runs refundd release " + t.RefNbr
+		if p.held == nil {
+			p.held = map[erp.Pos]bool{}
+		}
+		p.held[rec.Pos] = true
+		p.markLeft(rec.Pos)
+	}
+	p.Left = append(p.Left, l)
+	p.Problems = append(p.Problems, erp.Problem{Pos: rec.Pos, Field: refund.FieldAccount, Msg: msg, Warning: true})
+	return nil
+}
+
+// allHeld reports whether every refund of a valid file is held back: the
+// batch is recorded without a pain.001, to be released later.
+func (p *Plan) allHeld() bool {
+	return !p.fatal && len(p.held) > 0 && !erp.HasErrors(p.Problems)
+}
+
+// IsLeft reports whether the refund at pos was left out of the batch
+// (invalid or held), so that a pass over the file expects no transfer
+// for it.
+func (p *Plan) IsLeft(pos erp.Pos) bool { return p.left[pos] }
+
+func (p *Plan) markLeft(pos erp.Pos) {
+	if p.left == nil {
+		p.left = map[erp.Pos]bool{}
+	}
+	p.left[pos] = true
+}
+
+// Held returns the number of refunds held back.
+func (p *Plan) Held() int { return len(p.held) }
 
 func pow10(n int) int64 {
 	v := int64(1)
@@ -218,7 +414,7 @@ func (p *Plan) Scan(open Opener, h hash.Hash, report func(erp.Problem), fn func(
 		return []erp.Problem{tooLarge(p.File, fi.Size(), limit)}, nil
 	}
 	lr := &limitedReader{r: f, left: limit}
-	problems, err := erp.Scan(p.File, io.TeeReader(lr, h), func(rec erp.Record) error {
+	problems, err := erp.ScanWith(p.File, io.TeeReader(lr, h), p.scanOptions(), func(rec erp.Record) error {
 		if _, ok := p.Release(&rec.Refund); !ok {
 			return nil
 		}
@@ -235,6 +431,11 @@ func (p *Plan) Scan(open Opener, h hash.Hash, report func(erp.Problem), fn func(
 		if slices.ContainsFunc(ps, func(q refund.Problem) bool { return !q.Warning }) {
 			return fn(rec, nil)
 		}
+		if p.held[rec.Pos] {
+			// Held back by the account guard when the plan was made:
+			// not rendered, as a refund with errors is not.
+			return fn(rec, nil)
+		}
 		return fn(rec, &t)
 	})
 	if errors.Is(err, ErrFileTooLarge) || lr.over {
@@ -242,6 +443,15 @@ func (p *Plan) Scan(open Opener, h hash.Hash, report func(erp.Problem), fn func(
 		return []erp.Problem{tooLarge(p.File, limit-lr.left+lr.extra, limit)}, nil
 	}
 	return problems, err
+}
+
+// scanOptions returns how the batch file is read: in the encoding of
+// batches.encoding, UTF-8 without a configuration.
+func (p *Plan) scanOptions() erp.Options {
+	if p.cfg == nil {
+		return erp.Options{}
+	}
+	return erp.Options{Encoding: erp.Encoding(p.cfg.Batches.Encoding)}
 }
 
 // maxFileSize returns the size limit of a batch file.
@@ -399,14 +609,15 @@ func account(t refund.AccountType, number string) pain001.Account {
 // out. On invalid input it writes every problem to diag, one per line, and
 // nothing to out, and returns an error wrapping ErrInvalidBatch. The
 // document is rendered into a temporary file first, so out never receives
-// a partial document. Warnings go to diag too.
+// a partial document. Warnings go to diag too, identical ones once (see
+// erp.Summarise).
 func File(c *config.Config, path string, now time.Time, out, diag io.Writer) error {
 	open := func() (io.ReadCloser, error) { return os.Open(path) }
 	p, err := Batch(c, path, open, now)
 	if err != nil {
 		return err
 	}
-	for _, q := range p.Problems {
+	for q := range erp.Summarise(p.Problems) {
 		fmt.Fprintln(diag, q.String())
 	}
 	if !p.Valid() {
@@ -418,6 +629,9 @@ func File(c *config.Config, path string, now time.Time, out, diag io.Writer) err
 		}
 		fmt.Fprintf(diag, "%s: %d problem(s); nothing rendered\n", path, n)
 		return fmt.Errorf("render %s: %w", path, ErrInvalidBatch)
+	}
+	if n := p.Invalid(); n > 0 {
+		fmt.Fprintf(diag, "%s: %d invalid refund(s) left out, %d rendered (batches.on_invalid: send-valid)\n", path, n, p.NbOfTxs)
 	}
 	tmp, err := os.CreateTemp("", "refundd-render-*.xml")
 	if err != nil {

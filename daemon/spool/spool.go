@@ -665,6 +665,27 @@ func (f *Folder) Duplicate(cl Claimed, of string, processed time.Time) (string, 
 		of, cl.SHA256, processed.Format(time.RFC3339))})
 }
 
+// Report writes <name>.err into failed/, durably, with every line of
+// problems, for a file that was taken but not whole (a batch sent without
+// its invalid refunds): the file itself is archived, the operator finds
+// what was left out where failures are. It returns the report's path. A
+// report of the same name is replaced.
+func (f *Folder) Report(name string, problems []string) (string, error) {
+	if err := checkName(name); err != nil {
+		return "", fmt.Errorf("report %s: %w", name, err)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	en := errName(name)
+	if en != name+errSuffix {
+		problems = append([]string{"file: " + name}, problems...)
+	}
+	if err := f.writeFile(f.failed, en, report(problems)); err != nil {
+		return "", fmt.Errorf("report %s: %w", name, err)
+	}
+	return filepath.Join(f.failed, en), nil
+}
+
 // checkClaimed refuses a Claimed that does not name a file in work/.
 func (f *Folder) checkClaimed(cl Claimed) error {
 	if filepath.Dir(cl.Path) != f.work || checkName(filepath.Base(cl.Path)) != nil || checkName(cl.Name) != nil {

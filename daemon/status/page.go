@@ -126,7 +126,7 @@ var statusPage = template.Must(template.New("status").Funcs(template.FuncMap{
 	},
 	"statusClass": func(s string) string {
 		switch s {
-		case "rejected", "rejected-by-bank", "returned", "in-doubt":
+		case "rejected", "rejected-by-bank", "returned", "in-doubt", "settled-with-exceptions", "invalid", "held", "account-changed":
 			return "bad"
 		case "booked", "paid", "completed", "accepted":
 			return "good"
@@ -172,6 +172,17 @@ a { color: #0b57d0; }
 {{- end}}
 </tbody>
 </table>
+{{- if .Notes}}
+<h3>Left out of this batch, or flagged</h3>
+<table>
+<thead><tr><th>Where</th><th>Ref</th><th>Customer</th><th>Kind</th><th>Sent in</th><th>Reason</th></tr></thead>
+<tbody>
+{{- range .Notes}}
+<tr data-note="{{.RefNbr}}"><td><code>{{.Position}}</code></td><td>{{.RefNbr}}</td><td>{{.CustomerID}}</td><td class="{{statusClass .Kind}}">{{.Kind}}</td><td>{{if .ResolvedIn}}<code>{{.ResolvedIn}}</code>{{else}}–{{end}}</td><td class="reason">{{.Reason}}</td></tr>
+{{- end}}
+</tbody>
+</table>
+{{- end}}
 {{- end}}
 {{- else}}
 <h1>refundd – batches</h1>

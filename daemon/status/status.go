@@ -32,6 +32,22 @@ type Batch struct {
 	File    string    `json:"file,omitempty"`
 	// Items are the refunds, shown for one batch only.
 	Items []Refund `json:"items,omitempty"`
+	// Notes are the refunds of the ERP file left out of the batch
+	// (invalid, held) or flagged in it, for one batch only.
+	Notes []Note `json:"notes,omitempty"`
+}
+
+// Note is a refund left out of a batch, or flagged in it.
+type Note struct {
+	Position   string `json:"position"`
+	RefNbr     string `json:"refNbr"`
+	DocType    string `json:"docType,omitempty"`
+	CustomerID string `json:"customerId,omitempty"`
+	Kind       string `json:"kind"`
+	Reason     string `json:"reason"`
+	// ResolvedIn is the MsgId of the later batch that sent the document;
+	// "" while open.
+	ResolvedIn string `json:"resolvedIn,omitempty"`
 }
 
 // Refund is a refund as the status command shows it.
@@ -65,6 +81,12 @@ type Store interface {
 // references of the bookings of a batch's refunds (*store.Store does).
 type BankRefStore interface {
 	BankRefs(ctx context.Context, msgID string) (map[string][]string, error)
+}
+
+// NoteStore is what a Store may also offer: the refunds left out of a
+// batch or flagged in it (*store.Store does).
+type NoteStore interface {
+	Notes(ctx context.Context, msgID string) ([]store.Note, error)
 }
 
 // List returns every batch, the newest first, or with batch (an ERP
@@ -110,6 +132,16 @@ func List(ctx context.Context, s Store, batch string) ([]Batch, error) {
 					CustomerID: r.CustomerID, EndToEndID: r.EndToEndID, Amount: r.Amount.String() + " " + string(r.Amount.Currency),
 					ExecutionDate: r.ExecutionDate.String(), Status: string(r.Status), ReasonCode: r.ReasonCode,
 					ReasonText: r.ReasonText, BankRefs: refs[r.EndToEndID], Created: r.Created, Updated: r.Updated})
+			}
+			if ns, ok := s.(NoteStore); ok {
+				notes, err := ns.Notes(ctx, b.MsgID)
+				if err != nil {
+					return nil, fmt.Errorf("status %s: %w", batch, err)
+				}
+				for _, n := range notes {
+					sb.Notes = append(sb.Notes, Note{Position: n.Position, RefNbr: n.RefNbr, DocType: string(n.DocType),
+						CustomerID: n.CustomerID, Kind: string(n.Kind), Reason: n.Reason, ResolvedIn: n.ResolvedIn})
+				}
 			}
 		}
 		out = append(out, sb)
@@ -167,6 +199,20 @@ func Write(w io.Writer, batches []Batch, asJSON bool) error {
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.RefNbr, r.DocType, r.CustomerID, r.EndToEndID,
 				r.Amount, r.ExecutionDate, r.Status, reason, when(r.Updated))
+		}
+	}
+	for _, b := range batches {
+		if len(b.Notes) == 0 {
+			continue
+		}
+		fmt.Fprintf(tw, "\nLEFT OUT OF OR FLAGGED IN %s (%s)\n", b.Batch, b.MsgID)
+		fmt.Fprintln(tw, "WHERE\tREF\tCUSTOMER\tKIND\tSENT IN\tREASON")
+		for _, n := range b.Notes {
+			sent := n.ResolvedIn
+			if sent == "" {
+				sent = "-"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", n.Position, n.RefNbr, n.CustomerID, n.Kind, sent, n.Reason)
 		}
 	}
 	return tw.Flush()

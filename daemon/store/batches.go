@@ -48,6 +48,10 @@ type Batch struct {
 	// given, they must agree.
 	NbOfTxs int
 	Sums    []refund.Amount
+	// Notes are the refunds of the ERP file left out of the batch or
+	// flagged in it, recorded by CreateBatch with the batch; the reads
+	// of batches leave them out (see Store.Notes).
+	Notes []Note
 	// Created is when the batch was recorded, Updated when it last
 	// changed, Sent when refundd knew that the bank had the file (zero
 	// until then).
@@ -125,15 +129,29 @@ func (s *Store) createBatch(ctx context.Context, b Batch, rs []Refund) error {
 			detail: fmt.Sprintf("batch %s attempt %d, %d refunds", b.Number, b.Attempt, len(rs))}); err != nil {
 			return err
 		}
-		return insertRefunds(ctx, tx, at, &b, rs)
+		if err := insertRefunds(ctx, tx, at, &b, rs); err != nil {
+			return err
+		}
+		if err := resolveNotes(ctx, tx, at, b.MsgID); err != nil {
+			return err
+		}
+		return insertNotes(ctx, tx, at, &b)
 	})
 	return err
+}
+
+// held reports whether some note is of a refund held back.
+func held(ns []Note) bool {
+	return slices.ContainsFunc(ns, func(n Note) bool { return n.Kind == NoteHeld })
 }
 
 // insertRefunds inserts the refunds of batch b, each with its event,
 // after refundCollision found none that collides with a recorded refund
 // or one before it in rs.
 func insertRefunds(ctx context.Context, tx *txn, at string, b *Batch, rs []Refund) error {
+	if len(rs) == 0 {
+		return nil
+	}
 	if err := refundCollision(ctx, tx, rs); err != nil {
 		return err
 	}
@@ -289,7 +307,9 @@ func checkBatch(b *Batch, rs []Refund) ([]total, error) {
 		return bad("file hash %q is not a lower-case hex SHA-256", b.FileHash)
 	case b.PainHash != "" && !validHash(b.PainHash):
 		return bad("pain.001 hash %q is not a lower-case hex SHA-256", b.PainHash)
-	case len(rs) == 0:
+	case len(rs) == 0 && (b.Status != BatchReceived || !held(b.Notes)):
+		// A batch whose every refund is held back is recorded, received,
+		// for its notes; its refunds follow in a later batch.
 		return bad("a batch without refunds")
 	case b.NbOfTxs != 0 && b.NbOfTxs != len(rs):
 		return bad("NbOfTxs %d, but %d refunds", b.NbOfTxs, len(rs))

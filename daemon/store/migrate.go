@@ -13,6 +13,7 @@ var migrations = []string{
 	schemaV2,
 	schemaV3,
 	schemaV4,
+	schemaV5,
 }
 
 // schemaV1 is the first schema. Times are TEXT in timeLayout (UTC), dates
@@ -216,6 +217,44 @@ ALTER TABLE refunds ADD COLUMN base_minor INTEGER NOT NULL DEFAULT 0 CHECK (base
 ALTER TABLE refunds ADD COLUMN base_currency TEXT NOT NULL DEFAULT '' CHECK (base_currency = '' OR length(base_currency) = 3);
 `
 
+// schemaV5 adds:
+//
+//   - the batch status settled-with-exceptions, and batches without
+//     refunds (every refund of the file held back). SQLite cannot change a
+//     CHECK constraint in place; a constraint that allows more values
+//     than before leaves every stored row valid, so the table's recorded
+//     definition is edited (writable_schema), and the schema version is
+//     raised with the migration so that every connection reads it anew;
+//   - refund_notes: the refunds of an ERP batch file that were left out
+//     of its batch (invalid, or held by the account guard) or sent with
+//     a flag (account changed), each with the batch it belongs to, its
+//     place in the file and why; resolved_in is the MsgId of the later
+//     batch that recorded the same document, "" while open;
+//   - an index of refunds by customer, for the account guard.
+const schemaV5 = `
+PRAGMA writable_schema = ON;
+UPDATE sqlite_schema SET sql = replace(replace(sql, '''pending'', ''paid'', ''completed''',
+	'''pending'', ''paid'', ''settled-with-exceptions'', ''completed'''), 'CHECK (nb_of_txs > 0)', 'CHECK (nb_of_txs >= 0)')
+WHERE type = 'table' AND name = 'batches';
+PRAGMA writable_schema = OFF;
+
+CREATE TABLE refund_notes (
+	msg_id      TEXT NOT NULL REFERENCES batches (msg_id),
+	position    TEXT NOT NULL CHECK (position <> ''),
+	doc_type    TEXT NOT NULL,
+	ref_nbr     TEXT NOT NULL,
+	customer_id TEXT NOT NULL DEFAULT '',
+	kind        TEXT NOT NULL CHECK (kind IN ('invalid', 'held', 'account-changed')),
+	reason      TEXT NOT NULL,
+	resolved_in TEXT NOT NULL DEFAULT '',
+	created     TEXT NOT NULL,
+	updated     TEXT NOT NULL,
+	PRIMARY KEY (msg_id, position, kind)
+) STRICT;
+CREATE INDEX refund_notes_open ON refund_notes (doc_type, ref_nbr) WHERE resolved_in = '';
+CREATE INDEX refunds_customer ON refunds (customer_id, status);
+`
+
 // migrate brings the database to version len(migs). Each migration runs in
 // its own write transaction together with the new user_version, so a crash
 // leaves the database at one version or the next, never in between. A
@@ -279,7 +318,17 @@ var sqliteVersion = versioner{
 	},
 	set: func(ctx context.Context, tx *txn, v int) error {
 		// PRAGMA takes no parameters; v is an integer we formatted.
-		_, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", v))
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", v)); err != nil {
+			return err
+		}
+		// One more than the schema version makes every connection read
+		// the schema again, as a migration that edits a table's
+		// recorded definition needs (schemaV5).
+		var sv int
+		if err := tx.QueryRowContext(ctx, "PRAGMA schema_version").Scan(&sv); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA schema_version = %d", sv+1))
 		return err
 	},
 }

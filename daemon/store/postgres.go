@@ -219,7 +219,7 @@ func (s *Store) settleCommit(xid string, cerr error) error {
 // are text in the same layout, money bigint minor units. refunds.rowid is
 // an identity column named as SQLite's implicit one, so that "ORDER BY
 // rowid" (insertion order) reads the same on both.
-var pgMigrations = []string{pgSchemaV1, pgSchemaV2, pgSchemaV3, pgSchemaV4}
+var pgMigrations = []string{pgSchemaV1, pgSchemaV2, pgSchemaV3, pgSchemaV4, pgSchemaV5}
 
 const pgSchemaV1 = `
 CREATE TABLE files (
@@ -407,4 +407,32 @@ FOR EACH ROW EXECUTE FUNCTION refundd_epoch_grows();
 const pgSchemaV4 = `
 ALTER TABLE refunds ADD COLUMN base_minor bigint NOT NULL DEFAULT 0 CHECK (base_minor >= 0);
 ALTER TABLE refunds ADD COLUMN base_currency text NOT NULL DEFAULT '' CHECK (base_currency = '' OR length(base_currency) = 3);
+`
+
+// pgSchemaV5 is schemaV5: the batch status settled-with-exceptions, the
+// refunds left out of or flagged in a batch, refunds by customer.
+const pgSchemaV5 = `
+ALTER TABLE batches DROP CONSTRAINT batches_status_check;
+ALTER TABLE batches ADD CONSTRAINT batches_status_check CHECK (status IN ('received', 'rejected', 'sending', 'sent',
+	'in-doubt', 'receipt-ok', 'accepted', 'partially-accepted', 'rejected-by-bank',
+	'pending', 'paid', 'settled-with-exceptions', 'completed'));
+ALTER TABLE batches DROP CONSTRAINT batches_nb_of_txs_check;
+ALTER TABLE batches ADD CONSTRAINT batches_nb_of_txs_check CHECK (nb_of_txs >= 0);
+
+CREATE TABLE refund_notes (
+	rowid       bigint GENERATED ALWAYS AS IDENTITY UNIQUE,
+	msg_id      text NOT NULL REFERENCES batches (msg_id),
+	position    text NOT NULL CHECK (position <> ''),
+	doc_type    text NOT NULL,
+	ref_nbr     text NOT NULL,
+	customer_id text NOT NULL DEFAULT '',
+	kind        text NOT NULL CHECK (kind IN ('invalid', 'held', 'account-changed')),
+	reason      text NOT NULL,
+	resolved_in text NOT NULL DEFAULT '',
+	created     text NOT NULL,
+	updated     text NOT NULL,
+	PRIMARY KEY (msg_id, position, kind)
+);
+CREATE INDEX refund_notes_open ON refund_notes (doc_type, ref_nbr) WHERE resolved_in = '';
+CREATE INDEX refunds_customer ON refunds (customer_id, status);
 `

@@ -106,6 +106,10 @@ func (s *Store) ApplyReply(ctx context.Context, fileHash string, r Reply) (Reply
 				return err
 			}
 			res.Changes = append(res.Changes, cs...)
+			if cs, err = s.reopenReturned(ctx, tx, cs, detail); err != nil {
+				return err
+			}
+			res.Changes = append(res.Changes, cs...)
 		}
 		if err := s.recordKeys(ctx, tx, fileHash, r.Keys, &res); err != nil {
 			return err
@@ -117,6 +121,33 @@ func (s *Store) ApplyReply(ctx context.Context, fileHash string, r Reply) (Reply
 		return ReplyResult{}, fmt.Errorf("apply reply %s: %w", fileHash, err)
 	}
 	return res, nil
+}
+
+// reopenReturned moves the batch of every refund that changes lists as
+// returned from paid or completed to settled-with-exceptions: the bank
+// brought the money back, and the refund needs an operator again.
+func (s *Store) reopenReturned(ctx context.Context, tx *txn, changes []Change, detail string) ([]Change, error) {
+	var out []Change
+	for _, c := range changes {
+		if c.Subject != SubjectRefund || c.To != string(refund.StatusReturned) {
+			continue
+		}
+		var msgID, status string
+		err := tx.QueryRowContext(ctx, `SELECT b.msg_id, b.status FROM refunds r JOIN batches b ON b.msg_id = r.msg_id
+			WHERE r.end_to_end_id = ?`, c.ID).Scan(&msgID, &status)
+		if err != nil {
+			return nil, fmt.Errorf("batch of refund %s: %w", c.ID, err)
+		}
+		if st := BatchStatus(status); st != BatchPaid && st != BatchCompleted {
+			continue
+		}
+		cs, err := s.setBatchStatus(ctx, tx, msgID, BatchSettledWithExceptions, "refund "+c.ID+" returned by the bank", detail)
+		if err != nil {
+			return nil, fmt.Errorf("batch %s of returned refund %s: %w", msgID, c.ID, err)
+		}
+		out = append(out, cs...)
+	}
+	return out, nil
 }
 
 // recordKeys records the keys that are new and sorts them into res: a

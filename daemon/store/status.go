@@ -34,9 +34,18 @@ const (
 	BatchRejectedByBank BatchStatus = "rejected-by-bank"
 	// BatchPending: the bank holds the batch (PDNG), e.g. for approval.
 	BatchPending BatchStatus = "pending"
-	// BatchPaid: the bank booked the batch's payments.
+	// BatchPaid: the bank booked every refund of the batch.
 	BatchPaid BatchStatus = "paid"
-	// BatchCompleted: every refund is in a final status and posted.
+	// BatchSettledWithExceptions: the bank answered for every refund for
+	// good, and booked some, but rejected or returned others: those need
+	// an operator (fix the account, re-release).
+	BatchSettledWithExceptions BatchStatus = "settled-with-exceptions"
+	// BatchCompleted: nothing is left to do for the batch: every refund
+	// was booked, or rejected or returned and then re-released in a later
+	// batch (where it is followed), no refund left out of it is still
+	// open, and the last booking is CompleteAfter banking days old, past
+	// the usual time for a return. A return that still comes moves it
+	// back to settled-with-exceptions.
 	BatchCompleted BatchStatus = "completed"
 )
 
@@ -46,7 +55,8 @@ var reached = []BatchStatus{BatchReceiptOK, BatchAccepted, BatchPartiallyAccepte
 
 // batchNext is the table of allowed batch status changes, from → to.
 //
-//	received           → rejected, sending
+//	received           → rejected, sending, completed (a batch of held
+//	                     refunds only, once they are all released)
 //	sending            → sent, in-doubt, and every status of a reply
 //	in-doubt           → sending (an operator's resend of the same bytes), sent,
 //	                     and every status of a reply
@@ -55,35 +65,46 @@ var reached = []BatchStatus{BatchReceiptOK, BatchAccepted, BatchPartiallyAccepte
 //	receipt-ok         → accepted, partially-accepted, rejected-by-bank, pending, paid
 //	pending            → accepted, partially-accepted, rejected-by-bank, paid
 //	accepted           → partially-accepted, rejected-by-bank, paid
-//	partially-accepted → paid, completed
-//	paid               → completed
-//	rejected, rejected-by-bank, completed: final
+//	partially-accepted → paid, settled-with-exceptions, completed
+//	paid               → settled-with-exceptions (a return), completed
+//	settled-with-exceptions → completed
+//	completed          → settled-with-exceptions (a late return)
+//	rejected, rejected-by-bank: final
+//
+// receipt-ok, pending and accepted also go to settled-with-exceptions
+// when the bank answers for every refund without a group status.
 //
 // A reply proves that the bank has the file, so it may move a batch that is
 // still sending or in doubt. A reply that would move a batch backwards (a
 // late receipt after an acceptance) is refused; the caller drops that
 // change (see AllowedBatch).
 var batchNext = map[BatchStatus][]BatchStatus{
-	BatchReceived:          {BatchRejected, BatchSending},
-	BatchSending:           append([]BatchStatus{BatchSent, BatchInDoubt}, reached...),
-	BatchInDoubt:           append([]BatchStatus{BatchSending, BatchSent}, reached...),
-	BatchSent:              reached,
-	BatchReceiptOK:         {BatchAccepted, BatchPartiallyAccepted, BatchRejectedByBank, BatchPending, BatchPaid},
-	BatchPending:           {BatchAccepted, BatchPartiallyAccepted, BatchRejectedByBank, BatchPaid},
-	BatchAccepted:          {BatchPartiallyAccepted, BatchRejectedByBank, BatchPaid},
-	BatchPartiallyAccepted: {BatchPaid, BatchCompleted},
-	BatchPaid:              {BatchCompleted},
-	BatchRejected:          nil,
-	BatchRejectedByBank:    nil,
-	BatchCompleted:         nil,
+	BatchReceived:              {BatchRejected, BatchSending, BatchCompleted},
+	BatchSending:               append([]BatchStatus{BatchSent, BatchInDoubt}, reached...),
+	BatchInDoubt:               append([]BatchStatus{BatchSending, BatchSent}, reached...),
+	BatchSent:                  reached,
+	BatchReceiptOK:             {BatchAccepted, BatchPartiallyAccepted, BatchRejectedByBank, BatchPending, BatchPaid, BatchSettledWithExceptions},
+	BatchPending:               {BatchAccepted, BatchPartiallyAccepted, BatchRejectedByBank, BatchPaid, BatchSettledWithExceptions},
+	BatchAccepted:              {BatchPartiallyAccepted, BatchRejectedByBank, BatchPaid, BatchSettledWithExceptions},
+	BatchPartiallyAccepted:     {BatchPaid, BatchSettledWithExceptions, BatchCompleted},
+	BatchPaid:                  {BatchSettledWithExceptions, BatchCompleted},
+	BatchSettledWithExceptions: {BatchCompleted},
+	BatchCompleted:             {BatchSettledWithExceptions},
+	BatchRejected:              nil,
+	BatchRejectedByBank:        nil,
 }
+
+// CompleteAfter is the number of banking days after a batch's last
+// booking at which it is completed, when nothing else is left to do:
+// returns of credit transfers come within days, seldom later.
+const CompleteAfter = 10
 
 // BatchStatuses returns every batch status, in the order of their
 // declaration, which roughly follows a batch's life.
 func BatchStatuses() []BatchStatus {
 	return []BatchStatus{BatchReceived, BatchRejected, BatchSending, BatchSent, BatchInDoubt,
 		BatchReceiptOK, BatchAccepted, BatchPartiallyAccepted, BatchRejectedByBank,
-		BatchPending, BatchPaid, BatchCompleted}
+		BatchPending, BatchPaid, BatchSettledWithExceptions, BatchCompleted}
 }
 
 // Valid reports whether s is a batch status.

@@ -11,18 +11,19 @@ import (
 
 // batchPath is a way to each batch status from received.
 var batchPath = map[BatchStatus][]BatchStatus{
-	BatchReceived:          nil,
-	BatchRejected:          {BatchRejected},
-	BatchSending:           {BatchSending},
-	BatchSent:              {BatchSending, BatchSent},
-	BatchInDoubt:           {BatchSending, BatchInDoubt},
-	BatchReceiptOK:         {BatchSending, BatchSent, BatchReceiptOK},
-	BatchAccepted:          {BatchSending, BatchSent, BatchAccepted},
-	BatchPartiallyAccepted: {BatchSending, BatchSent, BatchPartiallyAccepted},
-	BatchRejectedByBank:    {BatchSending, BatchSent, BatchRejectedByBank},
-	BatchPending:           {BatchSending, BatchSent, BatchPending},
-	BatchPaid:              {BatchSending, BatchSent, BatchPaid},
-	BatchCompleted:         {BatchSending, BatchSent, BatchPaid, BatchCompleted},
+	BatchReceived:              nil,
+	BatchRejected:              {BatchRejected},
+	BatchSending:               {BatchSending},
+	BatchSent:                  {BatchSending, BatchSent},
+	BatchInDoubt:               {BatchSending, BatchInDoubt},
+	BatchReceiptOK:             {BatchSending, BatchSent, BatchReceiptOK},
+	BatchAccepted:              {BatchSending, BatchSent, BatchAccepted},
+	BatchPartiallyAccepted:     {BatchSending, BatchSent, BatchPartiallyAccepted},
+	BatchRejectedByBank:        {BatchSending, BatchSent, BatchRejectedByBank},
+	BatchPending:               {BatchSending, BatchSent, BatchPending},
+	BatchPaid:                  {BatchSending, BatchSent, BatchPaid},
+	BatchCompleted:             {BatchSending, BatchSent, BatchPaid, BatchCompleted},
+	BatchSettledWithExceptions: {BatchSending, BatchSent, BatchAccepted, BatchSettledWithExceptions},
 }
 
 // refundPath is a way to each refund status from new.
@@ -68,6 +69,11 @@ func TestTransitionTables(t *testing.T) {
 		{BatchPaid, BatchAccepted, false},
 		{BatchRejectedByBank, BatchPaid, false},
 		{BatchCompleted, BatchPaid, false},
+		{BatchPaid, BatchSettledWithExceptions, true},      // a return after paid
+		{BatchCompleted, BatchSettledWithExceptions, true}, // a late return
+		{BatchSettledWithExceptions, BatchCompleted, true},
+		{BatchSettledWithExceptions, BatchPaid, false},
+		{BatchSent, BatchSettledWithExceptions, false}, // only once the bank answered
 		{BatchRejected, BatchSending, false},
 		{BatchSent, BatchSent, true}, // a no-op
 		{BatchSent, "lost", false},

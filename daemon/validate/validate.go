@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"refundd/daemon/config"
+	"refundd/daemon/erp"
 	"refundd/daemon/render"
 	"refundd/formats"
 
@@ -23,7 +24,7 @@ type Verdict struct {
 	File     string
 	Kind     string   // e.g. "refund batch (CSV)", "pain.001.001.03"
 	Summary  string   // counts and totals
-	Problems []string // "file:line: Field: reason", warnings marked
+	Problems []string // "file:line: Field: reason", warnings marked; identical warnings once
 	Invalid  bool     // at least one problem is an error
 }
 
@@ -48,7 +49,7 @@ func batch(c *config.Config, path string, now time.Time) (*Verdict, error) {
 		return nil, err
 	}
 	r := &Verdict{File: path, Kind: "refund batch (" + strings.ToUpper(strings.TrimPrefix(filepath.Ext(path), ".")) + ")"}
-	for _, q := range p.Problems {
+	for q := range erp.Summarise(p.Problems) {
 		r.Problems = append(r.Problems, q.String())
 	}
 	r.Invalid = !p.Valid()
