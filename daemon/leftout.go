@@ -28,8 +28,20 @@ func notesOf(p *render.Plan) []store.Note {
 // guardOptions returns the plan options of the daemon: the account guard
 // reads the customers' last booked accounts from the store.
 func (d *Daemon) guardOptions(ctx context.Context) render.Options {
+	type last struct {
+		account string
+		ok      bool
+	}
+	seen := map[string]last{} // a customer with many refunds in the file is looked up once
 	return render.Options{LastAccount: func(customerID string) (string, bool, error) {
-		return d.store.LastBookedAccount(ctx, customerID)
+		if l, ok := seen[customerID]; ok {
+			return l.account, l.ok, nil
+		}
+		a, ok, err := d.store.LastBookedAccount(ctx, customerID)
+		if err == nil {
+			seen[customerID] = last{a, ok}
+		}
+		return a, ok, err
 	}}
 }
 

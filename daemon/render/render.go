@@ -94,8 +94,9 @@ type Left struct {
 	DocType    refund.DocType
 	RefNbr     string
 	CustomerID string
-	// Reason says why: every error of an invalid refund
-	// ("Account: …; CustomerOrderNbr: …"), or the accounts.
+	// Reason says why: every error of an invalid refund with its place
+	// ("b.csv:3: Account: …; b.csv:3: CustomerOrderNbr: …"), or the
+	// accounts.
 	Reason string
 }
 
@@ -313,11 +314,7 @@ func (p *Plan) leaveOut(rec erp.Record, ps []erp.Problem) {
 		if wholeBatch(q) {
 			p.fatal = true
 		}
-		if q.Field != "" {
-			texts = append(texts, q.Field+": "+q.Msg)
-		} else {
-			texts = append(texts, q.Msg)
-		}
+		texts = append(texts, q.String())
 	}
 	if len(texts) == 0 {
 		// Its errors came before this pass (not seen here) or it was
