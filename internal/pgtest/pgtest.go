@@ -35,14 +35,35 @@ func URL(t testing.TB) string {
 	return u
 }
 
+// RestartableEnv names a second test server, for the tests that restart
+// PostgreSQL (with the pg_ctl that REFUNDD_TEST_PGCTL names): the other
+// packages' tests use the first server meanwhile.
+const RestartableEnv = "REFUNDD_TEST_PG_RESTARTABLE"
+
 // Schema returns the test server's URL and the name of a new, unused
 // schema, which is dropped with everything in it when the test ends.
 func Schema(t testing.TB) (url, schema string) {
 	t.Helper()
-	url = URL(t)
+	return schemaOn(t, URL(t))
+}
+
+// RestartableSchema is Schema on the restartable server; without one it
+// is Schema (and the test must not restart that server).
+func RestartableSchema(t testing.TB) (url, schema string, restartable bool) {
+	t.Helper()
+	if u := os.Getenv(RestartableEnv); u != "" {
+		url, schema = schemaOn(t, u)
+		return url, schema, true
+	}
+	url, schema = Schema(t)
+	return url, schema, false
+}
+
+func schemaOn(t testing.TB, url string) (string, string) {
+	t.Helper()
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
-	schema = "t_" + hex.EncodeToString(b)
+	schema := "t_" + hex.EncodeToString(b)
 	t.Cleanup(func() {
 		if err := Drop(url, schema); err != nil {
 			t.Errorf("drop test schema %s: %v", schema, err)
