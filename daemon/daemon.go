@@ -100,6 +100,9 @@ type Daemon struct {
 	full    error            // the last "disk full" error while no new work is taken; nil when writing works
 	alive   liveness
 	lead    *Leadership
+	// lastPurge is when the retention purge last ran (d.now); zero: not
+	// yet.
+	lastPurge time.Time
 }
 
 // retry is the state of a failed upload.
@@ -544,9 +547,10 @@ func (d *Daemon) runConfig(ctx context.Context) error {
 }
 
 // step does one round of work: download the replies (when download),
-// take the batches, upload, take the replies, check the alarms. Work on a
-// file is finished even when ctx ends meanwhile; ctx is checked between
-// files. The error is one that stops refundd.
+// take the batches, upload, take the replies, check the alarms, and once
+// a day purge what the retention lets go. Work on a file is finished
+// even when ctx ends meanwhile; ctx is checked between files. The error
+// is one that stops refundd.
 //
 // A panic in a step is logged with its stack and the step ends; the next
 // one runs as usual (every step starts again from the store and the
@@ -584,6 +588,7 @@ func (d *Daemon) step(ctx context.Context, download bool) (err error) {
 	d.settleBatches(work)
 	d.checkAlarms(work)
 	d.countBatches(work)
+	d.purgeDaily(work)
 	return nil
 }
 

@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -15,6 +17,7 @@ import (
 
 	"refundd/daemon/failpoint"
 	"refundd/daemon/obs"
+	"refundd/daemon/reply"
 	"refundd/daemon/spool"
 	"refundd/daemon/store"
 	"refundd/sftpx"
@@ -25,7 +28,8 @@ import (
 // server, or moves it into sftp.download_archive_dir when that is set. A
 // crash between the two fetches the file again next time; that copy is
 // not placed, since its content is in the inbox, in work/ or in the store
-// already.
+// already. A file larger than limits.max_reply_size is not downloaded (see
+// tooLargeOnServer).
 func (d *Daemon) download(ctx context.Context) {
 	if d.cfg.SFTP.Address == "" || d.cfg.SFTP.DownloadDir == "" || d.leading() != nil {
 		return
@@ -60,12 +64,28 @@ func (d *Daemon) download(ctx context.Context) {
 		}
 		remote := path.Join(d.cfg.SFTP.DownloadDir, fi.Name())
 		name := localName(fi.Name())
+		if limit := d.cfg.Limits.MaxReplyBytes(); fi.Size() > limit {
+			if err := d.tooLargeOnServer(name, reply.TooLarge(remote, fi.Size(), limit), log); err != nil {
+				failed(err)
+				return
+			}
+			continue
+		}
 		tmp := filepath.Join(d.inbox.Dir(), "."+name+".download")
 		if err := os.Remove(tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			failed(err)
 			return
 		}
 		n, err := c.Get(ctx, remote, tmp)
+		if errors.Is(err, sftpx.ErrTooLarge) {
+			// It grew past the limit since it was listed; Get read
+			// nothing of it.
+			if err := d.tooLargeOnServer(name, fmt.Errorf("%w (limits.max_reply_size)", err), log); err != nil {
+				failed(err)
+				return
+			}
+			continue
+		}
 		if fileProblem(err) {
 			// This file alone: the others are still downloaded.
 			log.Error().Err(err).Str(obs.FieldFile, remote).Msg("reply on the server cannot be downloaded; the others are, and it is tried again at the next download")
@@ -124,6 +144,21 @@ func (d *Daemon) download(ctx context.Context) {
 	d.sftpState(nil)
 }
 
+// tooLargeOnServer reports a reply on the server larger than
+// limits.max_reply_size, which is not downloaded: it stays on the server
+// and is downloaded once the limit is raised. The reason goes into
+// <name>.err in the inbox's failed/, where the operator looks for refused
+// replies (written again at each round), and into the log.
+func (d *Daemon) tooLargeOnServer(name string, reason error, log zerolog.Logger) error {
+	report, err := d.inbox.Report(name, []string{reason.Error() + "; it stays on the server and is downloaded once the limit is raised"})
+	if err != nil {
+		return err
+	}
+	log.Error().Err(reason).Str(obs.FieldFile, name).Str("report", report).
+		Msg("reply on the server larger than limits.max_reply_size: not downloaded; it stays there until the limit is raised")
+	return nil
+}
+
 // takeAway takes a downloaded reply away from the remote download folder:
 // it moves it into sftp.download_archive_dir when that is set (under a
 // new name when its own is taken there; nothing is overwritten) and
@@ -161,17 +196,22 @@ func fileProblem(err error) bool {
 // work/. (The same content under another name on the server is placed,
 // and refused as a duplicate.)
 func (d *Daemon) knownContent(ctx context.Context, path, name string) (bool, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return false, err
 	}
-	b := sha256.Sum256(data)
-	sum := hex.EncodeToString(b[:])
+	defer f.Close()
+	h := sha256.New()
+	size, err := io.Copy(h, f) // streamed: a reply may be as large as limits.max_reply_size
+	if err != nil {
+		return false, err
+	}
+	sum := hex.EncodeToString(h.Sum(nil))
 	_, err = d.store.File(ctx, sum)
 	if !errors.Is(err, store.ErrNotFound) {
 		return err == nil, err
 	}
-	waiting, err := d.inbox.Waiting(name, int64(len(data)), sum)
+	waiting, err := d.inbox.Waiting(name, size, sum)
 	return waiting != "", err
 }
 

@@ -515,3 +515,73 @@ func dirFiles(t *testing.T, dir string) []string {
 func statusOnly(t *testing.T, msgID string, _ []refund.Sent) []byte {
 	return groupReport(t, "STS-"+msgID, msgID, pain002.AcceptedCustomerProfile, "")
 }
+
+// TestDaemonDownloadSizeLimit: a reply on the server larger than
+// limits.max_reply_size is not downloaded, neither into memory nor to
+// disk: it stays on the server, an .err in the inbox's failed/ names its
+// size, the limit and the key, and the other replies are downloaded. Once
+// the limit is raised, it is downloaded and applied.
+func TestDaemonDownloadSizeLimit(t *testing.T) {
+	e := newDaemonEnv(t)
+	e.setLimits(t, "limits: {max_reply_size: 16KiB}\n")
+	big := filepath.Join(e.down, "a-big.xml")
+	writeBig(t, big, groupReport(t, "STS-BIG", "RFD-X-1", pain002.AcceptedCustomerProfile, ""), 20<<10)
+	fi, err := os.Stat(big)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(e.down, "b-small.xml"), groupReport(t, "STS-SMALL", "RFD-X-2", pain002.AcceptedCustomerProfile, ""), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	log := &logBuf{t: t}
+	opts := e.options(t)
+	opts.Logger = zerolog.New(log)
+	d := e.daemon(t, opts)
+	if err := d.RunOnce(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	d.Close()
+
+	if got := files(t, e.down); !slices.Equal(got, []string{"a-big.xml"}) {
+		t.Errorf("server holds %v, want a-big.xml only", got)
+	}
+	if n := e.archivedReplies(t); n != 1 {
+		t.Errorf("%d replies archived, want 1 (b-small.xml)", n)
+	}
+	inbox := filepath.Join(e.dir, "inbox")
+	if got := files(t, inbox); len(got) != 0 {
+		t.Errorf("inbox holds %v", got)
+	}
+	es, err := os.ReadDir(inbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, de := range es {
+		if strings.Contains(de.Name(), "a-big") {
+			t.Errorf("inbox holds %s: a part of a-big.xml was downloaded", de.Name())
+		}
+	}
+	failed := filepath.Join(inbox, "failed")
+	if got := files(t, failed); !slices.Equal(got, []string{"a-big.xml.err"}) {
+		t.Errorf("inbox/failed holds %v, want the report of a-big.xml only", got)
+	}
+	report := string(readFile(t, filepath.Join(failed, "a-big.xml.err")))
+	for _, w := range []string{fmt.Sprintf("a-big.xml has %d bytes", fi.Size()), "larger than the limit of 16384 bytes",
+		"limits.max_reply_size", "stays on the server"} {
+		if !strings.Contains(report, w) {
+			t.Errorf("a-big.xml.err lacks %q:\n%s", w, report)
+		}
+	}
+	if n := log.lines("a-big.xml", "not downloaded"); n != 1 {
+		t.Errorf("%d log lines name a-big.xml as not downloaded, want 1", n)
+	}
+
+	e.setLimits(t, "limits: {max_reply_size: 1MiB}\n")
+	e.once(t)
+	if got := files(t, e.down); len(got) != 0 {
+		t.Errorf("server holds %v after the limit was raised", got)
+	}
+	if n := e.archivedReplies(t); n != 2 {
+		t.Errorf("%d replies archived, want 2", n)
+	}
+}

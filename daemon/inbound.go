@@ -3,6 +3,9 @@ package daemon
 import (
 	"context"
 	"errors"
+	"fmt"
+
+	"github.com/rs/zerolog"
 
 	"refundd/daemon/reply"
 
@@ -29,6 +32,11 @@ func (d *Daemon) takeReply(ctx context.Context, cl spool.Claimed, resumed bool) 
 		failpoint.Hit(failpoint.ReplyClaimed)
 	}
 	log := d.log.With().Str(obs.FieldComponent, "inbound").Str(obs.FieldFile, cl.Name).Logger()
+	if limit := d.cfg.Limits.MaxReplyBytes(); cl.Size > limit {
+		// Refused before its content is recorded, so that the same file
+		// is taken when it is dropped again under a raised limit.
+		return d.refuseReply(cl, fmt.Errorf("%w: %w", reply.ErrBadReply, reply.TooLarge(cl.Name, cl.Size, limit)), log)
+	}
 	ok, err := d.knownFile(ctx, d.inbox, cl, store.FileReply, resumed, log)
 	if err != nil || !ok {
 		return err
@@ -40,7 +48,8 @@ func (d *Daemon) takeReply(ctx context.Context, cl spool.Claimed, resumed bool) 
 		return err // before the files for the ERP are written
 	}
 	look := storeRefunds{Lookup: d.store.Lookup(ctx), s: d.store, ctx: ctx}
-	res, err := reply.Process(cl.Path, reply.Deps{Refunds: look, Seen: look, Ledger: d.cfg.LedgerAccounts(), Out: d.out, Now: d.now})
+	res, err := reply.Process(cl.Path, reply.Deps{Refunds: look, Seen: look, Ledger: d.cfg.LedgerAccounts(), Out: d.out, Now: d.now,
+		Options: d.replyOptions()})
 	if errors.Is(err, reply.ErrBadReply) {
 		d.metrics.Reply(res.Message.Type, obs.ReplyFailed)
 		if err := d.store.FinishFile(ctx, cl.SHA256, store.FileFailed, err.Error()); err != nil {
@@ -99,9 +108,11 @@ func (d *Daemon) takeReply(ctx context.Context, cl spool.Claimed, resumed bool) 
 	for _, s := range res.Statuses {
 		reply.Refunds = append(reply.Refunds, store.RefundStatusChange{EndToEndID: s.EndToEndID, To: s.Status, Code: s.ReasonCode, Text: s.ReasonText})
 	}
-	for _, k := range res.Keys {
-		reply.Keys = append(reply.Keys, store.AppliedKey{Key: k})
+	reply.Keys = make([]store.AppliedKey, len(res.Keys))
+	for i, k := range res.Keys {
+		reply.Keys[i] = store.AppliedKey{Key: k}
 	}
+	res.Keys = nil // a statement's keys are held once, in reply.Keys
 	failpoint.Hit(failpoint.BeforeApply)
 	applied, err := d.store.ApplyReply(ctx, cl.SHA256, reply)
 	if err != nil {
@@ -115,8 +126,10 @@ func (d *Daemon) takeReply(ctx context.Context, cl spool.Claimed, resumed bool) 
 	d.metrics.Reply(res.Message.Type, obs.ReplyProcessed)
 	d.metrics.Postings(res.Counts.Payments + res.Counts.Returns + res.Counts.Charges)
 	if !applied.AlreadyApplied {
-		for _, x := range res.Exceptions {
-			d.metrics.Exception(refund.Reason(x.Reason))
+		for reason, n := range res.ExceptionReasons {
+			for range n {
+				d.metrics.Exception(refund.Reason(reason))
+			}
 		}
 	}
 	for _, c := range applied.Changes {
@@ -132,6 +145,25 @@ func (d *Daemon) takeReply(ctx context.Context, cl spool.Claimed, resumed bool) 
 		Int("changes", len(applied.Changes)).Int("payments", res.Counts.Payments).Int("returns", res.Counts.Returns).
 		Int("exceptions", res.Counts.Exceptions).Int("duplicates", res.Counts.Duplicates).
 		Strs("written", res.Files.Names()).Str("archived", archived).Msg("reply applied")
+	return nil
+}
+
+// replyOptions are the limits within which replies are read: the size
+// limit of limits.max_reply_size, the defaults of package formats for the
+// rest.
+func (d *Daemon) replyOptions() formats.Options {
+	return formats.Options{MaxBytes: d.cfg.Limits.MaxReplyBytes()}
+}
+
+// refuseReply moves a claimed reply that is refused before it is read
+// to failed/, with err as its reason.
+func (d *Daemon) refuseReply(cl spool.Claimed, err error, log zerolog.Logger) error {
+	d.metrics.Reply("", obs.ReplyFailed)
+	failed, ferr := d.inbox.Fail(cl, []string{err.Error()})
+	if ferr != nil {
+		return ferr
+	}
+	log.Error().Err(err).Str(obs.FieldStage, "claim").Int64(obs.FieldBytes, cl.Size).Str("failed", failed).Msg("reply refused")
 	return nil
 }
 

@@ -4,8 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
 	"slices"
 	"strings"
 	"testing"
@@ -14,10 +18,12 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"refundd/daemon/config"
 	"refundd/daemon/refund"
 	"refundd/daemon/reply"
 	"refundd/daemon/sandbox"
 	"refundd/daemon/store"
+	"refundd/formats/camt054"
 	"refundd/formats/pain002"
 	"refundd/internal/testutil"
 )
@@ -449,4 +455,177 @@ func TestCasesResendRefusedAsDuplicate(t *testing.T) {
 	if got := files(t, e.up); !slices.Equal(got, []string{testMsgID + ".xml"}) {
 		t.Errorf("upload folder holds %v", got)
 	}
+}
+
+// TestDaemonReplySizeLimit: a reply larger than limits.max_reply_size
+// goes to failed/ with an .err that names its size, the limit and the key,
+// and nothing of it is recorded; dropped again under a raised limit, it is
+// applied, every entry booked or written as an exception, read as a stream.
+//
+// The limit of the test stands in for the default of 64 MiB (which
+// TestDaemonHostileReplies checks) so that the test stays fast under the
+// race detector: 4 MiB, and a camt.054 of more than 5 MiB (about 4,200
+// entries). The code path is the one of any other limit.
+func TestDaemonReplySizeLimit(t *testing.T) {
+	e := newDaemonEnv(t)
+	drop(t, filepath.Join(e.dir, "export"), "batch-ok.csv", readFile(t, "testdata/batch-ok.csv"))
+	e.once(t)
+	cn46 := testutil.ByRef(t, e.sent(t, testMsgID), "CN10046")
+	e.setLimits(t, "limits: {max_reply_size: 4MiB}\n")
+
+	inbox := filepath.Join(e.dir, "inbox")
+	big := filepath.Join(inbox, "camt054-big.xml")
+	entries := writeBigNotification(t, big, cn46, 5<<20)
+	fi, err := os.Stat(big)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(big+".done", nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e.once(t)
+	failed := filepath.Join(inbox, "failed")
+	report := string(readFile(t, filepath.Join(failed, "camt054-big.xml.err")))
+	for _, w := range []string{fmt.Sprintf("has %d bytes", fi.Size()), "larger than the limit of 4194304 bytes (4 MiB)", "limits.max_reply_size"} {
+		if !strings.Contains(report, w) {
+			t.Errorf(".err lacks %q:\n%s", w, report)
+		}
+	}
+	if got := files(t, filepath.Join(e.dir, "import")); len(withPrefix(got, "exceptions-")) != 0 || len(withPrefix(got, "postings-")) != 0 {
+		t.Errorf("import folder holds %v after the refusal", got)
+	}
+
+	// Raised, and the file dropped again: taken, not refused as a
+	// duplicate of the refused one.
+	e.setLimits(t, "limits: {max_reply_size: 200MiB}\n")
+	if err := os.Rename(filepath.Join(failed, "camt054-big.xml"), big); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(big+".done", nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	live, objects := heapPeak(t, func() { e.once(t) })
+	t.Logf("camt.054 of %d bytes (%.1f MiB), %d entries: peak live heap %.1f MiB, peak heap objects %.1f MiB, above the start",
+		fi.Size(), float64(fi.Size())/(1<<20), entries, float64(live)/(1<<20), float64(objects)/(1<<20))
+	if n := e.archivedReplies(t); n != 1 {
+		t.Fatalf("%d replies archived, want 1", n)
+	}
+	if n := len(e.importLines(t, "exceptions-")); n != entries-1 {
+		t.Errorf("%d exception lines, want %d (every entry but the booking of CN10046)", n, entries-1)
+	}
+	if _, rs := e.statuses(t, testMsgID); rs["CN10046"] != refund.StatusBooked {
+		t.Errorf("CN10046 is %s, want booked", rs["CN10046"])
+	}
+	// The file is read as a stream: what stays in memory until the end of
+	// the file is what is written for the ERP (here about 1 KiB an entry),
+	// not the file, let alone a tree of it.
+	// (A tree of the document would be many times the file; the bound is
+	// loose, since the other tests' goroutines may still allocate.)
+	if live > 4*fi.Size() {
+		t.Errorf("peak live heap %d bytes is more than 4 times the file (%d bytes)", live, fi.Size())
+	}
+}
+
+// setLimits replaces the limits section of the test's configuration.
+func (e *daemonEnv) setLimits(t *testing.T, yaml string) {
+	t.Helper()
+	var kept []string
+	for _, l := range strings.SplitAfter(string(readFile(t, e.config)), "\n") {
+		if !strings.HasPrefix(l, "limits:") {
+			kept = append(kept, l)
+		}
+	}
+	if err := os.WriteFile(e.config, []byte(strings.Join(kept, "")+yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var err error
+	if e.cfg, err = config.Load(e.config); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// writeBigNotification streams to name a camt.054 larger than size: the
+// booking of paid, then entries that match no refund. It returns the
+// number of entries.
+func writeBigNotification(t *testing.T, name string, paid refund.Sent, size int64) int {
+	t.Helper()
+	f, err := os.Create(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	cw := &countWriter{w: bufio.NewWriterSize(f, 1<<20)}
+	w := camt054.NewWriter(cw)
+	created := time.Date(2026, 12, 4, 6, 0, 0, 0, time.UTC)
+	check := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	check(w.Header(camt054.Header{MsgID: "NTF-BIG-1", CreationTime: created}))
+	check(w.Report(&camt054.Report{ID: "NTF-BIG-NOK", CreationTime: created, Account: camt054.Account{Other: "86011117947", Scheme: "BBAN", Currency: "NOK"}}))
+	e := testutil.Paid(t, paid, "NO2026120100001", 1, testutil.Dec(t, "10.00", "NOK"))
+	check(w.Entry(&e))
+	n := 1
+	for ; cw.n <= size; n++ {
+		other := refund.Sent{EndToEndID: fmt.Sprintf("SOMEONE-ELSES-%d", n), Amount: refund.Amount{Minor: int64(10000 + n), Currency: "NOK"},
+			CreditorAccount: "12345678903"}
+		e := testutil.Paid(t, other, fmt.Sprintf("NO20261202%07d", n), 2, testutil.Dec(t, other.Amount.String(), "NOK"))
+		check(w.Entry(&e))
+	}
+	check(w.Close())
+	check(cw.w.Flush())
+	check(f.Close())
+	return n
+}
+
+// countWriter counts the bytes written through it.
+type countWriter struct {
+	w *bufio.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// heapPeak runs fn and returns the peak of the live heap while it ran
+// (as each garbage collection found it), above what it was before, and
+// the peak of the heap's objects, dead ones not yet swept included,
+// sampled every millisecond.
+func heapPeak(t *testing.T, fn func()) (live, objects int64) {
+	t.Helper()
+	sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/memory/classes/heap/objects:bytes"}}
+	read := func() (int64, int64) {
+		metrics.Read(sample)
+		return int64(sample[0].Value.Uint64()), int64(sample[1].Value.Uint64())
+	}
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	runtime.GC()
+	baseLive, baseObjects := read()
+	type peaks struct{ live, objects int64 }
+	stop, done := make(chan struct{}), make(chan peaks)
+	go func() {
+		p := peaks{baseLive, baseObjects}
+		tick := time.NewTicker(time.Millisecond)
+		defer tick.Stop()
+		for {
+			l, o := read()
+			p = peaks{max(p.live, l), max(p.objects, o)}
+			select {
+			case <-stop:
+				done <- p
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	fn()
+	runtime.GC() // the live heap at the end of fn
+	close(stop)
+	p := <-done
+	return p.live - baseLive, p.objects - baseObjects
 }

@@ -27,7 +27,7 @@ func (d *Daemon) settleByBookings(ctx context.Context, path string, log zerolog.
 	if err != nil || len(waiting) == 0 {
 		return err
 	}
-	refs, err := reply.Refs(path)
+	refs, err := reply.Refs(path, d.replyOptions())
 	if err != nil {
 		return nil // reply.Process refuses the file and says why
 	}

@@ -3,6 +3,8 @@ package formats
 import (
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 
 	"refundd/formats/internal/xmlin"
 )
@@ -77,6 +79,19 @@ var messages = func() map[string]Message {
 func Lookup(ns string) (Message, bool) {
 	m, ok := messages[ns]
 	return m, ok
+}
+
+// Messages returns the supported messages of the given types (see
+// Lookup), sorted by their identifiers, e.g. "camt.054.001.02".
+func Messages(types ...Type) []Message {
+	var out []Message
+	for _, m := range messages {
+		if slices.Contains(types, m.Type) {
+			out = append(out, m)
+		}
+	}
+	slices.SortFunc(out, func(a, b Message) int { return strings.Compare(a.String(), b.String()) })
+	return out
 }
 
 // Detect reads the start of an XML document from r and returns its message

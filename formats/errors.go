@@ -14,6 +14,10 @@ import (
 // default.
 type Options = xmlin.Options
 
+// DefaultMaxBytes is the size limit of Options that leave MaxBytes zero:
+// the largest document the readers accept, in bytes as stored.
+const DefaultMaxBytes = xmlin.DefaultMaxBytes
+
 // Error is a problem at a line of a document. Its Err is one of the
 // sentinel errors below; errors.Is sees through it.
 type Error = xmlin.Error

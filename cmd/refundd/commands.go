@@ -2,18 +2,21 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
-	"runtime/debug"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
 	"refundd/daemon"
 	"refundd/daemon/config"
+	"refundd/daemon/obs"
 	"refundd/daemon/refund"
 	"refundd/daemon/render"
 	"refundd/daemon/store"
@@ -39,8 +42,10 @@ commands:
   rerelease -config FILE ENDTOENDID...          pay refunds the bank rejected again, in a new batch
   release  -config FILE -reason TEXT REFNBR...  send refunds the account guard held back, in a new batch
   doctor   -config FILE                         check folders, keys and the SFTP connection to AutoPay
+  backup   -config FILE DEST                    write a checked copy of the state database while refundd runs
+  purge    -config FILE [-dry-run] [-now TIME]  purge the personal data whose retention ended (retention.keep)
   sandbox  [-dir DIR] [-once]                   run refundd against a local AutoPay stand-in with an example batch
-  version                                       print version and build information
+  version  [-json]                              print the version, revision, build and the messages read and written
 
 Run "refundd <command> -h" for the flags of a command.
 `
@@ -68,10 +73,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdRelease(args[1:], stdout, stderr)
 	case "doctor":
 		return cmdDoctor(args[1:], stdout, stderr)
+	case "backup":
+		return cmdBackup(args[1:], stdout, stderr)
+	case "purge":
+		return cmdPurge(args[1:], stdout, stderr)
 	case "sandbox":
 		return cmdSandbox(args[1:], stdout, stderr)
 	case "version":
-		return cmdVersion(stdout)
+		return cmdVersion(args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
@@ -234,19 +243,49 @@ func bankingDays(cfg *config.Config, now time.Time) string {
 	return "next banking days: " + cfg.BankingCalendar().Outlook(today) + "\n"
 }
 
-func cmdVersion(stdout io.Writer) int {
-	version, goVersion := "(devel)", ""
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		if bi.Main.Version != "" {
-			version = bi.Main.Version
-		}
-		goVersion = bi.GoVersion
-		for _, s := range bi.Settings {
-			if s.Key == "vcs.revision" {
-				version += " " + s.Value
-			}
-		}
+// cmdVersion prints which build runs: its version, revision and build
+// details, and the messages it writes and reads; -json as one object.
+func cmdVersion(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("version", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	asJSON := fs.Bool("json", false, "print one JSON object")
+	if !parse(fs, args, "usage: refundd version [-json]\n\n"+
+		"Prints the version, the VCS revision and time and whether the tree was\n"+
+		"modified, the Go version and platform, and the ISO 20022 messages refundd\n"+
+		"writes and reads.\n\n", func() bool { return fs.NArg() == 0 }) {
+		return exitUsage
 	}
-	fmt.Fprintf(stdout, "refundd %s %s\n", version, goVersion)
+	if err := writeVersion(stdout, obs.BuildInfo(version), *asJSON); err != nil {
+		fmt.Fprintf(stderr, "refundd version: %v\n", err)
+		return exitFailure
+	}
 	return exitOK
+}
+
+// writeVersion writes b as aligned lines, or asJSON as one JSON object.
+func writeVersion(w io.Writer, b obs.Build, asJSON bool) error {
+	if asJSON {
+		return json.NewEncoder(w).Encode(b)
+	}
+	known := func(s string) string {
+		if s == "" {
+			return "unknown"
+		}
+		return s
+	}
+	var out strings.Builder
+	for _, l := range [][2]string{
+		{"refundd", b.Version},
+		{"revision", known(b.Revision)},
+		{"time", known(b.Time)},
+		{"modified", strconv.FormatBool(b.Modified)},
+		{"go", b.GoVersion},
+		{"platform", b.Platform},
+		{"writes", strings.Join(b.Writes, ", ")},
+		{"reads", strings.Join(b.Reads, ", ")},
+	} {
+		fmt.Fprintf(&out, "%-9s %s\n", l[0], l[1])
+	}
+	_, err := io.WriteString(w, out.String())
+	return err
 }

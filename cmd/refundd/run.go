@@ -77,6 +77,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	}()
 
 	metrics := obs.NewMetrics()
+	metrics.SetBuild(obs.BuildInfo(version))
 	ready := obs.NewReadiness("config", "store", "sftp")
 	d, err := daemon.New(cfg, daemon.Options{Logger: log, Metrics: metrics, Readiness: ready, ConfigPath: cf.config, NoEvents: *noEvents})
 	if err != nil {
@@ -110,7 +111,8 @@ func serve(ctx context.Context, d *daemon.Daemon, cfg *config.Config, log zerolo
 	defer cancel()
 	httpDone := make(chan error, 1)
 	if cfg.HTTP.Listen != "" {
-		srv, err := obs.NewHTTPServer(obs.HTTPConfig{Addr: cfg.HTTP.Listen, Ready: ready.Err, Metrics: metrics, Logger: log})
+		build := obs.BuildInfo(version)
+		srv, err := obs.NewHTTPServer(obs.HTTPConfig{Addr: cfg.HTTP.Listen, Ready: ready.Err, Metrics: metrics, Logger: log, Build: &build})
 		if err == nil {
 			handleStatus(srv, d, cfg)
 			err = srv.Listen()

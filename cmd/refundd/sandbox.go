@@ -107,14 +107,16 @@ func runSandbox(ctx context.Context, o sandboxOptions, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	build := obs.BuildInfo(version)
 	metrics := obs.NewMetrics()
+	metrics.SetBuild(build)
 	ready := obs.NewReadiness("config", "store", "sftp")
 	d, err := daemon.New(cfg, daemon.Options{Logger: log, Metrics: metrics, Readiness: ready, RetryMin: time.Second, RetryMax: 5 * time.Second})
 	if err != nil {
 		return err
 	}
 	defer d.Close()
-	srv, err := obs.NewHTTPServer(obs.HTTPConfig{Addr: o.http, Ready: ready.Err, Metrics: metrics, Logger: log})
+	srv, err := obs.NewHTTPServer(obs.HTTPConfig{Addr: o.http, Ready: ready.Err, Metrics: metrics, Logger: log, Build: &build})
 	if err != nil {
 		return err
 	}

@@ -50,6 +50,8 @@ type Config struct {
 	HTTP           HTTP            `yaml:"http"`
 	Store          Store           `yaml:"store"`
 	HA             HA              `yaml:"ha"`
+	Limits         Limits          `yaml:"limits"`
+	Retention      Retention       `yaml:"retention"`
 
 	// File is the path the configuration was loaded from.
 	File string `yaml:"-"`
@@ -545,6 +547,8 @@ func (c *Config) validate() error {
 	c.validateStore(bad)
 	c.validateLedger(bad)
 	c.validateBatches(bad)
+	c.validateLimits(bad)
+	c.validateRetention(bad)
 	cal := c.validateCalendar(bad)
 	if c.Alarms.BookingWithinDays < 0 {
 		bad("alarms.booking_within_days", "must not be negative")
@@ -831,6 +835,7 @@ func (c *Config) SFTPConfig() sftpx.Config {
 		TransferTimeout:      s.TransferTimeout,
 		KeepAlive:            s.KeepAlive,
 		TempPattern:          s.TempPattern,
+		MaxDownload:          c.Limits.MaxReplyBytes(),
 	}
 }
 

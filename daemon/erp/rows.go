@@ -229,11 +229,13 @@ func EncodeMatches(w io.Writer, rows []MatchRow) error {
 
 // EncodeExceptions writes an exceptions file with rows to w.
 func EncodeExceptions(w io.Writer, rows []ExceptionRow) error {
-	return encode(w, exceptionsHeader(), len(rows), func(i int) []string {
-		r := &rows[i]
-		return []string{r.File, r.Position, dateCell(r.BookingDate), string(r.Direction), r.BankRef, r.EndToEndID, r.RefNbr,
-			amountCell(r.Amount), string(r.Amount.Currency), string(r.Rule), r.Reason, text(r.Detail)}
-	})
+	return encode(w, exceptionsHeader(), len(rows), func(i int) []string { return exceptionRecord(&rows[i]) })
+}
+
+// exceptionRecord returns the cells of an exceptions-file line.
+func exceptionRecord(r *ExceptionRow) []string {
+	return []string{r.File, r.Position, dateCell(r.BookingDate), string(r.Direction), r.BankRef, r.EndToEndID, r.RefNbr,
+		amountCell(r.Amount), string(r.Amount.Currency), string(r.Rule), r.Reason, text(r.Detail)}
 }
 
 // encode writes the header and n records to w as semicolon CSV.

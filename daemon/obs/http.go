@@ -62,14 +62,18 @@ type HTTPConfig struct {
 	// ShutdownTimeout bounds the wait for requests in flight when Serve's
 	// context ends; 0 means DefaultShutdownTimeout.
 	ShutdownTimeout time.Duration
+	// Build is the build that /api/health reports; nil means
+	// BuildInfo("").
+	Build *Build
 }
 
-// HTTPServer serves /healthz, /readyz and /metrics (and whatever Handle
-// adds, such as a status page) on one address.
+// HTTPServer serves /healthz, /readyz, /metrics and /api/health (and
+// whatever Handle adds, such as a status page) on one address.
 //
-//	/healthz  200 "ok" while the process serves HTTP at all
-//	/readyz   200 "ready", or 503 "not ready: " and the reason from Ready
-//	/metrics  the Prometheus metrics
+//	/healthz     200 "ok" while the process serves HTTP at all
+//	/readyz      200 "ready", or 503 "not ready: " and the reason from Ready
+//	/metrics     the Prometheus metrics
+//	/api/health  200 and Health as JSON: the build and the uptime
 type HTTPServer struct {
 	cfg HTTPConfig
 	mux *http.ServeMux
@@ -104,6 +108,12 @@ func NewHTTPServer(cfg HTTPConfig) (*HTTPServer, error) {
 	if cfg.Metrics != nil {
 		s.mux.Handle("GET /metrics", cfg.Metrics.Handler())
 	}
+	build := cfg.Build
+	if build == nil {
+		b := BuildInfo("")
+		build = &b
+	}
+	s.mux.Handle("GET /api/health", healthHandler(*build, time.Now()))
 	s.srv = &http.Server{
 		Handler:           s.mux,
 		ReadHeaderTimeout: httpReadHeaderTimeout,

@@ -2,6 +2,7 @@ package obs
 
 import (
 	"net/http"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -87,6 +88,7 @@ type Metrics struct {
 	leaderships *prometheus.CounterVec
 	takeover    prometheus.Histogram
 	storeStats  atomic.Pointer[func() StoreStats]
+	build       *prometheus.GaugeVec
 }
 
 // StoreStats are the state store's counts that the metrics show.
@@ -123,6 +125,7 @@ type StoreStats struct {
 //	takeover_seconds                             histogram: from standing by to leading, at each takeover
 //	fenced_writes_total                          counter: writes the store refused because this instance no longer led
 //	store_commit_unknown_total                   counter: COMMITs whose reply was lost (each settled by asking the server)
+//	build_info{version,revision,modified,goversion} gauge: 1, for the build that runs (BuildInfo, or SetBuild)
 func NewMetrics() *Metrics {
 	const ns = "refundd"
 	m := &Metrics{
@@ -226,6 +229,12 @@ func NewMetrics() *Metrics {
 		Help: "COMMITs whose reply was lost; each is settled by asking the server whether it committed.",
 	}, stat(func(s StoreStats) int64 { return s.CommitsUnknown }))
 	m.reg.MustRegister(m.leader, m.leaseEpoch, m.leaseLeft, m.leaderships, m.takeover, fenced, unknown)
+	m.build = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Namespace: ns, Name: "build_info",
+		Help: "Always 1; the labels say which build of refundd runs: its version, VCS revision, whether the tree was modified, and Go version.",
+	}, []string{"version", "revision", "modified", "goversion"})
+	m.reg.MustRegister(m.build)
+	m.SetBuild(BuildInfo(""))
 
 	// Create every known series at 0, so that rate() and absent() work
 	// from the first scrape on.
@@ -255,6 +264,12 @@ func NewMetrics() *Metrics {
 		m.reloadOK, m.reloadTime, m.diskFull,
 	)
 	return m
+}
+
+// SetBuild sets build_info to the build b, in place of the one before.
+func (m *Metrics) SetBuild(b Build) {
+	m.build.Reset()
+	m.build.WithLabelValues(b.Version, b.Revision, strconv.FormatBool(b.Modified), b.GoVersion).Set(1)
 }
 
 // SetDiskFull sets the disk_full gauge.

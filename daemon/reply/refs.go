@@ -10,17 +10,18 @@ import (
 )
 
 // Refs returns the references (message ids, EndToEndIds and
-// InstrIds) that the entries of the camt file at path name. The error is
-// that of a file that is not a camt.054 or camt.053 or cannot be read.
-func Refs(path string) (map[string]bool, error) {
-	refs, err := readRefs(path)
+// InstrIds) that the entries of the camt file at path name, read within
+// the limits of o. The error is that of a file that is not a camt.054 or
+// camt.053 or cannot be read.
+func Refs(path string, o formats.Options) (map[string]bool, error) {
+	refs, err := readRefs(path, o)
 	if err != nil {
 		return nil, fmt.Errorf("references of %s: %w", path, err)
 	}
 	return refs, nil
 }
 
-func readRefs(path string) (map[string]bool, error) {
+func readRefs(path string, o formats.Options) (map[string]bool, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -36,7 +37,7 @@ func readRefs(path string) (map[string]bool, error) {
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return nil, err
 	}
-	rd, err := camt054.NewReader(f, formats.Options{})
+	rd, err := camt054.NewReader(f, o)
 	if err != nil {
 		return nil, err
 	}

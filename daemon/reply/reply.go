@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -25,6 +26,29 @@ import (
 // error wraps the reader's, so errors.Is also sees formats.ErrTruncated
 // and the other classes of package formats.
 var ErrBadReply = errors.New("reply file refused")
+
+// TooLarge returns the error of the reply file name of size bytes, larger
+// than limit, the largest reply file refundd reads
+// (limits.max_reply_size). It wraps formats.ErrTooLarge.
+func TooLarge(name string, size, limit int64) error {
+	return fmt.Errorf("%w: %s has %d bytes (%s), larger than the limit of %d bytes (%s) set by limits.max_reply_size; raise it to take the file",
+		formats.ErrTooLarge, name, size, mib(size), limit, mib(limit))
+}
+
+// MaxBytes returns the size limit of o: o.MaxBytes, or
+// formats.DefaultMaxBytes when it is zero.
+func MaxBytes(o formats.Options) int64 {
+	if o.MaxBytes > 0 {
+		return o.MaxBytes
+	}
+	return formats.DefaultMaxBytes
+}
+
+// mib writes n bytes in MiB for a person, to a tenth, e.g. "64 MiB",
+// "70.5 MiB".
+func mib(n int64) string {
+	return strings.TrimSuffix(strconv.FormatFloat(float64(n)/(1<<20), 'f', 1, 64), ".0") + " MiB"
+}
 
 // ErrNoLedger marks a camt that cannot be posted because Deps.Ledger names
 // no receivables or charges account: a fault of the configuration, not of
@@ -60,7 +84,8 @@ type Deps struct {
 	// Now is the time of the status changes; nil means time.Now.
 	Now func() time.Time
 	// Options bounds what is read from the untrusted file; zero fields
-	// mean the defaults of package formats.
+	// mean the defaults of package formats. A file larger than
+	// Options.MaxBytes is refused before it is read (TooLarge).
 	Options formats.Options
 }
 
@@ -89,8 +114,9 @@ type Result struct {
 	// Statuses are the status changes written to the status file, for the
 	// state store to record.
 	Statuses []erp.StatusRow
-	// Exceptions are the lines written to the exceptions file.
-	Exceptions []erp.ExceptionRow
+	// ExceptionReasons counts the lines written to the exceptions file
+	// by their reason.
+	ExceptionReasons map[string]int
 	// Keys are the bookings and exception lines written, to be recorded
 	// as seen (SeenSet) once the files are durable, so that reading the
 	// file again, or a copy of it, applies nothing twice.
@@ -181,6 +207,13 @@ func Process(path string, d Deps) (Result, error) {
 		return res, fmt.Errorf("process reply %s: %w: %w", path, ErrBadReply, err)
 	}
 	res.Message = m
+	fi, err := f.Stat()
+	if err != nil {
+		return res, fmt.Errorf("process reply %s: %w", path, err)
+	}
+	if limit := MaxBytes(d.Options); fi.Size() > limit {
+		return res, fmt.Errorf("process reply %s: %w: %w", path, ErrBadReply, TooLarge(filepath.Base(path), fi.Size(), limit))
+	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return res, fmt.Errorf("process reply %s: %w", path, err)
 	}
@@ -242,7 +275,26 @@ func (p *replyRun) pain002(r io.Reader) error {
 		res.Keys = append(res.Keys, k)
 	}
 	res.Counts.Exceptions = len(rows)
-	return p.write(u.Changes, nil, nil, rows)
+	ex, err := p.d.Out.StreamExceptions()
+	if err != nil {
+		return err
+	}
+	defer ex.Abort()
+	for i := range rows {
+		p.countException(&rows[i])
+		if err := ex.Add(&rows[i]); err != nil {
+			return err
+		}
+	}
+	return p.write(u.Changes, nil, nil, ex)
+}
+
+// countException counts an exceptions-file line by its reason.
+func (p *replyRun) countException(r *erp.ExceptionRow) {
+	if p.res.ExceptionReasons == nil {
+		p.res.ExceptionReasons = map[string]int{}
+	}
+	p.res.ExceptionReasons[r.Reason]++
 }
 
 // camt applies a notification or statement, entry by entry.
@@ -265,7 +317,17 @@ func (p *replyRun) camt(r io.Reader) error {
 		}
 		return d.Seen.Seen(k)
 	}
+	// What is kept of an entry until the end of the file is what is
+	// written for the ERP: the postings and the keys. The exceptions go
+	// to their file as they come (a statement may hold 100,000 entries
+	// that are not refundd's); not-booked outcomes and duplicates are
+	// counted only.
 	var all refund.Applied
+	ex, err := d.Out.StreamExceptions()
+	if err != nil {
+		return err
+	}
+	defer ex.Abort()
 	var rep *camt054.Report
 	n := 0
 	for {
@@ -307,9 +369,15 @@ func (p *replyRun) camt(r io.Reader) error {
 		}
 		all.Posted = append(all.Posted, a.Posted...)
 		all.Vouchers = append(all.Vouchers, a.Vouchers...)
-		all.Exceptions = append(all.Exceptions, a.Exceptions...)
-		all.NotBooked = append(all.NotBooked, a.NotBooked...)
-		all.Duplicates = append(all.Duplicates, a.Duplicates...)
+		for i := range a.Exceptions {
+			row := erp.ExceptionRowOf(p.file, &a.Exceptions[i])
+			p.countException(&row)
+			if err := ex.Add(&row); err != nil {
+				return err
+			}
+		}
+		res.Counts.NotBooked += len(a.NotBooked)
+		res.Counts.Duplicates += len(a.Duplicates)
 		all.Keys = append(all.Keys, a.Keys...)
 	}
 
@@ -332,15 +400,9 @@ func (p *replyRun) camt(r io.Reader) error {
 	for _, o := range all.Matches() {
 		matches = append(matches, erp.MatchRowOf(&o))
 	}
-	var exceptions []erp.ExceptionRow
-	for i := range all.Exceptions {
-		exceptions = append(exceptions, erp.ExceptionRowOf(p.file, &all.Exceptions[i]))
-	}
-	res.Counts.Exceptions = len(exceptions)
-	res.Counts.NotBooked = len(all.NotBooked)
-	res.Counts.Duplicates = len(all.Duplicates)
+	res.Counts.Exceptions = ex.Len()
 	res.Keys = all.Keys
-	return p.write(statuses, all.Vouchers, matches, exceptions)
+	return p.write(statuses, all.Vouchers, matches, ex)
 }
 
 // outcomes maps and matches one entry; an entry that cannot be mapped is
@@ -377,7 +439,7 @@ func ReportTag(m formats.Message) string {
 
 // write writes the files for the ERP, in the order status, postings,
 // matches, exceptions; a kind without lines is not written.
-func (p *replyRun) write(statuses []erp.StatusRow, vouchers []refund.Voucher, matches []erp.MatchRow, exceptions []erp.ExceptionRow) error {
+func (p *replyRun) write(statuses []erp.StatusRow, vouchers []refund.Voucher, matches []erp.MatchRow, exceptions *erp.ExceptionStream) error {
 	res, out := p.res, p.d.Out
 	failpoint.Hit(failpoint.ReplyParsed)
 	var err error
@@ -394,10 +456,9 @@ func (p *replyRun) write(statuses []erp.StatusRow, vouchers []refund.Voucher, ma
 		return err
 	}
 	failpoint.Hit(failpoint.AfterLedgerWrite)
-	if res.Files.Exceptions, err = out.WriteExceptions(exceptions); err != nil {
+	if res.Files.Exceptions, err = exceptions.Close(); err != nil {
 		return err
 	}
-	res.Exceptions = exceptions
 	failpoint.Hit(failpoint.AfterLedgerWrite)
 	return nil
 }

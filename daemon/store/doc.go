@@ -44,7 +44,9 @@
 //     number, attempt); status (BatchStatus), the pain.001 itself, its
 //     path in the outbox and its remote name (the write-ahead intent), the
 //     hash and GrpHdr/CreDtTm of the pain.001, NbOfTxs, and the times
-//     created, updated and sent. batch_totals holds the sum per currency.
+//     created, updated, sent and purged (when the retention ended and
+//     Purge replaced the personal data of the batch, its refunds and its
+//     notes). batch_totals holds the sum per currency.
 //   - upload_attempts: every upload attempt of a batch, recorded before
 //     it begins, with its temporary name and epoch, ended once.
 //   - lease: the company's one leadership row (see Leadership).
@@ -61,7 +63,7 @@
 //     refund.
 //   - events: the audit log: one row per status change of a batch, refund
 //     or file, written in the transaction that made the change; creation
-//     is a change from "".
+//     is a change from "". A purge is an event too (SubjectPurge).
 //
 // events and bank_entries are append-only: triggers abort an UPDATE, a
 // DELETE and an INSERT over an existing row (INSERT OR REPLACE deletes

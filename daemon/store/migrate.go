@@ -14,6 +14,7 @@ var migrations = []string{
 	schemaV3,
 	schemaV4,
 	schemaV5,
+	schemaV6,
 }
 
 // schemaV1 is the first schema. Times are TEXT in timeLayout (UTC), dates
@@ -253,6 +254,22 @@ CREATE TABLE refund_notes (
 ) STRICT;
 CREATE INDEX refund_notes_open ON refund_notes (doc_type, ref_nbr) WHERE resolved_in = '';
 CREATE INDEX refunds_customer ON refunds (customer_id, status);
+`
+
+// schemaV6 records what the retention purges (see Purge):
+//
+//   - batches.purged is when the personal data of the batch, its refunds
+//     and its notes was purged, "" until then;
+//   - events of subject type purge record each purge with its counts.
+//     The CHECK of events.subject_type allows more values than before,
+//     which leaves every stored row valid: it is edited as schemaV5 edits
+//     that of batches.
+const schemaV6 = `
+ALTER TABLE batches ADD COLUMN purged TEXT NOT NULL DEFAULT '';
+PRAGMA writable_schema = ON;
+UPDATE sqlite_schema SET sql = replace(sql, '''refund'', ''file'')', '''refund'', ''file'', ''purge'')')
+WHERE type = 'table' AND name = 'events';
+PRAGMA writable_schema = OFF;
 `
 
 // migrate brings the database to version len(migs). Each migration runs in

@@ -219,7 +219,7 @@ func (s *Store) settleCommit(xid string, cerr error) error {
 // are text in the same layout, money bigint minor units. refunds.rowid is
 // an identity column named as SQLite's implicit one, so that "ORDER BY
 // rowid" (insertion order) reads the same on both.
-var pgMigrations = []string{pgSchemaV1, pgSchemaV2, pgSchemaV3, pgSchemaV4, pgSchemaV5}
+var pgMigrations = []string{pgSchemaV1, pgSchemaV2, pgSchemaV3, pgSchemaV4, pgSchemaV5, pgSchemaV6}
 
 const pgSchemaV1 = `
 CREATE TABLE files (
@@ -435,4 +435,11 @@ CREATE TABLE refund_notes (
 );
 CREATE INDEX refund_notes_open ON refund_notes (doc_type, ref_nbr) WHERE resolved_in = '';
 CREATE INDEX refunds_customer ON refunds (customer_id, status);
+`
+
+// pgSchemaV6 is schemaV6: when a batch was purged, and purge events.
+const pgSchemaV6 = `
+ALTER TABLE batches ADD COLUMN purged text NOT NULL DEFAULT '';
+ALTER TABLE events DROP CONSTRAINT events_subject_type_check;
+ALTER TABLE events ADD CONSTRAINT events_subject_type_check CHECK (subject_type IN ('batch', 'refund', 'file', 'purge'));
 `

@@ -166,15 +166,17 @@ func (s *Store) recordKeys(ctx context.Context, tx *txn, fileHash string, keys [
 	if tx.d.pg {
 		return recordKeysPG(ctx, tx, fileHash, keys, res, s.stamp())
 	}
+	// A statement of 100,000 entries has as many keys: the columns of
+	// the statements are built one chunk at a time, so that memory holds
+	// the keys once, not a copy per column.
 	recorded := make(map[refund.Key]bool)
-	n := len(keys)
-	acct, entry, txs := make([]string, n), make([]string, n), make([]string, n)
-	for i, k := range keys {
-		acct[i], entry[i], txs[i] = k.Key.Account, k.Key.Entry, k.Key.Tx
-	}
-	cols := []column{{"account", "text", acct}, {"entry", "text", entry}, {"tx", "text", txs}}
-	err := chunked(n, len(cols), func(lo, hi int) error {
-		set, args := rowSet(tx, lo, hi, cols)
+	err := chunked(len(keys), 3, func(lo, hi int) error {
+		part := keys[lo:hi]
+		acct, entry, txs := make([]string, len(part)), make([]string, len(part)), make([]string, len(part))
+		for i, k := range part {
+			acct[i], entry[i], txs[i] = k.Key.Account, k.Key.Entry, k.Key.Tx
+		}
+		set, args := rowSet(tx, 0, len(part), []column{{"account", "text", acct}, {"entry", "text", entry}, {"tx", "text", txs}})
 		rows, err := tx.QueryContext(ctx, `SELECT account, entry, tx FROM bank_entries WHERE (account, entry, tx) IN `+set, args...)
 		if err != nil {
 			return err
@@ -192,7 +194,14 @@ func (s *Store) recordKeys(ctx context.Context, tx *txn, fileHash string, keys [
 	if err != nil {
 		return fmt.Errorf("bank entries: %w", err)
 	}
-	var fresh []AppliedKey
+	now := s.stamp()
+	const chunk = maxParams / 7 // the columns of keyColumns
+	fresh := make([]AppliedKey, 0, min(chunk, len(keys)))
+	flush := func() error {
+		err := insertRows(ctx, tx, "bank_entries", len(fresh), keyColumns(fileHash, fresh, now))
+		fresh = fresh[:0]
+		return err
+	}
 	for _, k := range keys {
 		if recorded[k.Key] {
 			res.Duplicates = append(res.Duplicates, k.Key)
@@ -201,8 +210,13 @@ func (s *Store) recordKeys(ctx context.Context, tx *txn, fileHash string, keys [
 		recorded[k.Key] = true
 		fresh = append(fresh, k)
 		res.Recorded = append(res.Recorded, k.Key)
+		if len(fresh) == chunk {
+			if err := flush(); err != nil {
+				return fmt.Errorf("record bank entries: %w", err)
+			}
+		}
 	}
-	if err := insertRows(ctx, tx, "bank_entries", len(fresh), keyColumns(fileHash, fresh, s.stamp())); err != nil {
+	if err := flush(); err != nil {
 		return fmt.Errorf("record bank entries: %w", err)
 	}
 	return nil

@@ -208,4 +208,7 @@ const (
 	SubjectBatch  SubjectType = "batch"
 	SubjectRefund SubjectType = "refund"
 	SubjectFile   SubjectType = "file"
+	// SubjectPurge: a purge of the personal data whose retention ended;
+	// its subject id is PurgeSubject.
+	SubjectPurge SubjectType = "purge"
 )

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -20,24 +21,32 @@ import (
 // and checks it: a pain.001 as before, a pain.002, camt.054 or camt.053 by
 // reading it whole with the untrusted-input rules of package formats. A
 // file whose type cannot be told (an unknown namespace, a DOCTYPE, not
-// XML) is invalid, with the reason.
-func validateXML(path string) (*Verdict, error) {
+// XML) is invalid, with the reason. A reply is read within the limits of
+// o; one larger than o.MaxBytes is invalid without being read.
+func validateXML(path string, o formats.Options) (*Verdict, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("validate %s: %w", path, err)
 	}
 	m, err := formats.Detect(f)
+	var size int64
+	if fi, serr := f.Stat(); serr == nil {
+		size = fi.Size()
+	}
 	f.Close()
 	if err != nil {
 		return refused(&Verdict{File: path, Kind: "XML"}, err), nil
+	}
+	if limit := reply.MaxBytes(o); m.Type != formats.Pain001 && size > limit {
+		return refused(&Verdict{File: path, Kind: m.String()}, reply.TooLarge(filepath.Base(path), size, limit)), nil
 	}
 	switch m.Type {
 	case formats.Pain001:
 		return validatePain001(path)
 	case formats.Pain002:
-		return validatePain002(path, m)
+		return validatePain002(path, m, o)
 	}
-	return validateCamt(path, m)
+	return validateCamt(path, m, o)
 }
 
 // refused marks r invalid because of err, which names the line and the
@@ -67,14 +76,14 @@ func errorClass(err error) string {
 // statuses of the transactions it lists. A transaction that the report
 // accepts under a rejected block or group, or lists twice with different
 // statuses, is a warning: refundd does not apply such a status.
-func validatePain002(path string, m formats.Message) (*Verdict, error) {
+func validatePain002(path string, m formats.Message, o formats.Options) (*Verdict, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("validate %s: %w", path, err)
 	}
 	defer f.Close()
 	r := &Verdict{File: path, Kind: m.String()}
-	rep, err := pain002.Decode(bufio.NewReader(f), formats.Options{})
+	rep, err := pain002.Decode(bufio.NewReader(f), o)
 	if err != nil {
 		return refused(r, err), nil
 	}
@@ -182,14 +191,14 @@ func (t *statusTally) String() string {
 // copy/duplicate indicator. An entry refundd could not book (an amount in
 // an unknown currency or with more decimals than its currency has, ...)
 // is a warning: it would be an exception.
-func validateCamt(path string, m formats.Message) (*Verdict, error) {
+func validateCamt(path string, m formats.Message, o formats.Options) (*Verdict, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("validate %s: %w", path, err)
 	}
 	defer f.Close()
 	r := &Verdict{File: path, Kind: m.String()}
-	rd, err := camt054.NewReader(bufio.NewReader(f), formats.Options{})
+	rd, err := camt054.NewReader(bufio.NewReader(f), o)
 	if err != nil {
 		return refused(r, err), nil
 	}

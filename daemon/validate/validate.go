@@ -31,14 +31,19 @@ type Verdict struct {
 // File checks a batch file (.csv, .json), or an ISO 20022 file
 // (.xml: a pain.001, pain.002, camt.054 or camt.053, told by its root
 // namespace), and reports what it is and whether it is valid. An XML file
-// of unknown type, hostile or truncated is invalid, with the reason. The
-// error is for files that cannot be read at all.
+// of unknown type, hostile or truncated is invalid, with the reason; so is
+// a reply larger than limits.max_reply_size of c (the default limit when c
+// is nil). The error is for files that cannot be read at all.
 func File(c *config.Config, path string, now time.Time) (*Verdict, error) {
 	switch strings.ToLower(filepath.Ext(path)) {
 	case ".csv", ".json":
 		return batch(c, path, now)
 	case ".xml":
-		return validateXML(path)
+		o := formats.Options{MaxBytes: config.DefaultMaxReplySize}
+		if c != nil {
+			o.MaxBytes = c.Limits.MaxReplyBytes()
+		}
+		return validateXML(path, o)
 	}
 	return nil, fmt.Errorf("validate %s: unknown file type (want .csv or .json batch, or .xml)", path)
 }

@@ -24,6 +24,10 @@ type Reader struct {
 	err      error
 }
 
+// Versions returns the messages NewReader reads: camt.053.001.02 and
+// camt.054.001.02, .04 and .08.
+func Versions() []formats.Message { return formats.Messages(formats.Camt053, formats.Camt054) }
+
 // NewReader starts reading a camt.054.001.02, .04 or .08, or a
 // camt.053.001.02, from r, and reads its group header.
 //

@@ -21,6 +21,9 @@ const (
 	V09 Version = "001.001.09"
 )
 
+// Versions returns the versions refundd writes, oldest first.
+func Versions() []Version { return []Version{V03, V09} }
+
 // ParseVersion accepts "001.001.03", "pain.001.001.03", "03" or "3", and
 // the same for 09.
 func ParseVersion(s string) (Version, error) {

@@ -10,6 +10,10 @@ import (
 	"refundd/formats/internal/xmlin"
 )
 
+// Versions returns the messages Decode reads: pain.002.001.03, its Swiss
+// SIX variant .ch.02, and pain.002.001.10.
+func Versions() []formats.Message { return formats.Messages(formats.Pain002) }
+
 // Decode reads a pain.002.001.03 or .001.10 report from r.
 //
 // The document is untrusted: it is read within the limits of o, and a

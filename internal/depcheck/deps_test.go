@@ -31,7 +31,7 @@ var allowed = map[string][]string{
 		"refundd/formats", "refundd/formats/camt054", "refundd/formats/pain002"},
 	"refundd/daemon/config":     {"refundd/daemon/refund", "refundd/formats/pain001", "refundd/sftpx"},
 	"refundd/daemon/sandbox":    {"refundd/daemon/refund", "refundd/formats/...", "refundd/sftpx"},
-	"refundd/daemon/erp":        {"refundd/daemon/refund", "refundd/daemon/atomicfile", "refundd/daemon/failpoint"},
+	"refundd/daemon/erp":        {"refundd/daemon/refund", "refundd/daemon/atomicfile", "refundd/daemon/failpoint", "refundd/internal/fsync"},
 	"refundd/daemon/store":      {"refundd/daemon/refund", "refundd/daemon/failpoint", "refundd/internal/fsync"},
 	"refundd/daemon/obs":        {"refundd/daemon/refund", "refundd/formats", "refundd/formats/pain001", "refundd/formats/pain002", "refundd/formats/camt054"},
 	"refundd/daemon/spool":      {"refundd/daemon/failpoint", "refundd/internal/fsync"},
