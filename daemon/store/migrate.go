@@ -238,6 +238,12 @@ UPDATE sqlite_schema SET sql = replace(replace(sql, '''pending'', ''paid'', ''co
 	'''pending'', ''paid'', ''settled-with-exceptions'', ''completed'''), 'CHECK (nb_of_txs > 0)', 'CHECK (nb_of_txs >= 0)')
 WHERE type = 'table' AND name = 'batches';
 PRAGMA writable_schema = OFF;
+-- The edit must have taken: a definition written otherwise than expected
+-- fails the migration here, not a later write.
+CREATE TEMP TABLE schema_edit (ok INTEGER NOT NULL CHECK (ok = 1));
+INSERT INTO schema_edit SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'batches'
+	AND sql LIKE '%''settled-with-exceptions''%' AND sql LIKE '%CHECK (nb_of_txs >= 0)%';
+DROP TABLE schema_edit;
 
 CREATE TABLE refund_notes (
 	msg_id      TEXT NOT NULL REFERENCES batches (msg_id),
@@ -270,6 +276,10 @@ PRAGMA writable_schema = ON;
 UPDATE sqlite_schema SET sql = replace(sql, '''refund'', ''file'')', '''refund'', ''file'', ''purge'')')
 WHERE type = 'table' AND name = 'events';
 PRAGMA writable_schema = OFF;
+CREATE TEMP TABLE schema_edit (ok INTEGER NOT NULL CHECK (ok = 1));
+INSERT INTO schema_edit SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'events'
+	AND sql LIKE '%''purge''%';
+DROP TABLE schema_edit;
 `
 
 // migrate brings the database to version len(migs). Each migration runs in
