@@ -52,7 +52,7 @@ func (d *Daemon) guardOptions(ctx context.Context) render.Options {
 //
 //   - the ERP's status file: an invalid or held refund with its reason;
 //   - the ERP's exceptions file: every note, with its place in the file;
-//   - a report in failed/ (<file>.err) of the refunds left out;
+//   - a report in failed/ (<file>.<MsgId>.err) of the refunds left out;
 //   - a warning in the log and a count in the metrics for each.
 func (d *Daemon) reportLeftOut(ctx context.Context, cl spool.Claimed, b store.Batch, log zerolog.Logger) error {
 	ns, err := d.store.Notes(ctx, b.MsgID)
@@ -96,7 +96,10 @@ func (d *Daemon) reportLeftOut(ctx context.Context, cl spool.Claimed, b store.Ba
 		if b.NbOfTxs == 0 {
 			head = fmt.Sprintf("batch %s (MsgId %s): every refund of this file is held back:", b.Number, b.MsgID)
 		}
-		if reportFile, err = d.export.Report(cl.Name, append([]string{head}, report...)); err != nil {
+		// Named by the file and the batch, so that the report of an
+		// earlier file of the same name is kept, and a run that resumes
+		// writes the same report again.
+		if reportFile, err = d.export.Report(cl.Name+"."+b.MsgID, append([]string{head}, report...)); err != nil {
 			return err
 		}
 	}

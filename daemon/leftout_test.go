@@ -140,9 +140,9 @@ func TestSendValid(t *testing.T) {
 	if ex := e.importLines(t, "exceptions-"); len(ex) != 2 || !strings.Contains(ex[0], "b7.csv:3") || !strings.Contains(ex[1], "b7.csv:4") {
 		t.Errorf("exception lines %q; want b7.csv:3 and b7.csv:4", ex)
 	}
-	report := string(readFile(t, filepath.Join(export, "failed", "b7.csv.err")))
+	report := string(readFile(t, filepath.Join(export, "failed", "b7.csv."+first.MsgID+".err")))
 	if !strings.Contains(report, "without 2 refund(s)") || !strings.Contains(report, "b7.csv:3: CN2") || !strings.Contains(report, "b7.csv:4: CN3") {
-		t.Errorf("failed/b7.csv.err:\n%s", report)
+		t.Errorf("failed/b7.csv.%s.err:\n%s", first.MsgID, report)
 	}
 
 	bankSteps(t, bank)

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -87,6 +88,7 @@ func Rerelease(ctx context.Context, cfg *config.Config, s RereleaseStore, e2es [
 	}
 	sel := &render.Selection{Releases: map[render.DocRef]int{}}
 	var number string
+	var from []string // the MsgIds of the refunds' batches
 	for _, id := range e2es {
 		r, err := s.Refund(ctx, id)
 		if err != nil {
@@ -101,6 +103,7 @@ func Rerelease(ctx context.Context, cfg *config.Config, s RereleaseStore, e2es [
 				id, store.ErrInvalid, r.Batch, number)
 		}
 		number = r.Batch
+		from = append(from, r.MsgID)
 		next, err := s.NextRelease(ctx, r.DocType, r.RefNbr)
 		if err != nil {
 			return store.Batch{}, fmt.Errorf("re-release %s: %w", id, err)
@@ -111,7 +114,21 @@ func Rerelease(ctx context.Context, cfg *config.Config, s RereleaseStore, e2es [
 	if err != nil {
 		return store.Batch{}, fmt.Errorf("re-release: batch %s: %w", number, err)
 	}
+	// The refunds are read from the ERP file of their own batch; a batch
+	// that is itself a re-release has none, and then the newest file of
+	// the number is taken (a correction of refunds left out as invalid
+	// comes after the first file).
 	var source store.File
+	slices.SortFunc(bs, func(a, b store.Batch) int {
+		ai, bi := slices.Contains(from, a.MsgID), slices.Contains(from, b.MsgID)
+		switch {
+		case ai && !bi:
+			return -1
+		case bi && !ai:
+			return 1
+		}
+		return b.Attempt - a.Attempt
+	})
 	for _, b := range bs {
 		if b.FileHash != "" {
 			if source, err = s.File(ctx, b.FileHash); err != nil {
@@ -201,9 +218,12 @@ func Release(ctx context.Context, cfg *config.Config, s ReleaseStore, refs []str
 		switch {
 		case len(found) == 0:
 			return store.Batch{}, fmt.Errorf("release %s: %w: no refund held back with this number", ref, store.ErrNotFound)
-		case len(found) > 1 && found[0].DocType != found[1].DocType:
-			return store.Batch{}, fmt.Errorf("release %s: %w: %s and %s are both held; write DocType:RefNbr", ref, store.ErrInvalid,
-				found[0].DocType, found[1].DocType)
+		}
+		for _, f := range found[1:] {
+			if f.DocType != found[0].DocType {
+				return store.Batch{}, fmt.Errorf("release %s: %w: %s and %s are both held; write DocType:RefNbr", ref, store.ErrInvalid,
+					found[0].DocType, f.DocType)
+			}
 		}
 		n := found[len(found)-1] // the latest batch that held it
 		if msgID != "" && n.MsgID != msgID {

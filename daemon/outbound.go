@@ -44,6 +44,21 @@ func (d *Daemon) takeBatch(ctx context.Context, cl spool.Claimed, resumed bool) 
 	if err != nil || !ok {
 		return err
 	}
+	// A batch recorded from this very file by a run that stopped before
+	// archiving it is finished as it was recorded, whatever today's
+	// rules or configuration would make of the file.
+	mine, err := d.store.BatchesByFile(ctx, cl.SHA256)
+	if err != nil {
+		return err
+	}
+	if len(mine) > 0 {
+		b := mine[0]
+		log = log.With().Str(obs.FieldBatch, b.Number).Logger()
+		if err := d.reportLeftOut(ctx, cl, b, log); err != nil {
+			return err
+		}
+		return d.finishBatchFile(ctx, cl, b, log)
+	}
 	failpoint.Hit(failpoint.BeforeIntent)
 	open := func() (io.ReadCloser, error) { return os.Open(cl.Path) }
 	plan, err := render.Guarded(d.cfg, cl.Name, open, d.now(), d.guardOptions(ctx))
@@ -63,14 +78,6 @@ func (d *Daemon) takeBatch(ctx context.Context, cl spool.Claimed, resumed bool) 
 	earlier, err := d.store.BatchByNumber(ctx, plan.Batch)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
-	}
-	for _, b := range earlier {
-		if b.FileHash == cl.SHA256 { // recorded by a run that stopped before archiving
-			if err := d.reportLeftOut(ctx, cl, b, log); err != nil {
-				return err
-			}
-			return d.finishBatchFile(ctx, cl, b, log)
-		}
 	}
 	if len(earlier) > 0 {
 		fixed, err := d.correction(ctx, cl, plan, earlier, open)
@@ -110,7 +117,7 @@ func (d *Daemon) takeBatch(ctx context.Context, cl spool.Claimed, resumed bool) 
 // attempt of the number (a new MsgId), each refund its document's next
 // release. nil when the file is not such a correction.
 func (d *Daemon) correction(ctx context.Context, cl spool.Claimed, plan *render.Plan, earlier []store.Batch, open render.Opener) (*render.Plan, error) {
-	if !plan.Valid() || len(plan.Left) > 0 || plan.NbOfTxs == 0 {
+	if !plan.Valid() || plan.Invalid() > 0 {
 		return nil, nil
 	}
 	open2 := map[render.DocRef]bool{}
@@ -137,6 +144,10 @@ func (d *Daemon) correction(ctx context.Context, cl spool.Claimed, plan *render.
 			return nil
 		}
 		n, err := d.store.NextRelease(ctx, ref.DocType, ref.RefNbr)
+		if errors.Is(err, store.ErrDuplicate) {
+			fits = false // the document is live elsewhere: the file is refused below
+			return nil
+		}
 		sel.Releases[ref] = n
 		return err
 	})
@@ -146,7 +157,9 @@ func (d *Daemon) correction(ctx context.Context, cl spool.Claimed, plan *render.
 	if sel.Attempt, err = d.store.NextAttempt(ctx, plan.Batch); err != nil {
 		return nil, err
 	}
-	fixed, err := render.Selected(d.cfg, cl.Name, open, d.now(), sel)
+	// The account guard checks the corrected refunds as any others: a
+	// corrected account is a changed account.
+	fixed, err := render.SelectedWith(d.cfg, cl.Name, open, d.now(), sel, d.guardOptions(ctx))
 	if err != nil || !fixed.Valid() {
 		return nil, err
 	}

@@ -80,8 +80,8 @@ func (d *Daemon) settleBatches(ctx context.Context) {
 	for _, b := range bs {
 		to, reason, err := d.settled(ctx, b, today)
 		if err != nil {
-			d.log.Warn().Err(err).Msg("reading the batches to settle failed")
-			return
+			d.log.Warn().Err(err).Str(obs.FieldMsgID, b.MsgID).Msg("reading a batch to settle failed")
+			continue
 		}
 		if to == "" || to == b.Status || !store.AllowedBatch(b.Status, to) {
 			continue
@@ -120,12 +120,11 @@ func (d *Daemon) settled(ctx context.Context, b store.Batch, today refund.Date) 
 			}
 		case refund.StatusRejected, refund.StatusReturned:
 			failed++
-			next, err := d.store.NextRelease(ctx, r.DocType, r.RefNbr)
+			later, err := d.store.LaterRelease(ctx, r.DocType, r.RefNbr, r.Release)
 			if err != nil {
 				return "", "", err
 			}
-			if next > r.Release+1 {
-				// A later release of the document is recorded.
+			if later {
 				redone++
 			}
 			if r.Updated.After(last) {

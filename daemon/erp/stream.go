@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"refundd/daemon/atomicfile"
 	"refundd/internal/fsync"
 )
 
@@ -34,6 +35,15 @@ type ExceptionStream struct {
 func (w *Writer) StreamExceptions() (*ExceptionStream, error) {
 	f, err := os.CreateTemp(w.Dir, "."+KindExceptions+"-*.tmp")
 	if err != nil {
+		return nil, fmt.Errorf("start exceptions file: %w", err)
+	}
+	perm := atomicfile.DefaultPerm
+	if w.Files != nil && w.Files.Perm != 0 {
+		perm = w.Files.Perm
+	}
+	if err := f.Chmod(perm); err != nil {
+		f.Close()
+		os.Remove(f.Name())
 		return nil, fmt.Errorf("start exceptions file: %w", err)
 	}
 	s := &ExceptionStream{w: w, f: f, h: sha256.New()}

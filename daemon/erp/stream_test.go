@@ -54,6 +54,9 @@ func TestExceptionStream(t *testing.T) {
 	if !strings.HasPrefix(name, "exceptions-20261207T090000") || !strings.HasSuffix(name, "-"+contentID(want.Bytes())+".csv") {
 		t.Errorf("name %s", name)
 	}
+	if fi, err := os.Stat(filepath.Join(dir, name)); err != nil || fi.Mode().Perm() != 0o640 {
+		t.Errorf("mode %v, %v; want 0640 like the other files for the ERP", fi.Mode(), err)
+	}
 	if again := stream(); again != name {
 		t.Errorf("the same contents again: %s, want the first file %s", again, name)
 	}

@@ -202,6 +202,13 @@ func Selected(c *config.Config, name string, open Opener, now time.Time, sel *Se
 	return plan(c, name, open, now, sel, Options{})
 }
 
+// SelectedWith is Selected with opts: the account guard checks the
+// selected refunds too (a corrected export); an operator's release or
+// re-release passes none.
+func SelectedWith(c *config.Config, name string, open Opener, now time.Time, sel *Selection, opts Options) (*Plan, error) {
+	return plan(c, name, open, now, sel, opts)
+}
+
 func plan(c *config.Config, name string, open Opener, now time.Time, sel *Selection, opts Options) (*Plan, error) {
 	p := &Plan{File: name, Created: now.In(c.Location()), cfg: c, rules: c.Rules(now), sel: sel, opts: opts}
 	// A file of another kind is a problem of the file, not an error: it
@@ -224,7 +231,7 @@ func plan(c *config.Config, name string, open Opener, now time.Time, sel *Select
 		recent = append(recent, q)
 	}
 	guard := c.Batches.AccountGuard
-	if opts.LastAccount == nil || sel != nil {
+	if opts.LastAccount == nil {
 		guard = config.GuardOff
 	}
 	fileProblems, err := p.Scan(open, h, report, func(rec erp.Record, t *refund.Transfer) error {
@@ -255,6 +262,7 @@ func plan(c *config.Config, name string, open Opener, now time.Time, sel *Select
 		if t.Amount.Minor > refund.MaxMinor-g.Sum || total3 > refund.MaxMinor*10 {
 			p.Problems = append(p.Problems, erp.Problem{Pos: rec.Pos, Field: refund.FieldAmount,
 				Msg: fmt.Sprintf("the batch total would exceed %s; split the batch", refund.Amount{Minor: refund.MaxMinor, Currency: "NOK"})})
+			p.fatal = true // a problem of the batch, not of this refund
 			return nil
 		}
 		g.NbOfTxs++

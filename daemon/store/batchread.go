@@ -120,6 +120,16 @@ func (s *Store) BatchByNumber(ctx context.Context, number string) ([]Batch, erro
 	return bs, nil
 }
 
+// BatchesByFile returns the batches recorded from the ERP file with this
+// content hash, the first attempt first; none when there are none.
+func (s *Store) BatchesByFile(ctx context.Context, hash string) ([]Batch, error) {
+	bs, err := s.batches(ctx, "file_hash = ?", "attempt", hash)
+	if err != nil {
+		return nil, fmt.Errorf("read batches of file %s: %w", hash, err)
+	}
+	return bs, nil
+}
+
 // BatchesByStatus returns the batches in any of the statuses, the oldest
 // first: the work lists of the pipelines (sending and in-doubt at start,
 // sent for the alarms).

@@ -72,8 +72,10 @@ func insertNotes(ctx context.Context, tx *txn, at string, b *Batch) error {
 		}
 		msg[i], pos[i], doc[i], ref[i], cust[i] = b.MsgID, x.Position, string(x.DocType), x.RefNbr, x.CustomerID
 		kind[i], reason[i], times[i] = string(x.Kind), x.Reason, at
+		// The event names the refund, not the reason: a reason may quote
+		// an account number, and events are never purged.
 		es = append(es, event{typ: SubjectBatch, id: b.MsgID, to: string(b.Status),
-			reason: string(x.Kind) + ": " + x.Position, detail: x.Reason})
+			reason: string(x.Kind) + ": " + x.Position, detail: string(x.DocType) + " " + x.RefNbr})
 	}
 	err := insertRows(ctx, tx, "refund_notes", n, []column{
 		{"msg_id", "text", msg}, {"position", "text", pos}, {"doc_type", "text", doc}, {"ref_nbr", "text", ref},

@@ -108,3 +108,27 @@ func TestReturnReopensBatch(t *testing.T) {
 		}
 	}
 }
+
+// TestLaterRelease: a later release of a document counts in any status;
+// NextRelease refuses while it is live, LaterRelease answers.
+func TestLaterRelease(t *testing.T) {
+	ctx := t.Context()
+	s := openTest(t)
+	b, rs := newBatch("LR", 0, 1)
+	mustCreate(t, s, b, rs)
+	mustSetBatch(t, s, b.MsgID, BatchSent)
+	if _, err := s.SetRefundStatus(ctx, rs[0].EndToEndID, refund.StatusRejected, "AC01", ""); err != nil {
+		t.Fatal(err)
+	}
+	if later, err := s.LaterRelease(ctx, rs[0].DocType, rs[0].RefNbr, 0); later || err != nil {
+		t.Fatalf("LaterRelease before a re-release = %v, %v", later, err)
+	}
+	b2, _ := newBatch("LR", 1, 0)
+	mustCreate(t, s, b2, []Refund{newRefund(rs[0].DocType, rs[0].RefNbr, 1, 100)})
+	if later, err := s.LaterRelease(ctx, rs[0].DocType, rs[0].RefNbr, 0); !later || err != nil {
+		t.Errorf("LaterRelease after a re-release = %v, %v; want true", later, err)
+	}
+	if _, err := s.NextRelease(ctx, rs[0].DocType, rs[0].RefNbr); err == nil {
+		t.Error("NextRelease while release 1 is live: no error")
+	}
+}

@@ -120,6 +120,23 @@ func (s *Store) Refunds(ctx context.Context, msgID string) ([]Refund, error) {
 // of it is still live (not rejected by the bank or returned): paying it
 // again could pay twice. CreateBatch checks the same in its transaction.
 func (s *Store) NextRelease(ctx context.Context, docType refund.DocType, refNbr string) (int, error) {
+	return s.nextRelease(ctx, docType, refNbr)
+}
+
+// LaterRelease reports whether a release of the document (docType,
+// refNbr) later than release is recorded, in any status: the document was
+// paid again after that release.
+func (s *Store) LaterRelease(ctx context.Context, docType refund.DocType, refNbr string, release int) (bool, error) {
+	var n int
+	err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM refunds WHERE doc_type = ? AND ref_nbr = ? AND release_no > ?`,
+		string(docType), refNbr, release).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("later release of %s %s: %w", docType, refNbr, err)
+	}
+	return n > 0, nil
+}
+
+func (s *Store) nextRelease(ctx context.Context, docType refund.DocType, refNbr string) (int, error) {
 	var next int
 	err := s.read(ctx, func(tx *txn) error {
 		rs, err := refundsWhere(ctx, tx, "r.doc_type = ? AND r.ref_nbr = ?", string(docType), refNbr)
