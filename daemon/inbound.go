@@ -110,7 +110,8 @@ func (d *Daemon) takeReply(ctx context.Context, cl spool.Claimed, resumed bool) 
 	}
 	reply.Keys = make([]store.AppliedKey, len(res.Keys))
 	for i, k := range res.Keys {
-		reply.Keys[i] = store.AppliedKey{Key: k}
+		m := res.Matched[k]
+		reply.Keys[i] = store.AppliedKey{Key: k, Kind: m.Kind, EndToEndID: m.EndToEndID}
 	}
 	res.Keys = nil // a statement's keys are held once, in reply.Keys
 	failpoint.Hit(failpoint.BeforeApply)

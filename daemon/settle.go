@@ -77,7 +77,17 @@ func (d *Daemon) settleBatches(ctx context.Context) {
 		return
 	}
 	today := refund.DateOf(d.now().In(d.cfg.Location()))
+	cal := d.cfg.BankingCalendar()
 	for _, b := range bs {
+		// A paid or settled batch changes only by a return, which moves
+		// it in the reply's own transaction, or by being completed, which
+		// is not due before CompleteAfter banking days after its last
+		// change: until then its refunds are not read again, so that a
+		// step's cost does not grow with the batches paid.
+		if (b.Status == store.BatchPaid || b.Status == store.BatchSettledWithExceptions) &&
+			bankingDaysSince(cal, refund.DateOf(b.Updated.In(d.cfg.Location())), today) < store.CompleteAfter {
+			continue
+		}
 		to, reason, err := d.settled(ctx, b, today)
 		if err != nil {
 			d.log.Warn().Err(err).Str(obs.FieldMsgID, b.MsgID).Msg("reading a batch to settle failed")

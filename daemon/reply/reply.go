@@ -117,10 +117,21 @@ type Result struct {
 	// ExceptionReasons counts the lines written to the exceptions file
 	// by their reason.
 	ExceptionReasons map[string]int
+	// Matched gives the kind and the refund of each booking posted
+	// (payment, return, charges) by its key, for the state store to
+	// record with the key: a refund's bookings are then found by its
+	// EndToEndId. Exception lines are not in it.
+	Matched map[refund.Key]Match
 	// Keys are the bookings and exception lines written, to be recorded
 	// as seen (SeenSet) once the files are durable, so that reading the
 	// file again, or a copy of it, applies nothing twice.
 	Keys []refund.Key
+}
+
+// Match is what a booking posted was: its kind and the refund.
+type Match struct {
+	Kind       refund.Kind
+	EndToEndID string
 }
 
 // Counts counts what a reply file held and what became of it.
@@ -360,6 +371,10 @@ func (p *replyRun) camt(r io.Reader) error {
 			applied[k] = true
 		}
 		for _, o := range a.Posted {
+			if res.Matched == nil {
+				res.Matched = map[refund.Key]Match{}
+			}
+			res.Matched[o.Key] = Match{Kind: o.Kind, EndToEndID: o.Refund.EndToEndID}
 			switch o.Kind {
 			case refund.KindPayment:
 				look.status[o.Refund.EndToEndID] = refund.StatusBooked

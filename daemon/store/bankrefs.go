@@ -15,10 +15,10 @@ func (s *Store) BankRefs(ctx context.Context, msgID string) (map[string][]string
 	// recorded without the match, when its transaction key is the
 	// refund's EndToEndId. The keys of the exception lines of status
 	// reports (account "pain.002") are no bookings.
-	rows, err := s.r.QueryContext(ctx, `SELECT r.end_to_end_id, e.entry FROM bank_entries e
-		JOIN refunds r ON r.end_to_end_id = e.end_to_end_id OR (e.end_to_end_id = '' AND e.tx = r.end_to_end_id)
-		WHERE r.msg_id = ? AND e.kind IN ('', 'payment', 'return') AND e.account <> 'pain.002'
-		ORDER BY e.applied, e.entry`, msgID)
+	// The two ways are two indexed lookups per refund of the batch
+	// (bank_entries_refund, bank_entries_tx), never a read of every
+	// booking.
+	rows, err := s.r.QueryContext(ctx, bankRefsQuery, msgID, msgID)
 	if err != nil {
 		return nil, fmt.Errorf("read bank references of batch %s: %w", msgID, err)
 	}
@@ -39,3 +39,16 @@ func (s *Store) BankRefs(ctx context.Context, msgID string) (map[string][]string
 	}
 	return refs, nil
 }
+
+// bankRefsQuery reads the bank references of the refunds of a batch
+// (its MsgId twice): the bookings recorded with the refund, and those
+// recorded without it whose transaction key is its EndToEndId.
+const bankRefsQuery = `SELECT e2e, entry FROM (
+	SELECT r.end_to_end_id AS e2e, e.entry AS entry, e.applied AS applied FROM refunds r
+	JOIN bank_entries e ON e.end_to_end_id = r.end_to_end_id
+	WHERE r.msg_id = ? AND e.end_to_end_id <> '' AND e.kind IN ('', 'payment', 'return') AND e.account <> 'pain.002'
+	UNION ALL
+	SELECT r.end_to_end_id, e.entry, e.applied FROM refunds r
+	JOIN bank_entries e ON e.tx = r.end_to_end_id
+	WHERE r.msg_id = ? AND e.end_to_end_id = '' AND e.kind IN ('', 'payment', 'return') AND e.account <> 'pain.002'
+) x ORDER BY applied, entry`

@@ -219,7 +219,7 @@ func (s *Store) settleCommit(xid string, cerr error) error {
 // are text in the same layout, money bigint minor units. refunds.rowid is
 // an identity column named as SQLite's implicit one, so that "ORDER BY
 // rowid" (insertion order) reads the same on both.
-var pgMigrations = []string{pgSchemaV1, pgSchemaV2, pgSchemaV3, pgSchemaV4, pgSchemaV5, pgSchemaV6}
+var pgMigrations = []string{pgSchemaV1, pgSchemaV2, pgSchemaV3, pgSchemaV4, pgSchemaV5, pgSchemaV6, schemaV7}
 
 const pgSchemaV1 = `
 CREATE TABLE files (

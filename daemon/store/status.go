@@ -43,7 +43,8 @@ const (
 	// BatchCompleted: nothing is left to do for the batch: every refund
 	// was booked, or rejected or returned and then re-released in a later
 	// batch (where it is followed), no refund left out of it is still
-	// open, and the last booking is CompleteAfter banking days old, past
+	// open, and the batch's last change (and so its last booking) is
+	// CompleteAfter banking days old, past
 	// the usual time for a return. A return that still comes moves it
 	// back to settled-with-exceptions.
 	BatchCompleted BatchStatus = "completed"
