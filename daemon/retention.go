@@ -118,14 +118,14 @@ func Purge(ctx context.Context, cfg *config.Config, s *store.Store, now time.Tim
 					continue
 				}
 				gone := false
-				if kind == "export" {
+				if kind == "export" && len(expiredFile) > 0 { // else no ERP file can go: none is read
 					h, err := fileHash(p)
 					if err != nil {
 						errs = append(errs, err)
 						continue
 					}
 					gone = expiredFile[h]
-				} else {
+				} else if kind == "inbox" {
 					gone = ret.OldestKept == "" || !end.AddDate(0, 0, 1).After(ret.Kept)
 				}
 				if gone {

@@ -55,11 +55,7 @@ func (p Problem) String() string {
 	b.WriteString(p.Pos.String())
 	b.WriteString(": ")
 	if p.Field != "" {
-		if p.Pos.JSON {
-			b.WriteString(jsonName(p.Field))
-		} else {
-			b.WriteString(p.Field)
-		}
+		b.WriteString(p.fieldLabel())
 		b.WriteString(": ")
 	}
 	if p.Warning {
@@ -67,6 +63,15 @@ func (p Problem) String() string {
 	}
 	b.WriteString(p.Msg)
 	return b.String()
+}
+
+// fieldLabel returns the field as the file spells it: its JSON name in a
+// JSON file.
+func (p Problem) fieldLabel() string {
+	if p.Pos.JSON {
+		return jsonName(p.Field)
+	}
+	return p.Field
 }
 
 // HasErrors reports whether any problem is an error rather than a warning.

@@ -2,7 +2,6 @@ package erp
 
 import (
 	"crypto/sha256"
-	"encoding/base32"
 	"encoding/csv"
 	"fmt"
 	"hash"
@@ -93,7 +92,7 @@ func (s *ExceptionStream) Close() (string, error) {
 	}
 	s.done = true
 	sum := s.h.Sum(nil)
-	id := base32.StdEncoding.EncodeToString(sum)[:8]
+	id := sumID(sum)
 	if name := s.w.writtenSum(KindExceptions, "-"+id+".csv", sum); name != "" {
 		os.Remove(s.f.Name())
 		return name, nil
@@ -119,8 +118,9 @@ func (s *ExceptionStream) Abort() {
 	os.Remove(s.f.Name())
 }
 
-// writtenSum returns the name of a file in the folder that ends in suffix
-// and whose SHA-256 is sum, or "".
+// writtenSum returns the name of a file of the kind in the folder that
+// ends in suffix and whose SHA-256 is sum, or "". The files are hashed as
+// streams: an exceptions file may be large.
 func (w *Writer) writtenSum(kind, suffix string, sum []byte) string {
 	es, err := os.ReadDir(w.Dir)
 	if err != nil {

@@ -45,11 +45,7 @@ func (s Summary) String() string {
 	b.WriteString(thousands(s.Count))
 	b.WriteString(" refunds: ")
 	if s.Field != "" {
-		if s.Pos.JSON {
-			b.WriteString(jsonName(s.Field))
-		} else {
-			b.WriteString(s.Field)
-		}
+		b.WriteString(s.fieldLabel())
 		b.WriteString(": ")
 	}
 	b.WriteString("warning: ")

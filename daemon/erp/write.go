@@ -6,9 +6,6 @@ import (
 	"encoding/base32"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
@@ -126,21 +123,8 @@ func (w *Writer) writeOnce(kind, ext string, n int, enc func(io.Writer) error) (
 // contents data, or "" when there is none (or the folder cannot be read:
 // the file is then written again, which the voucher ids make harmless).
 func (w *Writer) written(kind, ext string, data []byte) string {
-	suffix := "-" + contentID(data) + ext
-	es, err := os.ReadDir(w.Dir)
-	if err != nil {
-		return ""
-	}
-	for _, e := range es {
-		name := e.Name()
-		if !e.Type().IsRegular() || !strings.HasPrefix(name, kind+"-") || !strings.HasSuffix(name, suffix) {
-			continue
-		}
-		if have, err := os.ReadFile(filepath.Join(w.Dir, name)); err == nil && bytes.Equal(have, data) {
-			return name
-		}
-	}
-	return ""
+	sum := sha256.Sum256(data)
+	return w.writtenSum(kind, "-"+sumID(sum[:])+ext, sum[:])
 }
 
 // WriteMatches writes a matches file with rows and returns its name, or ""
@@ -208,5 +192,8 @@ func (w *Writer) stamp() string {
 // contentID returns 8 characters of a hash of data.
 func contentID(data []byte) string {
 	h := sha256.Sum256(data)
-	return base32.StdEncoding.EncodeToString(h[:])[:8]
+	return sumID(h[:])
 }
+
+// sumID returns the 8 characters of contentID from the SHA-256 sum.
+func sumID(sum []byte) string { return base32.StdEncoding.EncodeToString(sum)[:8] }
