@@ -160,9 +160,10 @@ func (c *Client) handshake(conn net.Conn) (*session, error) {
 	if err := ss.RequestSubsystem("sftp"); err != nil {
 		return fail("start sftp subsystem", err)
 	}
-	// Writes are sequential: each waits for its reply, so a failed write
-	// leaves no later data behind it. Reads are sequential too: some servers
-	// delete a file that is stat'ed or read twice.
+	// Reads are sequential: some servers delete a file that is stat'ed or
+	// read twice. Writes are sequential unless asked for: only Put writes
+	// concurrently, into a temporary file that is renamed only after every
+	// write succeeded and its size is checked.
 	s.sftp, err = sftp.NewClientPipe(meteredReader{stdout, s.meter}, meteredWriter{stdin, s.meter},
 		sftp.UseConcurrentReads(false), sftp.UseConcurrentWrites(false))
 	if err != nil {

@@ -15,6 +15,15 @@ import (
 	"github.com/pkg/sftp"
 )
 
+// putConcurrency is the most write requests of one upload in flight at
+// once. A few hide the round trip; many more gain nothing and cost the
+// server: OpenSSH's sshd burns several times the CPU per byte when more
+// data arrives than its SFTP subsystem writes away (measured against a
+// local sshd, 100 MiB: 16 in flight 0.3 s of server CPU, 64 in flight
+// 1.3 s, and slower uploads on a busy machine). 16 requests of 32 KiB are
+// 512 KiB per round trip.
+const putConcurrency = 16
+
 // Put uploads the content of r as the remote file name (a path on the
 // server) without ever exposing a partial file under that name:
 //
@@ -22,9 +31,10 @@ import (
 //  2. it writes to the temporary name (Config.TempPattern) in the same
 //     folder, created with O_WRONLY|O_CREATE|O_EXCL; a leftover temporary
 //     file of an earlier attempt is removed first;
-//  3. it checks every write, flushes with fsync@openssh.com when the server
-//     offers it, checks the close, and compares the remote size with the
-//     bytes read from r;
+//  3. it writes with several requests in flight (they may land out of
+//     order), checks every write, flushes with fsync@openssh.com when the
+//     server offers it, checks the close, and compares the remote size
+//     with the bytes read from r;
 //  4. it renames the temporary file to name with posix-rename@openssh.com
 //     when the server offers it, else with a plain rename, after checking
 //     again that name does not exist. It never overwrites or removes a file
@@ -92,7 +102,12 @@ func (c *Client) put(ctx context.Context, s *session, name, tmp string, r io.Rea
 	if err != nil {
 		return err
 	}
-	n, err := f.ReadFrom(localReader{r})
+	// The writes are concurrent: up to putConcurrency requests are in
+	// flight, whatever kind of reader r is. They may land out of order,
+	// and after a failed write later ones may still have landed, so the
+	// temporary file can hold holes or a misleading length; that is why it
+	// is renamed only after every write succeeded and its size is checked.
+	n, err := f.ReadFromWithConcurrency(localReader{r}, putConcurrency)
 	if err != nil {
 		f.Close()
 		var le localError

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -442,5 +443,87 @@ func TestPutChecked(t *testing.T) {
 	}
 	if got, _ := os.ReadFile(filepath.Join(e.root, "pain.xml")); string(got) != "content" {
 		t.Errorf("got %q", got)
+	}
+}
+
+// TestPutConcurrentWrites holds every write request in the server until
+// several wait there at once: Put must have that many in flight together,
+// from a file (whose size is known) as from a stream (whose size is not).
+// A sequential upload never has a second write in flight, so it fails.
+func TestPutConcurrentWrites(t *testing.T) {
+	// The embedded server handles up to 8 reads and writes at once.
+	const want = 8
+	const size = 1<<20 + 5
+	for _, tc := range []struct {
+		name string
+		src  func(t *testing.T) io.Reader
+	}{
+		{"file", func(t *testing.T) io.Reader {
+			name := filepath.Join(t.TempDir(), "source")
+			f, err := os.Create(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := io.Copy(f, data(size, 31)); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.Seek(0, io.SeekStart); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { f.Close() })
+			return f
+		}},
+		{"stream", func(*testing.T) io.Reader { return struct{ io.Reader }{data(size, 31)} }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var (
+				mu      sync.Mutex
+				waiting int
+				peak    int
+				opened  bool
+			)
+			all := make(chan struct{})
+			e := startEmbedded(t, sftpx.ServerConfig{Fault: func(ctx context.Context, op, _ string) error {
+				if op != "write" {
+					return nil
+				}
+				mu.Lock()
+				waiting++
+				peak = max(peak, waiting)
+				if waiting == want && !opened {
+					opened = true
+					close(all)
+				}
+				mu.Unlock()
+				defer func() {
+					mu.Lock()
+					waiting--
+					mu.Unlock()
+				}()
+				select {
+				case <-all:
+					return nil
+				case <-ctx.Done():
+					return ctx.Err()
+				case <-time.After(10 * time.Second):
+					mu.Lock()
+					defer mu.Unlock()
+					return fmt.Errorf("at most %d writes were in flight at once; want %d", peak, want)
+				}
+			}})
+			cfg := e.cfg
+			cfg.Timeout = 30 * time.Second
+			c := dial(t, cfg)
+			if err := c.Put(t.Context(), "/pain.xml", tc.src(t)); err != nil {
+				t.Fatal(err)
+			}
+			mu.Lock()
+			t.Logf("writes waiting in the server at once: %d", peak)
+			mu.Unlock()
+			if got, want := fileSHA256(t, filepath.Join(e.root, "pain.xml")), sha256Of(t, data(size, 31)); got != want {
+				t.Errorf("server copy sha256 %s; want %s", got, want)
+			}
+			noTempFiles(t, e.root)
+		})
 	}
 }
