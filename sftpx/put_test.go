@@ -527,3 +527,67 @@ func TestPutConcurrentWrites(t *testing.T) {
 		})
 	}
 }
+
+// TestPutWriteFailsMidFile fails one write in the middle of the file while
+// the writes after it land, so the temporary file reaches its full length
+// with a hole: the size check alone would pass it. Put must fail and leave
+// nothing, neither under the final name nor under the temporary one.
+func TestPutWriteFailsMidFile(t *testing.T) {
+	// 9 writes of 32 KiB at most; the server runs 8 at once, so the first
+	// write to reach it is never the last one of the file.
+	const size = 8<<15 + 100
+	const writes = 9
+	var (
+		mu     sync.Mutex
+		calls  int
+		passed int
+	)
+	e := startEmbedded(t, sftpx.ServerConfig{Fault: func(ctx context.Context, op, _ string) error {
+		if op != "write" {
+			return nil
+		}
+		mu.Lock()
+		calls++
+		first := calls == 1
+		if !first {
+			passed++
+		}
+		mu.Unlock()
+		if !first {
+			return nil
+		}
+		// Fail the first write once all the others have passed.
+		deadline := time.After(10 * time.Second)
+		for {
+			mu.Lock()
+			n := passed
+			mu.Unlock()
+			if n == writes-1 {
+				return syscall.EIO
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-deadline:
+				return fmt.Errorf("only %d other writes came; want %d", n, writes-1)
+			case <-time.After(time.Millisecond):
+			}
+		}
+	}})
+	cfg := e.cfg
+	cfg.Timeout = 30 * time.Second
+	c := dial(t, cfg)
+	err := c.Put(t.Context(), "/pain.xml", data(size, 51))
+	if err == nil {
+		t.Fatal("Put succeeded; want the write's error")
+	}
+	if !errors.Is(err, syscall.EIO) && !strings.Contains(err.Error(), "input/output error") {
+		t.Fatalf("got %v; want the write's input/output error", err)
+	}
+	if sftpx.IsPermanent(err) {
+		t.Errorf("IsPermanent(%v) = true; want a transient error", err)
+	}
+	if got := names(t, e.root); len(got) != 0 {
+		t.Errorf("server folder holds %q; want nothing", got)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net"
 	"os"
@@ -401,4 +402,82 @@ func TestSSHDStalled(t *testing.T) {
 			t.Errorf("got %v after %s; want a transient error when the context ends", err, time.Since(start))
 		}
 	})
+}
+
+// TestSSHDResetMidUpload cuts the connection with a TCP reset while Put
+// has many writes in flight from a file: the error is transient, the
+// final name never appears, not even for a moment, and the next upload
+// replaces the partial temporary file and succeeds.
+func TestSSHDResetMidUpload(t *testing.T) {
+	const size = 32 << 20
+	s := sshdtest.Start(t, sshdtest.Options{})
+	p := sshdtest.NewProxy(t, s.Addr)
+	cfg := sshdConfig(t, s)
+	// known_hosts names the server's address; the proxy's differs.
+	cfg.KnownHostsFile, cfg.HostKeyFingerprints = "", []string{sftpx.Fingerprint(s.HostKeys[0])}
+	cfg.Address = p.Addr
+	cfg.Timeout = 3 * time.Second
+	c := dial(t, cfg)
+	src := filepath.Join(t.TempDir(), "source")
+	f, err := os.Create(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(f, data(size, 41)); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	final := filepath.Join(s.Root, "pain.xml")
+
+	// Look for the final name all through the upload.
+	seen := make(chan bool, 1)
+	stop := make(chan struct{})
+	go func() {
+		for {
+			if exists(final) {
+				seen <- true
+				return
+			}
+			select {
+			case <-stop:
+				seen <- false
+				return
+			case <-time.After(time.Millisecond):
+			}
+		}
+	}()
+	in, err := os.Open(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	err = c.Put(t.Context(), final, &trickle{r: in, at: 8 << 20, call: p.Reset})
+	close(stop)
+	if <-seen {
+		t.Error("the final name appeared during an upload that failed")
+	}
+	if err == nil || sftpx.IsPermanent(err) {
+		t.Fatalf("got %v; want a transient error", err)
+	}
+	t.Logf("error: %v", err)
+	if exists(final) {
+		t.Fatal("the final file exists after a failed upload")
+	}
+
+	in2, err := os.Open(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in2.Close()
+	if err := c.Put(t.Context(), final, in2); err != nil {
+		t.Fatalf("Put after the reset: %v", err)
+	}
+	if got, want := fileSHA256(t, final), sha256Of(t, data(size, 41)); got != want {
+		t.Errorf("server copy sha256 %s; want %s", got, want)
+	}
+	if got := names(t, s.Root); !slices.Equal(got, []string{"pain.xml"}) {
+		t.Errorf("server folder holds %q; want only pain.xml", got)
+	}
 }
