@@ -18,8 +18,10 @@
 //     timeout closes the connection. The next call dials again. Put and Get
 //     also have a total budget (Config.TransferTimeout), so a server that
 //     answers just often enough never to be idle is cut off too.
-//   - Put writes to a temporary name (O_EXCL), checks every write, the close
-//     and the remote size, and only then renames to the final name. It never
+//   - Put writes to a temporary name (O_EXCL), with several write requests
+//     in flight, checks every write, the close (after fsync@openssh.com where
+//     offered) and the remote size, and only then renames to the final name,
+//     so writes that land out of order or fail never show under it. It never
 //     overwrites or deletes an existing file under the final name, and removes
 //     its temporary file on failure.
 //   - IsPermanent tells failures that a retry cannot fix (authentication,
