@@ -1,7 +1,6 @@
 package pain001
 
 import (
-	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +9,7 @@ import (
 	"time"
 
 	"refundd/formats"
+	"refundd/formats/internal/xmlin"
 )
 
 // ErrNotPain001 is returned by Decode for a document that is not a
@@ -24,310 +24,639 @@ type Handler struct {
 	Transaction func(line int, t *Transaction) error
 }
 
-// Decode reads a pain.001.001.03 or .09 document from r, one element at a
-// time, and calls h for the group header, each payment-information block
-// (before its transactions) and each transaction. Memory does not grow with
-// the number of transactions. It returns the version found. A DOCTYPE, a
-// second root element or any content after the root element is an error.
-// Decode is not meant for untrusted input: it bounds neither the size of
-// the document nor the length of a text (see the package comment).
+// Options bounds what Decode accepts; see formats.Options. A zero MaxBytes
+// means DefaultMaxBytes, not the smaller default of the reply readers: a
+// pain.001 holds a whole batch. MaxItems does not apply: Decode keeps
+// nothing of a transaction or a block once its handler has returned.
+type Options = formats.Options
+
+// DefaultMaxBytes is the size limit of a pain.001 when Options leave
+// MaxBytes zero: 1 GiB, about 1.7 million refunds as refundd writes them.
+const DefaultMaxBytes = 1 << 30
+
+// Decode is DecodeOptions with the default limits.
 func Decode(r io.Reader, h Handler) (Version, error) {
-	d := xml.NewDecoder(r)
-	d.Strict = true
+	return DecodeOptions(r, Options{}, h)
+}
+
+// DecodeOptions reads a pain.001.001.03 or .09 document from r, one
+// element at a time, and calls h for the group header, each
+// payment-information block (before its transactions, with the block's
+// fields that precede them) and each transaction. Memory does not grow
+// with the number of transactions. It returns the version found.
+//
+// The document is read strictly, within the limits of o (size, nesting,
+// token length). A document whose root is not a pain.001.001.03 or .09
+// Document holding a CstmrCdtTrfInitn wraps ErrNotPain001. Also refused,
+// each with the line and the path of the element: a DOCTYPE, content after
+// the root element, an encoding other than UTF-8, bytes that are not
+// UTF-8, an element outside the message's namespace, a single element
+// given twice, a missing GrpHdr, MsgId, CreDtTm, NbOfTxs, PmtInfId,
+// EndToEndId or InstdAmt, a count, sum, amount, currency, date or boolean
+// that is not valid, and a block field after the block's transactions.
+// Other errors wrap the sentinel errors of package formats; an error from
+// a handler stops decoding and is returned as is.
+//
+// It does not compare the declared totals with the transactions; its
+// caller adds them up. A block whose NbOfTxs or CtrlSum is absent has
+// NbOfTxs -1 or CtrlSum.Units -1; a group header without CtrlSum has a
+// zero CtrlSum.
+func DecodeOptions(r io.Reader, o Options, h Handler) (Version, error) {
+	if o.MaxBytes <= 0 {
+		o.MaxBytes = DefaultMaxBytes
+	}
+	d := xmlin.NewDecoder(r, o)
+	space, local, err := d.Root()
+	if err != nil {
+		if errors.Is(err, xmlin.ErrTruncated) {
+			return "", fmt.Errorf("%w: no root element: %w", ErrNotPain001, err)
+		}
+		return "", fmt.Errorf("pain001: decode: %w", err)
+	}
 	var v Version
-	depth := 0
-	var pmt *xmlPmtInf
-	pmtSent := false
+	switch {
+	case local != "Document":
+		return "", fmt.Errorf("%w: root element is %s", ErrNotPain001, local)
+	case space == V03.Namespace():
+		v = V03
+	case space == V09.Namespace():
+		v = V09
+	default:
+		if m, ok := formats.Lookup(space); ok {
+			return "", fmt.Errorf("%w: namespace %q (%s)", ErrNotPain001, space, m)
+		}
+		return "", fmt.Errorf("%w: namespace %q", ErrNotPain001, space)
+	}
+	if enc := d.Encoding(); enc != "" && !strings.EqualFold(enc, "UTF-8") {
+		err := d.Fail(xmlin.ErrEncoding, "the document declares encoding %q; a pain.001 must be UTF-8", enc)
+		return "", fmt.Errorf("pain001: decode: %w", err)
+	}
+	p := parser{d: d, v09: v == V09, h: h}
+	if err := p.document(); err != nil {
+		if p.herr != nil && err == p.herr {
+			return v, err
+		}
+		return v, fmt.Errorf("pain001: decode pain.%s: %w", v, err)
+	}
+	return v, nil
+}
+
+type parser struct {
+	d    *xmlin.Decoder
+	v09  bool
+	h    Handler
+	herr error // the error a handler returned
+}
+
+func (p *parser) invalid(format string, args ...any) error {
+	return p.d.Fail(xmlin.ErrInvalid, format, args...)
+}
+
+// handled records err, returned by a handler, so that it is passed on as
+// it is.
+func (p *parser) handled(err error) error {
+	if err != nil {
+		p.herr = err
+	}
+	return err
+}
+
+func (p *parser) document() error {
+	d := p.d
+	name, ok, err := d.Child()
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return p.invalid("Document must hold one CstmrCdtTrfInitn")
+	}
+	if string(name) != "CstmrCdtTrfInitn" {
+		return fmt.Errorf("%w: %s is not CstmrCdtTrfInitn", ErrNotPain001, name)
+	}
+	if err := p.initiation(); err != nil {
+		return err
+	}
+	if name, ok, err = d.Child(); err != nil || ok {
+		if err == nil {
+			err = p.invalid("Document holds more than one message (a second <%s>)", name)
+		}
+		return err
+	}
+	return d.End()
+}
+
+func (p *parser) initiation() error {
+	d := p.d
+	hdr := false
 	for {
-		tok, err := d.Token()
-		if errors.Is(err, io.EOF) {
-			if v == "" {
-				return "", fmt.Errorf("%w: no root element", ErrNotPain001)
+		name, ok, err := d.Child()
+		if err != nil {
+			return err
+		}
+		if !ok {
+			break
+		}
+		switch string(name) {
+		case "GrpHdr":
+			if hdr {
+				err = p.invalid("a second GrpHdr")
+				break
 			}
-			if depth != 0 {
-				return v, fmt.Errorf("pain001: decode: %w", io.ErrUnexpectedEOF)
+			hdr = true
+			err = p.header(d.Line())
+		case "PmtInf":
+			if !hdr {
+				err = p.invalid("PmtInf before GrpHdr")
+				break
 			}
-			return v, nil
+			err = p.paymentInfo(d.Line())
+		case "SplmtryData":
+			err = d.SkipAny()
+		default:
+			if !hdr {
+				err = p.invalid("%s before GrpHdr", name)
+				break
+			}
+			err = d.Skip()
 		}
 		if err != nil {
-			return v, fmt.Errorf("pain001: decode: %w", err)
+			return err
 		}
-		switch t := tok.(type) {
-		case xml.Directive:
-			if strings.HasPrefix(strings.TrimSpace(string(t)), "DOCTYPE") {
-				return v, errors.New("pain001: decode: a DOCTYPE is not allowed")
-			}
-		case xml.EndElement:
-			depth--
-			if depth == 2 && t.Name.Local == "PmtInf" {
-				if !pmtSent && h.PaymentInfo != nil {
-					if err := h.PaymentInfo(pmt.line, pmt.info()); err != nil {
-						return v, err
-					}
+	}
+	if !hdr {
+		return p.invalid("CstmrCdtTrfInitn has no GrpHdr")
+	}
+	return nil
+}
+
+// children reads the children of the current element up to its end tag.
+// A child named names[i] is handed to fn(i), which must read it whole; a
+// second one is an error. Other children are skipped. It returns the set
+// of names seen, bit i for names[i].
+func (p *parser) children(names []string, fn func(i int) error) (uint64, error) {
+	d := p.d
+	var seen uint64
+	for {
+		name, ok, err := d.Child()
+		if err != nil {
+			return seen, err
+		}
+		if !ok {
+			return seen, nil
+		}
+		i := 0
+		for i < len(names) && names[i] != string(name) {
+			i++
+		}
+		switch {
+		case i < len(names) && seen&(1<<i) != 0:
+			err = p.invalid("element appears more than once")
+		case i < len(names):
+			seen |= 1 << i
+			err = fn(i)
+		case string(name) == "SplmtryData":
+			err = d.SkipAny()
+		default:
+			err = d.Skip()
+		}
+		if err != nil {
+			return seen, err
+		}
+	}
+}
+
+// require fails unless seen, as returned by children, has every name of
+// names that want marks; in is the element read.
+func (p *parser) require(seen, want uint64, in string, names []string) error {
+	for i, n := range names {
+		if want&(1<<i) != 0 && seen&(1<<i) == 0 {
+			return p.invalid("%s has no %s", in, n)
+		}
+	}
+	return nil
+}
+
+func (p *parser) header(line int) error {
+	d := p.d
+	gh := &GroupHeader{}
+	names := []string{"MsgId", "CreDtTm", "NbOfTxs", "CtrlSum", "InitgPty"}
+	seen, err := p.children(names, func(i int) (err error) {
+		switch i {
+		case 0:
+			gh.MsgID, err = d.Text()
+		case 1:
+			gh.CreationTime, err = p.dateTime("CreDtTm")
+		case 2:
+			gh.NbOfTxs, err = p.count("NbOfTxs")
+		case 3:
+			gh.CtrlSum, err = p.decimal("CtrlSum")
+		case 4:
+			gh.InitiatingParty, err = p.party()
+		}
+		return err
+	})
+	if err == nil {
+		err = p.require(seen, 0b111, "GrpHdr", names)
+	}
+	if err != nil {
+		return err
+	}
+	if p.h.Header != nil {
+		return p.handled(p.h.Header(line, gh))
+	}
+	return nil
+}
+
+func (p *parser) paymentInfo(line int) error {
+	d := p.d
+	pi := &PaymentInfo{NbOfTxs: -1, CtrlSum: Decimal{Units: -1}}
+	names := []string{"PmtInfId", "BtchBookg", "NbOfTxs", "CtrlSum", "PmtTpInf", "ReqdExctnDt", "Dbtr", "DbtrAcct", "DbtrAgt", "ChrgBr"}
+	var seen uint64
+	sent := false
+	send := func() error {
+		if err := p.require(seen, 1, "PmtInf", names); err != nil {
+			return err
+		}
+		sent = true
+		if p.h.PaymentInfo != nil {
+			return p.handled(p.h.PaymentInfo(line, pi))
+		}
+		return nil
+	}
+	for {
+		name, ok, err := d.Child()
+		if err != nil {
+			return err
+		}
+		if !ok {
+			break
+		}
+		if string(name) == "CdtTrfTxInf" {
+			if !sent {
+				if err := send(); err != nil {
+					return err
 				}
-				pmt = nil
 			}
-		case xml.CharData:
-			if depth == 0 && len(strings.TrimSpace(string(t))) > 0 {
-				return v, errors.New("pain001: decode: text outside the root element")
+			if err := p.transaction(d.Line()); err != nil {
+				return err
 			}
-		case xml.StartElement:
-			depth++
-			switch depth {
+			continue
+		}
+		if sent {
+			return p.invalid("%s after the transactions of the block", name)
+		}
+		i := 0
+		for i < len(names) && names[i] != string(name) {
+			i++
+		}
+		switch {
+		case i == len(names):
+			err = d.Skip()
+		case seen&(1<<i) != 0:
+			err = p.invalid("element appears more than once")
+		default:
+			seen |= 1 << i
+			switch i {
+			case 0:
+				pi.PmtInfID, err = d.Text()
 			case 1:
-				if v != "" {
-					return v, errors.New("pain001: decode: more than one root element")
-				}
-				ns := t.Name.Space
-				switch {
-				case t.Name.Local != "Document":
-					return "", fmt.Errorf("%w: root element is %s", ErrNotPain001, t.Name.Local)
-				case ns == V03.Namespace():
-					v = V03
-				case ns == V09.Namespace():
-					v = V09
-				default:
-					return "", fmt.Errorf("%w: namespace %q", ErrNotPain001, ns)
-				}
+				pi.BatchBooking, err = p.boolean("BtchBookg")
 			case 2:
-				if t.Name.Local != "CstmrCdtTrfInitn" {
-					return v, fmt.Errorf("%w: %s is not CstmrCdtTrfInitn", ErrNotPain001, t.Name.Local)
-				}
+				pi.NbOfTxs, err = p.count("NbOfTxs")
 			case 3:
-				switch t.Name.Local {
-				case "GrpHdr":
-					line, _ := d.InputPos()
-					var x xmlGrpHdr
-					if err := d.DecodeElement(&x, &t); err != nil {
-						return v, fmt.Errorf("pain001: decode GrpHdr: %w", err)
-					}
-					depth--
-					gh, err := x.header()
-					if err != nil {
-						return v, err
-					}
-					if h.Header != nil {
-						if err := h.Header(line, gh); err != nil {
-							return v, err
-						}
-					}
-				case "PmtInf":
-					line, _ := d.InputPos()
-					pmt, pmtSent = &xmlPmtInf{line: line}, false
-				default:
-					if err := d.Skip(); err != nil {
-						return v, fmt.Errorf("pain001: decode: %w", err)
-					}
-					depth--
-				}
+				pi.CtrlSum, err = p.decimal("CtrlSum")
 			case 4:
-				if pmt == nil {
-					if err := d.Skip(); err != nil {
-						return v, fmt.Errorf("pain001: decode: %w", err)
-					}
-					depth--
-					continue
-				}
-				if t.Name.Local == "CdtTrfTxInf" {
-					if !pmtSent && h.PaymentInfo != nil {
-						if err := h.PaymentInfo(pmt.line, pmt.info()); err != nil {
-							return v, err
-						}
-					}
-					pmtSent = true
-					line, _ := d.InputPos()
-					var x xmlTx
-					if err := d.DecodeElement(&x, &t); err != nil {
-						return v, fmt.Errorf("pain001: decode CdtTrfTxInf: %w", err)
-					}
-					depth--
-					tx, err := x.transaction()
-					if err != nil {
-						return v, err
-					}
-					if h.Transaction != nil {
-						if err := h.Transaction(line, tx); err != nil {
-							return v, err
-						}
-					}
-					continue
-				}
-				if err := pmt.decodeField(d, &t); err != nil {
-					return v, fmt.Errorf("pain001: decode PmtInf/%s: %w", t.Name.Local, err)
-				}
-				depth--
+				err = p.paymentType(pi)
+			case 5:
+				pi.ExecutionDate, err = p.executionDate()
+			case 6:
+				pi.Debtor, err = p.party()
+			case 7:
+				pi.DebtorAccount, err = p.account()
+			case 8:
+				pi.DebtorAgentBIC, err = p.agent()
+			case 9:
+				pi.ChargeBearer, err = d.Text()
 			}
 		}
-	}
-}
-
-type xmlParty struct {
-	Nm   string `xml:"Nm"`
-	Ctry string `xml:"PstlAdr>Ctry"`
-	Othr struct {
-		ID string `xml:"Id"`
-		Cd string `xml:"SchmeNm>Cd"`
-	} `xml:"Id>OrgId>Othr"`
-}
-
-func (p *xmlParty) party() Party {
-	return Party{Name: p.Nm, Country: p.Ctry, OrgID: p.Othr.ID, Scheme: p.Othr.Cd}
-}
-
-type xmlAccount struct {
-	IBAN   string `xml:"Id>IBAN"`
-	Other  string `xml:"Id>Othr>Id"`
-	Scheme string `xml:"Id>Othr>SchmeNm>Cd"`
-	Ccy    string `xml:"Ccy"`
-}
-
-func (a *xmlAccount) account() Account {
-	return Account{IBAN: a.IBAN, Other: a.Other, Scheme: a.Scheme, Currency: a.Ccy}
-}
-
-type xmlAgent struct {
-	BIC   string `xml:"FinInstnId>BIC"`
-	BICFI string `xml:"FinInstnId>BICFI"`
-}
-
-func (a *xmlAgent) bic() string { return a.BIC + a.BICFI }
-
-type xmlGrpHdr struct {
-	MsgID    string   `xml:"MsgId"`
-	CreDtTm  string   `xml:"CreDtTm"`
-	NbOfTxs  string   `xml:"NbOfTxs"`
-	CtrlSum  string   `xml:"CtrlSum"`
-	InitgPty xmlParty `xml:"InitgPty"`
-}
-
-func (x *xmlGrpHdr) header() (*GroupHeader, error) {
-	h := &GroupHeader{MsgID: x.MsgID, InitiatingParty: x.InitgPty.party()}
-	var err error
-	if h.NbOfTxs, err = parseCount(x.NbOfTxs); err != nil {
-		return nil, fmt.Errorf("pain001: GrpHdr/NbOfTxs: %w", err)
-	}
-	if x.CtrlSum != "" {
-		if h.CtrlSum, err = ParseDecimal(x.CtrlSum); err != nil {
-			return nil, fmt.Errorf("pain001: GrpHdr/CtrlSum: %w", err)
+		if err != nil {
+			return err
 		}
+	}
+	if !sent {
+		return send()
+	}
+	return nil
+}
+
+// paymentType reads PmtTpInf: the codes of SvcLvl and CtgyPurp.
+func (p *parser) paymentType(pi *PaymentInfo) error {
+	_, err := p.children([]string{"SvcLvl", "CtgyPurp"}, func(i int) (err error) {
+		if i == 0 {
+			pi.ServiceLevel, err = p.code()
+		} else {
+			pi.CategoryPurpose, err = p.code()
+		}
+		return err
+	})
+	return err
+}
+
+// code reads the Cd of a choice of a code and a proprietary text; "" when
+// there is no Cd.
+func (p *parser) code() (string, error) {
+	var s string
+	_, err := p.children([]string{"Cd"}, func(int) (err error) {
+		s, err = p.d.Text()
+		return err
+	})
+	return s, err
+}
+
+// executionDate reads ReqdExctnDt: an ISODate in .03, a choice of Dt and
+// DtTm in .09, of which only Dt is read.
+func (p *parser) executionDate() (time.Time, error) {
+	if !p.v09 {
+		return p.date("ReqdExctnDt", strings.TrimSpace)
+	}
+	var t time.Time
+	names := []string{"Dt", "DtTm"}
+	seen, err := p.children(names, func(i int) (err error) {
+		if i == 1 {
+			return p.invalid("an execution date and time is not read; give the date as Dt")
+		}
+		t, err = p.date("Dt", nil)
+		return err
+	})
+	if err == nil {
+		err = p.require(seen, 1, "ReqdExctnDt", names)
+	}
+	return t, err
+}
+
+func (p *parser) transaction(line int) error {
+	d := p.d
+	tx := &Transaction{}
+	names := []string{"PmtId", "Amt", "CdtrAgt", "Cdtr", "CdtrAcct", "Purp", "RmtInf"}
+	seen, err := p.children(names, func(i int) (err error) {
+		switch i {
+		case 0:
+			err = p.paymentID(tx)
+		case 1:
+			tx.Amount, err = p.amount()
+		case 2:
+			tx.CreditorAgentBIC, err = p.agent()
+		case 3:
+			tx.Creditor, err = p.party()
+		case 4:
+			tx.CreditorAccount, err = p.account()
+		case 5:
+			tx.Purpose, err = p.code()
+		case 6:
+			_, err = p.children([]string{"Ustrd"}, func(int) (err error) {
+				tx.Remittance, err = d.Text()
+				return err
+			})
+		}
+		return err
+	})
+	if err == nil {
+		err = p.require(seen, 0b11, "CdtTrfTxInf", names)
+	}
+	if err != nil {
+		return err
+	}
+	if p.h.Transaction != nil {
+		return p.handled(p.h.Transaction(line, tx))
+	}
+	return nil
+}
+
+func (p *parser) paymentID(tx *Transaction) error {
+	d := p.d
+	names := []string{"InstrId", "EndToEndId"}
+	seen, err := p.children(names, func(i int) (err error) {
+		if i == 0 {
+			tx.InstrID, err = d.Text()
+		} else {
+			tx.EndToEndID, err = d.Text()
+		}
+		return err
+	})
+	if err == nil {
+		err = p.require(seen, 0b10, "PmtId", names)
+	}
+	return err
+}
+
+// amount reads Amt, which must hold an InstdAmt: a currency of three
+// capital letters in its Ccy attribute, and a decimal of at most 5
+// decimals and 18 digits, not negative.
+func (p *parser) amount() (Amount, error) {
+	d := p.d
+	var a Amount
+	names := []string{"InstdAmt"}
+	seen, err := p.children(names, func(int) error {
+		ccy, ok := d.Attr("Ccy")
+		if !ok {
+			return p.invalid("InstdAmt has no Ccy attribute")
+		}
+		if !formats.ValidCurrency(string(ccy)) {
+			return p.invalid("currency %q is not three capital letters", ccy)
+		}
+		a.Currency = currency(ccy)
+		b, err := d.TextBytes()
+		if err != nil {
+			return err
+		}
+		if a.Decimal, err = ParseDecimal(string(b)); err != nil {
+			return p.invalid("InstdAmt: %v", err)
+		}
+		if a.Units < 0 {
+			return p.invalid("InstdAmt %q is negative", b)
+		}
+		return nil
+	})
+	if err == nil {
+		err = p.require(seen, 1, "Amt", names)
+	}
+	return a, err
+}
+
+// currency returns b as a string, without allocating for the currencies
+// of nearly every refund.
+func currency(b []byte) string {
+	switch string(b) {
+	case "NOK":
+		return "NOK"
+	case "EUR":
+		return "EUR"
+	case "SEK":
+		return "SEK"
+	case "DKK":
+		return "DKK"
+	case "USD":
+		return "USD"
+	}
+	return string(b)
+}
+
+// party reads a PartyIdentification: Nm, PstlAdr/Ctry and
+// Id/OrgId/Othr with its Id and SchmeNm/Cd.
+func (p *parser) party() (Party, error) {
+	d := p.d
+	var pt Party
+	_, err := p.children([]string{"Nm", "PstlAdr", "Id"}, func(i int) (err error) {
+		switch i {
+		case 0:
+			pt.Name, err = d.Text()
+		case 1:
+			_, err = p.children([]string{"Ctry"}, func(int) (err error) {
+				pt.Country, err = d.Text()
+				return err
+			})
+		case 2:
+			_, err = p.children([]string{"OrgId"}, func(int) error {
+				_, err := p.children([]string{"Othr"}, func(int) error {
+					_, err := p.children([]string{"Id", "SchmeNm"}, func(i int) (err error) {
+						if i == 0 {
+							pt.OrgID, err = d.Text()
+						} else {
+							pt.Scheme, err = p.code()
+						}
+						return err
+					})
+					return err
+				})
+				return err
+			})
+		}
+		return err
+	})
+	return pt, err
+}
+
+// account reads a CashAccount: Id (IBAN, or Othr with Id and SchmeNm/Cd)
+// and Ccy.
+func (p *parser) account() (Account, error) {
+	d := p.d
+	var a Account
+	_, err := p.children([]string{"Id", "Ccy"}, func(i int) (err error) {
+		if i == 1 {
+			a.Currency, err = d.Text()
+			return err
+		}
+		seen, err := p.children([]string{"IBAN", "Othr"}, func(i int) (err error) {
+			if i == 0 {
+				a.IBAN, err = d.Text()
+				return err
+			}
+			_, err = p.children([]string{"Id", "SchmeNm"}, func(i int) (err error) {
+				if i == 0 {
+					a.Other, err = d.Text()
+				} else {
+					a.Scheme, err = p.code()
+				}
+				return err
+			})
+			return err
+		})
+		if err == nil && seen == 0b11 {
+			err = p.invalid("account Id has both IBAN and Othr")
+		}
+		return err
+	})
+	return a, err
+}
+
+// agent reads the BIC of a BranchAndFinancialInstitutionIdentification:
+// FinInstnId/BIC in .03, FinInstnId/BICFI in .09 (either is read in both).
+func (p *parser) agent() (string, error) {
+	d := p.d
+	var bic string
+	_, err := p.children([]string{"FinInstnId"}, func(int) error {
+		seen, err := p.children([]string{"BIC", "BICFI"}, func(int) (err error) {
+			bic, err = d.Text()
+			return err
+		})
+		if err == nil && seen == 0b11 {
+			err = p.invalid("FinInstnId has both BIC and BICFI")
+		}
+		return err
+	})
+	return bic, err
+}
+
+// count reads a Max15NumericText count, the element name.
+func (p *parser) count(name string) (int, error) {
+	b, err := p.d.TextBytes()
+	if err != nil {
+		return 0, err
+	}
+	n, err := parseCount(string(b))
+	if err != nil {
+		return 0, p.invalid("%s: %v", name, err)
+	}
+	return n, nil
+}
+
+// decimal reads a DecimalNumber of at most 5 decimals, the element name.
+func (p *parser) decimal(name string) (Decimal, error) {
+	b, err := p.d.TextBytes()
+	if err != nil {
+		return Decimal{}, err
+	}
+	v, err := ParseDecimal(string(b))
+	if err != nil {
+		return Decimal{}, p.invalid("%s: %v", name, err)
+	}
+	return v, nil
+}
+
+// boolean reads an xs:boolean as written: true, false, 1 or 0.
+func (p *parser) boolean(name string) (bool, error) {
+	b, err := p.d.TextBytes()
+	if err != nil {
+		return false, err
+	}
+	switch string(b) {
+	case "true", "1":
+		return true, nil
+	case "false", "0":
+		return false, nil
+	}
+	return false, p.invalid("%s %q is not true, false, 1 or 0", name, b)
+}
+
+// date reads an ISODate, the element name, after trim (nil: as written).
+func (p *parser) date(name string, trim func(string) string) (time.Time, error) {
+	s, err := p.d.Text()
+	if err != nil {
+		return time.Time{}, err
+	}
+	if trim != nil {
+		s = trim(s)
+	}
+	t, err := time.Parse("2006-01-02", s)
+	if err != nil {
+		return time.Time{}, p.invalid("%s %q is not an ISO date (YYYY-MM-DD)", name, s)
+	}
+	return t, nil
+}
+
+// dateTime reads an ISODateTime, the element name: with or without
+// fractional seconds, with or without a zone.
+func (p *parser) dateTime(name string) (time.Time, error) {
+	s, err := p.d.Text()
+	if err != nil {
+		return time.Time{}, err
 	}
 	for _, layout := range []string{"2006-01-02T15:04:05Z07:00", "2006-01-02T15:04:05.999999999Z07:00", "2006-01-02T15:04:05", "2006-01-02T15:04:05.999999999"} {
-		if t, err := time.Parse(layout, x.CreDtTm); err == nil {
-			h.CreationTime = t
-			return h, nil
+		if t, err := time.Parse(layout, s); err == nil {
+			return t, nil
 		}
 	}
-	return nil, fmt.Errorf("pain001: GrpHdr/CreDtTm %q is not an ISO date-time", x.CreDtTm)
-}
-
-type xmlPmtInf struct {
-	PmtInfID  string
-	BtchBookg string
-	NbOfTxs   string
-	CtrlSum   string
-	SvcLvl    string
-	CtgyPurp  string
-	ExecDate  string
-	Dbtr      xmlParty
-	DbtrAcct  xmlAccount
-	DbtrAgt   xmlAgent
-	ChrgBr    string
-	line      int
-}
-
-// decodeField decodes one child of PmtInf that is not a transaction.
-func (p *xmlPmtInf) decodeField(d *xml.Decoder, t *xml.StartElement) error {
-	switch t.Name.Local {
-	case "PmtInfId":
-		return d.DecodeElement(&p.PmtInfID, t)
-	case "BtchBookg":
-		return d.DecodeElement(&p.BtchBookg, t)
-	case "NbOfTxs":
-		return d.DecodeElement(&p.NbOfTxs, t)
-	case "CtrlSum":
-		return d.DecodeElement(&p.CtrlSum, t)
-	case "PmtTpInf":
-		var x struct {
-			SvcLvl   string `xml:"SvcLvl>Cd"`
-			CtgyPurp string `xml:"CtgyPurp>Cd"`
-		}
-		err := d.DecodeElement(&x, t)
-		p.SvcLvl, p.CtgyPurp = x.SvcLvl, x.CtgyPurp
-		return err
-	case "ReqdExctnDt":
-		var x struct {
-			Text string `xml:",chardata"`
-			Dt   string `xml:"Dt"`
-		}
-		err := d.DecodeElement(&x, t)
-		p.ExecDate = strings.TrimSpace(x.Text) + x.Dt
-		return err
-	case "Dbtr":
-		return d.DecodeElement(&p.Dbtr, t)
-	case "DbtrAcct":
-		return d.DecodeElement(&p.DbtrAcct, t)
-	case "DbtrAgt":
-		return d.DecodeElement(&p.DbtrAgt, t)
-	case "ChrgBr":
-		return d.DecodeElement(&p.ChrgBr, t)
-	}
-	return d.Skip()
-}
-
-func (p *xmlPmtInf) info() *PaymentInfo {
-	pi := &PaymentInfo{
-		PmtInfID:        p.PmtInfID,
-		BatchBooking:    p.BtchBookg == "true" || p.BtchBookg == "1",
-		ServiceLevel:    p.SvcLvl,
-		CategoryPurpose: p.CtgyPurp,
-		Debtor:          p.Dbtr.party(),
-		DebtorAccount:   p.DbtrAcct.account(),
-		DebtorAgentBIC:  p.DbtrAgt.bic(),
-		ChargeBearer:    p.ChrgBr,
-		NbOfTxs:         -1,
-		CtrlSum:         Decimal{Units: -1},
-	}
-	if n, err := parseCount(p.NbOfTxs); err == nil {
-		pi.NbOfTxs = n
-	}
-	if s, err := ParseDecimal(p.CtrlSum); err == nil {
-		pi.CtrlSum = s
-	}
-	if t, err := time.Parse("2006-01-02", p.ExecDate); err == nil {
-		pi.ExecutionDate = t
-	}
-	return pi
-}
-
-type xmlTx struct {
-	InstrID    string `xml:"PmtId>InstrId"`
-	EndToEndID string `xml:"PmtId>EndToEndId"`
-	InstdAmt   struct {
-		Ccy   string `xml:"Ccy,attr"`
-		Value string `xml:",chardata"`
-	} `xml:"Amt>InstdAmt"`
-	CdtrAgt  xmlAgent   `xml:"CdtrAgt"`
-	Cdtr     xmlParty   `xml:"Cdtr"`
-	CdtrAcct xmlAccount `xml:"CdtrAcct"`
-	Purp     string     `xml:"Purp>Cd"`
-	Ustrd    string     `xml:"RmtInf>Ustrd"`
-}
-
-func (x *xmlTx) transaction() (*Transaction, error) {
-	amt, err := ParseDecimal(x.InstdAmt.Value)
-	if err != nil {
-		return nil, fmt.Errorf("pain001: transaction %q: InstdAmt: %w", x.EndToEndID, err)
-	}
-	return &Transaction{
-		InstrID:          x.InstrID,
-		EndToEndID:       x.EndToEndID,
-		Amount:           Amount{Decimal: amt, Currency: x.InstdAmt.Ccy},
-		CreditorAgentBIC: x.CdtrAgt.bic(),
-		Creditor:         x.Cdtr.party(),
-		CreditorAccount:  x.CdtrAcct.account(),
-		Purpose:          x.Purp,
-		Remittance:       x.Ustrd,
-	}, nil
+	return time.Time{}, p.invalid("%s %q is not an ISO date-time", name, s)
 }
 
 func parseCount(s string) (int, error) {

@@ -10,14 +10,13 @@
 //
 // Decode reads a pain.001 back, one transaction at a time: refundd validate
 // checks with it the files an operator hands it, and the sandbox bank reads
-// the files refundd uploaded. It is not meant for untrusted input. It is
-// built on encoding/xml, not on the strict reader that the readers of bank
-// replies share, and has none of their limits (formats.Options): it bounds
-// neither the size of the document nor the length of a text, and nesting
-// only as far as encoding/xml does (10 000 levels within an element it
-// decodes), and it does not check the namespace of elements below the
-// root. It refuses a DOCTYPE, a second root element, text after the root
-// element, and a document that is not UTF-8 (another declared encoding, or
-// bytes that are not valid UTF-8). It does not compare the declared totals
-// with the transactions; its caller adds them up.
+// the files refundd uploaded. It reads with the strict streaming reader
+// that the readers of bank replies share, within its own limits (Options:
+// 1 GiB by default, since a pain.001 holds a whole batch; nesting, token
+// length as for replies): it refuses a DOCTYPE, a second root element,
+// text after the root element, a document that is not UTF-8, elements
+// outside the message's namespace, a single element given twice, and
+// values that are not valid, each with the line and path of the element.
+// It does not compare the declared totals with the transactions; its
+// caller adds them up.
 package pain001
