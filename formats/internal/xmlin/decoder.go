@@ -361,11 +361,21 @@ func (d *Decoder) setText(end int) (kind, error) {
 	raw := d.buf[d.r:end]
 	d.cdata = false
 	d.ws = true
+	cr := false
 	for _, c := range raw {
-		if c != ' ' && c != '\n' && c != '\t' && c != '\r' {
+		if c == '\r' {
+			cr = true
+		} else if c != ' ' && c != '\n' && c != '\t' {
 			d.ws = false
 			break
 		}
+	}
+	if d.ws && !cr {
+		// White space between elements, as in every indented document:
+		// nothing to check or replace.
+		d.text = raw
+		d.r = end
+		return kText, nil
 	}
 	var err error
 	if d.text, err = d.decode(raw, modeText); err != nil {
