@@ -1,6 +1,7 @@
 package pain001
 
 import (
+	"bytes"
 	"encoding/xml"
 	"fmt"
 	"io"
@@ -185,4 +186,51 @@ func encodeStd(w io.Writer, hdr GroupHeader, p PaymentInfo, txs []Transaction) e
 		}
 	}
 	return enc.Close()
+}
+
+// encoded returns n refunds as the Encoder writes them in version v.
+func encoded(b *testing.B, v Version, n int) []byte {
+	hdr, p, txs := benchDoc(n)
+	var buf bytes.Buffer
+	e := NewEncoder(&buf, v)
+	must(b, e.Header(hdr))
+	must(b, e.PaymentInfo(p))
+	for i := range txs {
+		must(b, e.Transaction(&txs[i]))
+	}
+	must(b, e.Close())
+	return buf.Bytes()
+}
+
+// BenchmarkDecode reads a document of n refunds with Decode, handing each
+// transaction to a handler that keeps its EndToEndId as refundd validate
+// does.
+func BenchmarkDecode(b *testing.B) {
+	benchDecode(b, Decode)
+}
+
+// BenchmarkDecodeEncodingXML is BenchmarkDecode with the encoding/xml
+// reader that Decode replaced, for comparison.
+func BenchmarkDecodeEncodingXML(b *testing.B) {
+	benchDecode(b, decodeStd)
+}
+
+func benchDecode(b *testing.B, decode func(io.Reader, Handler) (Version, error)) {
+	for _, n := range []int{10_000, 100_000} {
+		b.Run(fmt.Sprintf("refunds=%d", n), func(b *testing.B) {
+			doc := encoded(b, V03, n)
+			b.SetBytes(int64(len(doc)))
+			measure(b, n, func() {
+				ids := make(map[string]int, n)
+				_, err := decode(bytes.NewReader(doc), Handler{Transaction: func(line int, t *Transaction) error {
+					ids[t.EndToEndID] = line
+					return nil
+				}})
+				must(b, err)
+				if len(ids) != n {
+					b.Fatalf("read %d transactions; want %d", len(ids), n)
+				}
+			})
+		})
+	}
 }
