@@ -128,6 +128,7 @@ func IsSEPA(country string) bool { return sepa[country] }
 // Spaces and lower case are allowed in the input.
 func ParseIBAN(s string) (string, error) {
 	var b strings.Builder
+	b.Grow(len(s))
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
