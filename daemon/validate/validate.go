@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"refundd/daemon/config"
 	"refundd/daemon/erp"
@@ -75,6 +76,10 @@ func validatePain001(path string) (*Verdict, error) {
 		return nil, fmt.Errorf("validate %s: %w", path, err)
 	}
 	defer f.Close()
+	var size int64
+	if fi, err := f.Stat(); err == nil {
+		size = fi.Size()
+	}
 	r := &Verdict{File: path, Kind: "pain.001"}
 	bad := func(line int, field, format string, args ...any) {
 		r.Problems = append(r.Problems, fmt.Sprintf("%s:%d: %s: %s", path, line, field, fmt.Sprintf(format, args...)))
@@ -110,6 +115,10 @@ func validatePain001(path string) (*Verdict, error) {
 	v, err := pain001.Decode(bufio.NewReaderSize(f, 64<<10), pain001.Handler{
 		Header: func(line int, h *pain001.GroupHeader) error {
 			hdr, hdrLine = h, line
+			// Room for the EndToEndIds the header declares, as many as
+			// the file can hold (a transaction takes more than 200
+			// bytes), so that the map is not rebuilt as it grows.
+			e2eIDs = make(map[string]int, max(0, min(int64(h.NbOfTxs), size/200)))
 			checkID(line, "GrpHdr/MsgId", h.MsgID)
 			if h.InitiatingParty.Name == "" {
 				bad(line, "GrpHdr/InitgPty/Nm", "required")
@@ -166,7 +175,7 @@ func validatePain001(path string) (*Verdict, error) {
 					bad(line, "CdtrAgt", "%v", err)
 				}
 			}
-			if len([]rune(t.Remittance)) > 140 {
+			if len(t.Remittance) > 140 && utf8.RuneCountInString(t.Remittance) > 140 {
 				bad(line, "RmtInf/Ustrd", "longer than 140 characters")
 			}
 			return nil
