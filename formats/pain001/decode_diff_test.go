@@ -9,28 +9,34 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"refundd/formats/xsdtest"
 )
 
 // trace records every handler call of a decoder, with the line and the
-// values handed over, as text that two decoders' runs can be compared by.
+// values handed over, as text that two decoders' runs can be compared by:
+// every field in Go syntax (%#v, which no type here overrides, unlike %v
+// and the String method of Decimal, which an Amount would print without
+// its currency), the times as their String.
 type trace []string
 
 func (tr *trace) handler() Handler {
 	return Handler{
 		Header: func(line int, h *GroupHeader) error {
 			x := *h
-			x.CreationTime = x.CreationTime.UTC()
-			*tr = append(*tr, fmt.Sprintf("GrpHdr line %d: %+v (%s)", line, x, h.CreationTime))
+			x.CreationTime = time.Time{}
+			*tr = append(*tr, fmt.Sprintf("GrpHdr line %d: %#v at %s", line, x, h.CreationTime))
 			return nil
 		},
 		PaymentInfo: func(line int, p *PaymentInfo) error {
-			*tr = append(*tr, fmt.Sprintf("PmtInf line %d: %+v", line, *p))
+			x := *p
+			x.ExecutionDate = time.Time{}
+			*tr = append(*tr, fmt.Sprintf("PmtInf line %d: %#v on %s", line, x, p.ExecutionDate))
 			return nil
 		},
 		Transaction: func(line int, t *Transaction) error {
-			*tr = append(*tr, fmt.Sprintf("CdtTrfTxInf line %d: %+v", line, *t))
+			*tr = append(*tr, fmt.Sprintf("CdtTrfTxInf line %d: %#v", line, *t))
 			return nil
 		},
 	}
