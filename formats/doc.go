@@ -10,16 +10,17 @@
 // write .03) and camt054 (read camt.054 and camt.053 entry by entry, and
 // write camt.054.001.02).
 //
-// Replies from the bank are untrusted. The readers of replies, pain002 and
-// camt054, enforce Options (size, nesting depth, token length) while
-// reading; refuse a DOCTYPE (so no entity is ever expanded), content after
-// the root element, a truncated document, an element outside the message's
-// namespace, a repeated single element, and any encoding but UTF-8,
-// ISO-8859-1, ISO-8859-15 and windows-1252 (UTF-16 is refused); and read
+// Replies from the bank are untrusted, and so is a file an operator hands to
+// refundd validate. The readers, pain002, camt054 and pain001, enforce
+// Options (size, nesting depth, token length) while reading; refuse a
+// DOCTYPE (so no entity is ever expanded), content after the root element, a
+// truncated document, an element outside the message's namespace, a repeated
+// single element, and any encoding but UTF-8, ISO-8859-1, ISO-8859-15 and
+// windows-1252 (UTF-16 is refused; a pain.001 must be UTF-8); and read
 // amounts as exact decimals (Decimal), never floats. Errors wrap one of the
-// Err* values, which callers can branch on with errors.Is, and name the
-// line and element. The pain001 reader is not one of them: it reads
-// pain.001 files that refundd wrote, or that an operator checks with
-// refundd validate, on encoding/xml and without these limits, and is not
-// meant for untrusted input (see package pain001).
+// Err* values, which callers can branch on with errors.Is, and name the line
+// and element. The pain001 reader, which reads the pain.001 files that
+// refundd wrote or that an operator checks with refundd validate, has its
+// own default size limit (a pain.001 holds a whole batch) and refuses what
+// its earlier encoding/xml reader refused.
 package formats
