@@ -17,7 +17,10 @@ import (
 var ErrNotPain001 = errors.New("not a supported pain.001 document")
 
 // Handler receives the parts of a pain.001 as Decode meets them, each with
-// the line its element starts on. A nil function is not called.
+// the line its element starts on. A nil function is not called. The
+// GroupHeader and each PaymentInfo are the handler's to keep; the
+// Transaction is valid only until Transaction returns (Decode reuses it for
+// the next one): copy it to keep it.
 type Handler struct {
 	Header      func(line int, h *GroupHeader) error
 	PaymentInfo func(line int, p *PaymentInfo) error
@@ -105,7 +108,8 @@ type parser struct {
 	d    *xmlin.Decoder
 	v09  bool
 	h    Handler
-	herr error // the error a handler returned
+	herr error       // the error a handler returned
+	tx   Transaction // the transaction being read
 }
 
 func (p *parser) invalid(format string, args ...any) error {
@@ -366,11 +370,30 @@ func (p *parser) paymentType(pi *PaymentInfo) error {
 // there is no Cd.
 func (p *parser) code() (string, error) {
 	var s string
-	_, err := p.children([]string{"Cd"}, func(int) (err error) {
-		s, err = p.d.Text()
+	_, err := p.children([]string{"Cd"}, func(int) error {
+		b, err := p.d.TextBytes()
+		s = code(b)
 		return err
 	})
 	return s, err
+}
+
+// code returns b as a string, without allocating for the codes of nearly
+// every refund.
+func code(b []byte) string {
+	switch string(b) {
+	case "REFU":
+		return "REFU"
+	case "CUST":
+		return "CUST"
+	case "BBAN":
+		return "BBAN"
+	case "SEPA":
+		return "SEPA"
+	case "SUPP":
+		return "SUPP"
+	}
+	return string(b)
 }
 
 // executionDate reads ReqdExctnDt: an ISODate in .03, a choice of Dt and
@@ -396,7 +419,8 @@ func (p *parser) executionDate() (time.Time, error) {
 
 func (p *parser) transaction(line int) error {
 	d := p.d
-	tx := &Transaction{}
+	p.tx = Transaction{}
+	tx := &p.tx
 	names := []string{"PmtId", "Amt", "CdtrAgt", "Cdtr", "CdtrAcct", "Purp", "RmtInf"}
 	seen, err := p.children(names, func(i int) (err error) {
 		switch i {
@@ -438,8 +462,14 @@ func (p *parser) paymentID(tx *Transaction) error {
 	seen, err := p.children(names, func(i int) (err error) {
 		if i == 0 {
 			tx.InstrID, err = d.Text()
+			return err
+		}
+		b, err := d.TextBytes()
+		if string(b) == tx.InstrID {
+			// refundd writes the same id twice: one string for both.
+			tx.EndToEndID = tx.InstrID
 		} else {
-			tx.EndToEndID, err = d.Text()
+			tx.EndToEndID = string(b)
 		}
 		return err
 	})
