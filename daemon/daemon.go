@@ -489,6 +489,7 @@ func (d *Daemon) runConfig(ctx context.Context) error {
 		OnError: func(err error) {
 			d.log.Warn().Err(err).Str(obs.FieldComponent, "watch").Msg("watcher trouble; the rescan covers it")
 		},
+		OnFile: d.fileEvent,
 	})
 	if err != nil {
 		return fmt.Errorf("run: %w", err)
@@ -544,6 +545,17 @@ func (d *Daemon) runConfig(ctx context.Context) error {
 			download = true
 		}
 	}
+}
+
+// fileEvent gives a file event to the folder it is of, which tells when
+// the file may be taken.
+func (d *Daemon) fileEvent(ev spool.FileEvent) time.Time {
+	for _, f := range []*spool.Folder{d.export, d.inbox} {
+		if filepath.Clean(ev.Dir) == f.Dir() {
+			return f.Note(ev)
+		}
+	}
+	return time.Time{}
 }
 
 // step does one round of work: download the replies (when download),

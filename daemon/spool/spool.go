@@ -72,6 +72,11 @@ type Config struct {
 	// (a file renamed in); 0 means DefaultSettle. It is never longer than
 	// StableFor.
 	Settle time.Duration
+	// CloseSettle is how long a file that the file events show complete
+	// (closed by its writer, or renamed in) must stay unchanged before it
+	// is taken without waiting for StableFor; 0 means
+	// DefaultCloseSettle. See Note.
+	CloseSettle time.Duration
 	// Now is the clock that names the archive's month folders; nil means
 	// time.Now.
 	Now func() time.Time
@@ -86,6 +91,9 @@ type Candidate struct {
 	ModTime time.Time
 	// Marker tells that the file had a done marker.
 	Marker bool
+	// Early tells that the file was taken as known complete from its
+	// file events (see Note), before StableFor.
+	Early bool
 
 	dev, ino uint64
 }
@@ -120,12 +128,14 @@ type Folder struct {
 	dir                   string
 	work, archive, failed string
 	stableFor, settle     time.Duration
+	closeSettle           time.Duration
 	now                   func() time.Time
 
 	mu        sync.Mutex
 	seen      map[string]observation // by name, the files Scan saw last time
 	waiting   int                    // seen by the last Scan, not yet ready
 	nextCheck time.Time              // when the first of those may be ready
+	hints     map[string]hint        // by name, what the file events told (Note)
 
 	// Seams for tests.
 	fsync       func(*os.File) error // (*os.File).Sync
@@ -154,8 +164,8 @@ func Open(cfg Config) (*Folder, error) {
 	if cfg.StableFor < 0 {
 		return nil, fmt.Errorf("spool: StableFor %v is negative", cfg.StableFor)
 	}
-	if cfg.Settle < 0 {
-		return nil, fmt.Errorf("spool: Settle %v is negative", cfg.Settle)
+	if cfg.Settle < 0 || cfg.CloseSettle < 0 {
+		return nil, fmt.Errorf("spool: Settle %v or CloseSettle %v is negative", cfg.Settle, cfg.CloseSettle)
 	}
 	if cfg.Dir == "" || cfg.State == "" {
 		return nil, errors.New("spool: the folder and the state folder must be given")
@@ -179,12 +189,17 @@ func Open(cfg Config) (*Folder, error) {
 		settle:    cfg.Settle,
 		now:       cfg.Now,
 		seen:      map[string]observation{},
+		hints:     map[string]hint{},
 		fsync:     (*os.File).Sync,
 	}
+	f.closeSettle = cfg.CloseSettle
 	if f.settle == 0 {
 		f.settle = DefaultSettle
 	}
 	f.settle = min(f.settle, f.stableFor)
+	if f.closeSettle == 0 {
+		f.closeSettle = DefaultCloseSettle
+	}
 	if f.now == nil {
 		f.now = time.Now
 	}
@@ -220,9 +235,13 @@ func (f *Folder) Dir() string { return f.dir }
 //     inode change time, inode) at least StableFor before now, or
 //   - its modification time is at least StableFor before now and an
 //     earlier Scan saw it in the same state at least Settle before now
-//     (a file renamed in keeps its modification time).
+//     (a file renamed in keeps its modification time), or
+//   - the file events given to Note show it complete: closed by its
+//     writer or renamed in, at least CloseSettle before now, and in the
+//     same state since (see Note).
 //
-// So without a marker a file is never ready at the first sight. now is
+// So without a marker or file events a file is never ready at the first
+// sight. now is
 // the time of the scan; pass time.Now(). When some entries could not be
 // looked at, Scan returns the candidates it found together with an error
 // naming the others.
@@ -230,6 +249,7 @@ func (f *Folder) Scan(now time.Time) ([]Candidate, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.waiting, f.nextCheck = 0, time.Time{}
+	listed := time.Now()
 	entries, err := os.ReadDir(f.dir)
 	if err != nil {
 		return nil, fmt.Errorf("scan %s: %w", f.dir, err)
@@ -271,7 +291,12 @@ func (f *Folder) Scan(now time.Time) ([]Candidate, error) {
 			c.Marker = true
 		case f.stableFor == 0, f.ready(cur, now):
 		default:
-			f.wait(cur)
+			ok, due := f.early(name, cur, now)
+			if ok {
+				c.Early = true
+				break
+			}
+			f.wait(cur, due)
 			continue
 		}
 		cands = append(cands, c)
@@ -279,6 +304,13 @@ func (f *Folder) Scan(now time.Time) ([]Candidate, error) {
 	for name := range f.seen {
 		if !present[name] {
 			delete(f.seen, name)
+		}
+	}
+	for name, h := range f.hints {
+		// An event read after the listing may be of a file that the
+		// listing missed: kept.
+		if !present[name] && h.last.Before(listed) {
+			delete(f.hints, name)
 		}
 	}
 	slices.SortFunc(cands, func(a, b Candidate) int {
@@ -303,8 +335,9 @@ func (f *Folder) ready(o observation, now time.Time) bool {
 }
 
 // wait counts a file that is not ready yet and notes the earliest time at
-// which it can be, if it stays as it is.
-func (f *Folder) wait(o observation) {
+// which it can be, if it stays as it is; early, if not zero, is when it may
+// be taken as known complete.
+func (f *Folder) wait(o observation, early time.Time) {
 	at := o.since.Add(f.stableFor) // observed for StableFor
 	renamed := o.mtime.Add(f.stableFor)
 	if settled := o.since.Add(f.settle); renamed.Before(settled) {
@@ -312,6 +345,9 @@ func (f *Folder) wait(o observation) {
 	}
 	if renamed.Before(at) { // old modification time, seen again after Settle
 		at = renamed
+	}
+	if !early.IsZero() && early.Before(at) {
+		at = early
 	}
 	f.waiting++
 	if f.nextCheck.IsZero() || at.Before(f.nextCheck) {
@@ -408,6 +444,7 @@ func (f *Folder) Claim(c Candidate) (Claimed, error) {
 		return Claimed{}, fmt.Errorf("claim: %w", err)
 	}
 	delete(f.seen, c.Name)
+	delete(f.hints, c.Name)
 	if err := f.syncDir(f.work); err != nil {
 		return Claimed{}, fmt.Errorf("claim %s: %w", src, err)
 	}

@@ -68,6 +68,14 @@ type Options struct {
 	// may be called from several goroutines at once and must not block.
 	// nil drops them.
 	OnError func(error)
+	// OnFile, when set and events are on, is given the file events of
+	// the folders (on Linux: writes, closes after writing, renames in, …),
+	// one at a time and in the kernel's order, from one goroutine. It
+	// returns when a scan should take the file (the time Folder.Note
+	// returns), or zero; the Watcher kicks then. It must not block. Where
+	// the file events cannot be had, OnError is told and OnFile is not
+	// called: files then wait for the stability rules.
+	OnFile func(FileEvent) time.Time
 }
 
 // Watcher turns file events on the folders, a cron schedule and explicit
@@ -80,6 +88,7 @@ type Watcher struct {
 	schedule cron.Schedule
 	noEvents bool
 	onError  func(error)
+	onFile   func(FileEvent) time.Time
 
 	kicks   chan struct{}
 	running atomic.Bool
@@ -93,6 +102,7 @@ type Watcher struct {
 	timer   *time.Timer // armed by KickAt
 	timerAt time.Time
 	fw      *fsnotify.Watcher // while Run runs with events
+	refile  func()            // watches the folders again for OnFile; nil without
 }
 
 // NewWatcher checks opts and returns a Watcher, which does nothing until
@@ -119,6 +129,7 @@ func NewWatcher(opts Options) (*Watcher, error) {
 		schedule: sched,
 		noEvents: opts.NoEvents,
 		onError:  opts.OnError,
+		onFile:   opts.OnFile,
 		kicks:    make(chan struct{}, 1),
 		wall:     time.Now,
 	}
@@ -218,6 +229,17 @@ func (w *Watcher) Run(ctx context.Context) error {
 		w.fw = fw
 		w.mu.Unlock()
 		events, errs = fw.Events, fw.Errors
+		if w.onFile != nil {
+			stop, rewatch, err := startFileEvents(w.dirs, w.fileEvent, w.onError)
+			if err != nil {
+				w.onError(fmt.Errorf("watch: %w; files wait for watch.stable_for", err))
+			} else {
+				defer stop()
+				w.mu.Lock()
+				w.refile = rewatch
+				w.mu.Unlock()
+			}
+		}
 	}
 	defer w.stopTimer()
 	if w.afterWatch != nil {
@@ -264,6 +286,18 @@ func (w *Watcher) runSchedule(ctx context.Context) {
 			return
 		case <-timer.C:
 		}
+	}
+}
+
+// fileEvent gives ev to OnFile and kicks when it says. Lost events kick at
+// once: a full scan covers them.
+func (w *Watcher) fileEvent(ev FileEvent) {
+	at := w.onFile(ev)
+	switch {
+	case ev.Op == EventsLost:
+		w.Kick()
+	case !at.IsZero():
+		w.KickAt(at)
 	}
 }
 
@@ -438,8 +472,11 @@ func (w *Watcher) isDir(name string) bool {
 // never in loop.
 func (w *Watcher) rewatch() {
 	w.mu.Lock()
-	fw := w.fw
+	fw, refile := w.fw, w.refile
 	w.mu.Unlock()
+	if refile != nil {
+		refile()
+	}
 	if fw == nil {
 		return
 	}
