@@ -100,6 +100,13 @@ type Daemon struct {
 	full    error            // the last "disk full" error while no new work is taken; nil when writing works
 	alive   liveness
 	lead    *Leadership
+
+	// The warm-up of the SFTP connection (see warm): under way (its
+	// result comes on warmCh), and not again before warmAfter after a
+	// failed one.
+	warming   bool
+	warmCh    chan warmResult
+	warmAfter time.Time
 	// lastPurge is when the retention purge last ran (d.now); zero: not
 	// yet.
 	lastPurge time.Time
@@ -140,6 +147,7 @@ func New(cfg *config.Config, opts Options) (*Daemon, error) {
 		retries: map[string]retry{},
 		alarmed: map[string]bool{},
 		lead:    newLeadership(),
+		warmCh:  make(chan warmResult, 1),
 	}
 	if err := d.open(cfg); err != nil {
 		d.Close()
@@ -287,7 +295,7 @@ func (d *Daemon) configure(cfg *config.Config) error {
 	}
 	d.alive.limit.Store(int64(limit))
 	// A new configuration (a fixed host key or login) is tried at once.
-	d.refused, d.retries = dialHold{}, map[string]retry{}
+	d.refused, d.retries, d.warmAfter = dialHold{}, map[string]retry{}, time.Time{}
 	d.out = &erp.Writer{Dir: cfg.Paths.Import, Now: d.now, Files: d.files, Postings: erp.Postings{
 		Format: cfg.Ledger.Format, Branch: cfg.Ledger.Branch, Ledger: cfg.Ledger.LedgerID, Subaccounts: cfg.Ledger.Subaccounts}}
 	if d.opts.Readiness != nil {
@@ -525,6 +533,14 @@ func (d *Daemon) runConfig(ctx context.Context) error {
 		dlKicks = dl.Kicks()
 	}
 
+	// The SFTP connection is kept open between uploads; a warm-up still
+	// under way when this returns is waited for.
+	defer func() {
+		if d.warming {
+			d.warmed(<-d.warmCh)
+		}
+	}()
+	d.warm(ctx)
 	d.resolveInDoubt(ctx)
 	download := true
 	for {
@@ -534,15 +550,23 @@ func (d *Daemon) runConfig(ctx context.Context) error {
 		if next := d.nextWake(); !next.IsZero() {
 			w.KickAt(next)
 		}
+		d.warm(ctx)
 		download = false
-		select {
-		case <-ctx.Done():
-			return nil
-		case err := <-werr:
-			return fmt.Errorf("run: %w", err)
-		case <-w.Kicks():
-		case <-dlKicks:
-			download = true
+	wait:
+		for {
+			select {
+			case <-ctx.Done():
+				return nil
+			case err := <-werr:
+				return fmt.Errorf("run: %w", err)
+			case r := <-d.warmCh:
+				d.warmed(r) // no step: nothing else changed
+			case <-w.Kicks():
+				break wait
+			case <-dlKicks:
+				download = true
+				break wait
+			}
 		}
 	}
 }

@@ -17,6 +17,11 @@ import (
 // dialled again before the backoff of d.refused has passed: the error of
 // the refused dial is returned meanwhile.
 func (d *Daemon) client(ctx context.Context) (*sftpx.Client, error) {
+	if d.warming {
+		// A warm-up is dialling: its connection, or its refusal, is this
+		// one's.
+		d.warmed(<-d.warmCh)
+	}
 	if d.sftp != nil {
 		return d.sftp, nil
 	}
@@ -86,4 +91,64 @@ func (d *Daemon) sftpState(err error) {
 	if d.opts.Readiness != nil {
 		d.opts.Readiness.Set("sftp", err)
 	}
+}
+
+// warmResult is the end of a warm-up: a Client dialled afresh (nil when an
+// existing one was warmed), or why it failed.
+type warmResult struct {
+	c   *sftpx.Client
+	err error
+}
+
+// warm keeps the SFTP connection open between uploads, so that an upload
+// does not pay the login: when there is no working connection it dials, in
+// the background, and the result comes on d.warmCh (see warmed). At most one
+// warm-up runs at a time; none runs while dialling is held back after a
+// refusal, nor within Options.RetryMin of a failed one. A working
+// connection costs nothing here: its keepalives run in sftpx.
+func (d *Daemon) warm(ctx context.Context) {
+	if d.warming || d.cfg.SFTP.Address == "" || time.Now().Before(d.warmAfter) ||
+		(d.refused.err != nil && time.Now().Before(d.refused.until)) {
+		return
+	}
+	if c := d.sftp; c != nil {
+		if c.Live() {
+			return
+		}
+		d.warming = true
+		go func() { d.warmCh <- warmResult{err: c.Warm(ctx)} }()
+		return
+	}
+	d.warming = true
+	cfg := d.cfg.SFTPConfig()
+	go func() {
+		c, err := sftpx.Dial(ctx, cfg)
+		d.warmCh <- warmResult{c: c, err: err}
+	}()
+}
+
+// warmed takes the result of a warm-up: a new Client becomes the daemon's
+// (unless one was dialled meanwhile); a failure is handled as a failed
+// dial is, and the next warm-up waits for Options.RetryMin.
+func (d *Daemon) warmed(r warmResult) {
+	d.warming = false
+	if r.err != nil {
+		d.warmAfter = time.Now().Add(d.opts.RetryMin)
+		d.sftpState(r.err)
+		if refusedDial(r.err) && (d.refused.err == nil || !time.Now().Before(d.refused.until)) {
+			d.refusedAlarm(r.err)
+		}
+		d.log.Debug().Err(r.err).Str(obs.FieldComponent, "sftp").Msg("keeping the SFTP connection open failed; tried again later")
+		return
+	}
+	d.sftpState(nil)
+	if r.c == nil {
+		return
+	}
+	if d.sftp != nil {
+		r.c.Close()
+		return
+	}
+	d.refused = dialHold{}
+	d.sftp = r.c
 }

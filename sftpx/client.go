@@ -75,6 +75,22 @@ func (c *Client) Close() error {
 	return nil
 }
 
+// Live reports whether the client holds a connection that has not failed
+// (keepalives answered, no broken call). It does no I/O.
+func (c *Client) Live() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return !c.closed && c.sess != nil && c.sess.failed() == nil
+}
+
+// Warm makes sure the client holds a working connection, so that the next
+// call does not pay the login: it dials again, with the host-key check of
+// every dial, when the last connection failed, and does nothing else. It
+// waits for a call in progress.
+func (c *Client) Warm(ctx context.Context) error {
+	return c.do(ctx, never, func(*session) error { return nil })
+}
+
 // HostKey returns the host key the server presented on the current
 // connection; nil when there is none.
 func (c *Client) HostKey() ssh.PublicKey {

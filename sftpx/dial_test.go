@@ -121,3 +121,51 @@ func TestClosedClient(t *testing.T) {
 		t.Errorf("got %v; want ErrClosed", err)
 	}
 }
+
+// TestWarm: Warm dials again when the connection has failed, with the
+// host-key check of every dial, and keeps a working one.
+func TestWarm(t *testing.T) {
+	root := t.TempDir()
+	host := newHostSigner(t)
+	e := startEmbedded(t, sftpx.ServerConfig{Root: root, HostKey: host})
+	c := dial(t, e.cfg)
+	if !c.Live() {
+		t.Fatal("not live after Dial")
+	}
+	addr := e.srv.Addr()
+	e.srv.Close()
+	deadline := time.Now().Add(15 * time.Second)
+	for c.Live() && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if c.Live() {
+		t.Fatal("still live 15 s after the server closed")
+	}
+	restart := func(hk ssh.Signer) *sftpx.Server {
+		t.Helper()
+		srv, err := sftpx.StartServer(addr, sftpx.ServerConfig{Root: root, HostKey: hk, AuthorizedKeys: []ssh.PublicKey{mustPublicKey(t, e.cfg)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return srv
+	}
+	impostor := restart(newHostSigner(t))
+	if err := c.Warm(t.Context()); !errors.Is(err, sftpx.ErrHostKeyMismatch) {
+		t.Fatalf("Warm against another host key: %v; want ErrHostKeyMismatch", err)
+	}
+	if c.Live() {
+		t.Error("live after a refused host key")
+	}
+	impostor.Close()
+	srv := restart(host)
+	defer srv.Close()
+	if err := c.Warm(t.Context()); err != nil {
+		t.Fatalf("Warm: %v", err)
+	}
+	if !c.Live() {
+		t.Error("not live after Warm")
+	}
+	if err := c.Put(t.Context(), "/after.xml", strings.NewReader("x")); err != nil {
+		t.Fatalf("Put after Warm: %v", err)
+	}
+}
