@@ -15,8 +15,9 @@
 //     the next scan, however recently it was written.
 //  3. Write the file under its final name and nothing else. It is taken
 //     once its size and times have not changed for watch.stable_for
-//     (2 s by default). A writer that pauses longer than that in the middle
-//     of a file has its half file taken, so use 1 or 2 where you can.
+//     (2 s by default), or sooner when the file events show it complete
+//     (below). A writer that pauses longer than that in the middle of a
+//     file has its half file taken, so use 1 or 2 where you can.
 //
 // The temporary file must be on the same file system as the folder (a
 // rename across file systems is a copy, and refundd could see a half
@@ -79,6 +80,42 @@
 // compared state, it also catches a writer that keeps appending to a file
 // whose mtime does not move (Samba keeps an mtime that a client set
 // explicitly).
+//
+// # Files known to be complete
+//
+// With file events (Linux, events on), the Watcher also reads the
+// kernel's events of each file (inotify: create, write, close after
+// writing, rename in, attribute change, removal) and gives them to
+// Folder.Note. A file is known complete, and taken CloseSettle (100 ms)
+// after, without waiting for StableFor, when
+//
+//   - it was renamed into the folder (the atomic-write pattern), or
+//   - its writer closed it and its contents end at a record boundary: a
+//     JSON file ('{' or '[' first) is one complete value; an XML file ('<'
+//     first) has its root element closed, with nothing but white space,
+//     comments and processing instructions after; any other file (CSV) has
+//     a header line and at least one more line, and ends in a line break.
+//     A file larger than 16 MiB is not looked into;
+//
+// and it is in the same state (size, times, inode) as right after that
+// close or rename, and no write was seen since. Everything else keeps the
+// rules above: a file still open for writing (no close seen), one closed
+// in the middle of a record, one seen only by a rescan (a share, events
+// off, a file there before the start), and one written again after a close
+// or rename: a writer that reopens a file is never taken early again, even
+// when it closes it again. When the kernel dropped events, every file
+// known so far waits for StableFor; a new file of the name starts afresh.
+//
+// A close is not proof of completeness: a writer may close a file at a
+// line end and reopen it later to append. If it comes back within
+// CloseSettle, its write keeps the file waiting for StableFor. If it comes
+// back later, the part it closed was taken: the file has moved into work/,
+// so the append creates a new file of that name (or fails, if the writer
+// does not create), holding only the appended
+// lines, which goes the ordinary way (without a header line it is not
+// complete by the rule above, and it cannot be read as a batch). So a
+// write, close and append never grows a file after it was taken; such a
+// writer should use 1 or 2 above.
 //
 // # Finding files
 //
