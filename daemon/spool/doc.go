@@ -111,11 +111,11 @@
 // CloseSettle, its write keeps the file waiting for StableFor. If it comes
 // back later, the part it closed was taken: the file has moved into work/,
 // so the append creates a new file of that name (or fails, if the writer
-// does not create), holding only the appended
-// lines, which goes the ordinary way (without a header line it is not
-// complete by the rule above, and it cannot be read as a batch). So a
-// write, close and append never grows a file after it was taken; such a
-// writer should use 1 or 2 above.
+// does not create), holding only the appended lines, which goes the
+// ordinary way (without a header line it is not complete by the rule
+// above, and it cannot be read as a batch). So a write, close and append
+// never grows a file after it was taken; such a writer should use 1 or 2
+// above.
 //
 // # Finding files
 //
