@@ -534,8 +534,9 @@ func (d *Daemon) runConfig(ctx context.Context) error {
 	}
 
 	// The SFTP connection is kept open between uploads; a warm-up still
-	// under way when this returns is waited for.
+	// under way when this returns is stopped and waited for.
 	defer func() {
+		cancel()
 		if d.warming {
 			d.warmed(<-d.warmCh)
 		}

@@ -18,9 +18,13 @@ import (
 // the refused dial is returned meanwhile.
 func (d *Daemon) client(ctx context.Context) (*sftpx.Client, error) {
 	if d.warming {
-		// A warm-up is dialling: its connection, or its refusal, is this
-		// one's.
-		d.warmed(<-d.warmCh)
+		// A warm-up is dialling: its connection, or its failure, is this
+		// call's; a failed server is not dialled twice in a row.
+		r := <-d.warmCh
+		d.warmed(r)
+		if r.err != nil {
+			return nil, r.err
+		}
 	}
 	if d.sftp != nil {
 		return d.sftp, nil
