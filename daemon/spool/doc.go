@@ -94,7 +94,8 @@
 //     JSON file ('{' or '[' first) is one complete value; an XML file ('<'
 //     first) has its root element closed, with nothing but white space,
 //     comments and processing instructions after; any other file (CSV) has
-//     a header line and at least one more line, and ends in a line break.
+//     a header line and at least one more line, and ends in a line break
+//     outside quotes.
 //     A file larger than 16 MiB is not looked into;
 //
 // and it is in the same state (size, times, inode) as right after that

@@ -160,9 +160,9 @@ func (f *Folder) early(name string, cur observation, now time.Time) (ok bool, at
 // recordEnd reports whether the closed file name ends at a record
 // boundary, by its first byte: JSON ('{' or '[') a complete top-level
 // value; XML ('<') a closed root element; anything else (CSV) a header
-// line and at least one more line, the last ending in a line break. A file
-// that changes while it is read, is empty or larger than maxEarlyCheck
-// does not.
+// line and at least one more line, the last ending in a line break outside
+// quotes. A file that changes while it is read, is empty or larger than
+// maxEarlyCheck does not.
 func (f *Folder) recordEnd(name string, cur observation) bool {
 	if cur.size == 0 || cur.size > maxEarlyCheck {
 		return false
@@ -195,8 +195,8 @@ func recordEnd(data []byte) bool {
 	case '<':
 		return xmlClosed(trimmed)
 	}
-	if body[len(body)-1] != '\n' {
-		return false
+	if body[len(body)-1] != '\n' || bytes.Count(body, []byte{'"'})%2 != 0 {
+		return false // mid-line, or inside a quoted field that spans lines
 	}
 	lines := 0
 	sc := bufio.NewScanner(bytes.NewReader(body))
