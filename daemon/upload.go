@@ -28,6 +28,7 @@ func (d *Daemon) uploadAll(ctx, work context.Context) {
 		d.log.Error().Err(err).Str(obs.FieldComponent, "outbound").Msg("reading the batches to upload failed")
 		return
 	}
+	var group []store.Batch
 	for _, b := range bs {
 		if ctx.Err() != nil {
 			return
@@ -36,8 +37,12 @@ func (d *Daemon) uploadAll(ctx, work context.Context) {
 			continue
 		}
 		d.beat()
-		d.upload(work, b)
+		if group = append(group, b); len(group) == uploadGroup {
+			d.uploadMany(work, group)
+			group = group[:0]
+		}
 	}
+	d.uploadMany(work, group)
 }
 
 // upload uploads the pain.001 of a batch that is sending: the same file,
@@ -58,21 +63,8 @@ func (d *Daemon) upload(ctx context.Context, b store.Batch) {
 	if d.leading() != nil {
 		return
 	}
-	data, err := d.store.Pain(ctx, b.MsgID)
-	if err != nil && !errors.Is(err, store.ErrCorrupt) {
-		log.Error().Err(err).Msg("reading the recorded pain.001 failed; tried again later")
-		return
-	}
-	if err == nil && data == nil { // recorded by an earlier version: the outbox holds it
-		data, err = os.ReadFile(b.LocalPath)
-	}
-	if err == nil && b.PainHash != "" {
-		if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) != b.PainHash {
-			err = fmt.Errorf("%s is not the pain.001 recorded for the batch (sha256 %s, recorded %s)", b.LocalPath, hex.EncodeToString(sum[:]), b.PainHash)
-		}
-	}
-	if err != nil {
-		d.uploadFailed(b, fmt.Errorf("upload %s: the recorded pain.001: %w", b.MsgID, err), true, log)
+	data, ok := d.recordedPain(ctx, b, log)
+	if !ok {
 		return
 	}
 	c, err := d.client(ctx)
@@ -166,6 +158,30 @@ func (d *Daemon) upload(ctx context.Context, b store.Batch) {
 		}
 		d.uploadFailed(b, err, sftpx.IsPermanent(err), log)
 	}
+}
+
+// recordedPain returns the pain.001 recorded for batch b, checked against
+// its recorded hash; false when there is none to upload now (the failure
+// is logged, and a retry scheduled where one can help).
+func (d *Daemon) recordedPain(ctx context.Context, b store.Batch, log zerolog.Logger) ([]byte, bool) {
+	data, err := d.store.Pain(ctx, b.MsgID)
+	if err != nil && !errors.Is(err, store.ErrCorrupt) {
+		log.Error().Err(err).Msg("reading the recorded pain.001 failed; tried again later")
+		return nil, false
+	}
+	if err == nil && data == nil { // recorded by an earlier version: the outbox holds it
+		data, err = os.ReadFile(b.LocalPath)
+	}
+	if err == nil && b.PainHash != "" {
+		if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) != b.PainHash {
+			err = fmt.Errorf("%s is not the pain.001 recorded for the batch (sha256 %s, recorded %s)", b.LocalPath, hex.EncodeToString(sum[:]), b.PainHash)
+		}
+	}
+	if err != nil {
+		d.uploadFailed(b, fmt.Errorf("upload %s: the recorded pain.001: %w", b.MsgID, err), true, log)
+		return nil, false
+	}
+	return data, true
 }
 
 // settleAttempt settles the open upload attempt a of batch b, one whose

@@ -33,8 +33,10 @@ type Client struct {
 	closed bool
 
 	// stale are temporary files of failed uploads that could not be removed
-	// at the time (the connection was gone); guarded by sem.
-	stale []string
+	// at the time (the connection was gone); guarded by staleMu, as the
+	// uploads of PutAll run at once.
+	staleMu sync.Mutex
+	stale   []string
 }
 
 // Dial checks the configuration, loads the private key and connects: TCP
@@ -339,6 +341,8 @@ func (c *Client) drop(s *session) {
 
 // removeStale removes the temporary files of earlier failed uploads.
 func (c *Client) removeStale(s *session) {
+	c.staleMu.Lock()
+	defer c.staleMu.Unlock()
 	kept := c.stale[:0]
 	for _, name := range c.stale {
 		if err := s.sftp.Remove(name); err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -356,6 +360,8 @@ func (c *Client) discard(s *session, name string) {
 			return
 		}
 	}
+	c.staleMu.Lock()
+	defer c.staleMu.Unlock()
 	if len(c.stale) >= maxStale {
 		c.stale = c.stale[1:]
 	}

@@ -64,41 +64,70 @@ func (a Attempt) Open() bool { return a.Outcome == AttemptOpen }
 func (s *Store) BeginAttempt(ctx context.Context, msgID string, temp func(n int, epoch int64) string) (Attempt, error) {
 	var a Attempt
 	err := s.write(ctx, func(tx *txn) error {
-		b, err := batchByMsgID(ctx, tx, msgID)
-		if err != nil {
-			return err
-		}
-		if b.Status != BatchSending {
-			return fmt.Errorf("%w: the batch is %s, not %s", ErrTransition, b.Status, BatchSending)
-		}
-		last, err := lastAttempt(ctx, tx, msgID)
-		switch {
-		case errors.Is(err, ErrNotFound):
-		case err != nil:
-			return err
-		case last.Open():
-			return fmt.Errorf("%w: upload attempt %d is open; it is settled before another begins", ErrTransition, last.N)
-		}
-		a = Attempt{MsgID: msgID, N: last.N + 1, Epoch: tx.epoch}
-		a.Temp = temp(a.N, a.Epoch)
-		if a.Temp == "" {
-			return fmt.Errorf("%w: attempt %d has no temporary name", ErrInvalid, a.N)
-		}
-		at := s.stamp()
-		if a.Started, err = parseTime(at); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO upload_attempts (msg_id, attempt, temp_name, started, epoch) VALUES (?, ?, ?, ?, ?)`,
-			msgID, a.N, a.Temp, at, a.Epoch); err != nil {
-			return err
-		}
-		return addEvent(ctx, tx, at, event{typ: SubjectBatch, id: msgID, from: string(b.Status), to: string(b.Status),
-			reason: fmt.Sprintf("upload attempt %d begins", a.N), detail: "temporary name " + a.Temp})
+		var err error
+		a, err = s.beginAttempt(ctx, tx, msgID, temp)
+		return err
 	})
 	if err != nil {
 		return Attempt{}, fmt.Errorf("begin upload attempt of batch %s: %w", msgID, err)
 	}
 	return a, nil
+}
+
+// beginAttempt is BeginAttempt in tx.
+func (s *Store) beginAttempt(ctx context.Context, tx *txn, msgID string, temp func(n int, epoch int64) string) (Attempt, error) {
+	b, err := batchByMsgID(ctx, tx, msgID)
+	if err != nil {
+		return Attempt{}, err
+	}
+	if b.Status != BatchSending {
+		return Attempt{}, fmt.Errorf("%w: the batch is %s, not %s", ErrTransition, b.Status, BatchSending)
+	}
+	last, err := lastAttempt(ctx, tx, msgID)
+	switch {
+	case errors.Is(err, ErrNotFound):
+	case err != nil:
+		return Attempt{}, err
+	case last.Open():
+		return Attempt{}, fmt.Errorf("%w: upload attempt %d is open; it is settled before another begins", ErrTransition, last.N)
+	}
+	a := Attempt{MsgID: msgID, N: last.N + 1, Epoch: tx.epoch}
+	a.Temp = temp(a.N, a.Epoch)
+	if a.Temp == "" {
+		return Attempt{}, fmt.Errorf("%w: attempt %d has no temporary name", ErrInvalid, a.N)
+	}
+	at := s.stamp()
+	if a.Started, err = parseTime(at); err != nil {
+		return Attempt{}, err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO upload_attempts (msg_id, attempt, temp_name, started, epoch) VALUES (?, ?, ?, ?, ?)`,
+		msgID, a.N, a.Temp, at, a.Epoch); err != nil {
+		return Attempt{}, err
+	}
+	return a, addEvent(ctx, tx, at, event{typ: SubjectBatch, id: msgID, from: string(b.Status), to: string(b.Status),
+		reason: fmt.Sprintf("upload attempt %d begins", a.N), detail: "temporary name " + a.Temp})
+}
+
+// BeginAttempts is BeginAttempt for several batches in one transaction
+// (one commit, one flush to disk, for all): all the attempts are
+// recorded or none, and the error is the first batch's that could not
+// begin one.
+func (s *Store) BeginAttempts(ctx context.Context, msgIDs []string, temp func(msgID string, n int, epoch int64) string) ([]Attempt, error) {
+	as := make([]Attempt, len(msgIDs))
+	err := s.write(ctx, func(tx *txn) error {
+		for i, id := range msgIDs {
+			a, err := s.beginAttempt(ctx, tx, id, func(n int, epoch int64) string { return temp(id, n, epoch) })
+			if err != nil {
+				return fmt.Errorf("batch %s: %w", id, err)
+			}
+			as[i] = a
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("begin upload attempts of %d batches: %w", len(msgIDs), err)
+	}
+	return as, nil
 }
 
 // EndAttempt records the end of the open attempt n of batch msgID with

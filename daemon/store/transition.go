@@ -41,6 +41,25 @@ func (s *Store) SetBatchStatus(ctx context.Context, msgID string, to BatchStatus
 	return cs, nil
 }
 
+// SetBatchStatuses is SetBatchStatus for several batches in one
+// transaction (one commit, one flush to disk, for all): every change is
+// recorded or none, and the error is the first batch's that could not
+// change.
+func (s *Store) SetBatchStatuses(ctx context.Context, msgIDs []string, to BatchStatus, reason string) error {
+	err := s.write(ctx, func(tx *txn) error {
+		for _, id := range msgIDs {
+			if _, err := s.setBatchStatus(ctx, tx, id, to, reason, ""); err != nil {
+				return fmt.Errorf("batch %s: %w", id, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("set status of %d batches to %s: %w", len(msgIDs), to, err)
+	}
+	return nil
+}
+
 func (s *Store) setBatchStatus(ctx context.Context, tx *txn, msgID string, to BatchStatus, reason, detail string) ([]Change, error) {
 	if !to.Valid() {
 		return nil, fmt.Errorf("%w: unknown batch status %q", ErrInvalid, to)
