@@ -32,9 +32,26 @@ import (
 // or rejects it. ctx ends the round between files; work is the context of
 // the work on one file.
 func (d *Daemon) outbound(ctx, work context.Context) error {
-	return d.takeFiles(ctx, d.export, "outbound", func(cl spool.Claimed, resumed bool) error {
-		return d.takeBatch(work, cl, resumed)
+	var g intakes
+	g.reset()
+	err := d.takeFiles(ctx, d.export, "outbound", func(cl spool.Claimed, resumed bool) error {
+		return d.takeOrGroup(work, &g, cl, resumed)
 	})
+	if err != nil {
+		return err // the files of the group stay in work/ and are resumed
+	}
+	if err := d.recordIntakes(work, &g); err != nil {
+		if fatal(err) {
+			return err
+		}
+		log := d.log.With().Str(obs.FieldComponent, "outbound").Logger()
+		if diskFull(err) {
+			d.setFull(log, d.export.Dir(), err)
+			return nil
+		}
+		log.Error().Err(err).Msg("batch files not finished; tried again later")
+	}
+	return nil
 }
 
 // takeBatch records one claimed batch file for upload, or rejects it.

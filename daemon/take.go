@@ -62,38 +62,63 @@ func (d *Daemon) takeFiles(ctx context.Context, f *spool.Folder, component strin
 	if err != nil {
 		log.Error().Err(err).Str(obs.FieldFile, f.Dir()).Msg("scan incomplete")
 	}
-	for _, c := range cands {
+	for len(cands) > 0 {
 		if ctx.Err() != nil || stop {
 			return nil
 		}
 		if err := d.leading(); err != nil {
 			return err
 		}
-		cl, err := f.Claim(c)
-		if errors.Is(err, spool.ErrNameInWork) {
-			log.Warn().Err(err).Str(obs.FieldFile, c.Name).Msg("file not taken: an earlier file of that name has not finished (see its errors); it waits")
-			continue
-		}
-		if errors.Is(err, spool.ErrSkipped) {
-			log.Debug().Err(err).Str(obs.FieldFile, c.Name).Msg("file not taken yet")
-			continue
-		}
-		if err != nil {
-			if fatal(err) {
-				return err
-			}
-			if diskFull(err) {
-				d.setFull(log, c.Name, err)
+		// The files are claimed in groups, with one sync of each folder
+		// for the group; each is then handled on its own. Files of the
+		// group left when the round ends are resumed from work/.
+		group := cands[:min(len(cands), claimGroup)]
+		cands = cands[len(group):]
+		cls, errs := f.ClaimAll(group)
+		for i, c := range group {
+			if ctx.Err() != nil || stop {
 				return nil
 			}
-			log.Error().Err(err).Str(obs.FieldFile, c.Name).Str(obs.FieldStage, "claim").Msg("claim failed")
-			continue
-		}
-		if err := do(cl, false); err != nil {
-			return err
+			if err := d.takeClaimed(c, cls[i], errs[i], do, log); err != nil {
+				if errors.Is(err, errStopRound) {
+					return nil
+				}
+				return err
+			}
 		}
 	}
 	return nil
+}
+
+// claimGroup is the most files claimed together (ClaimAll).
+const claimGroup = 64
+
+// errStopRound ends a round of takeFiles without an error.
+var errStopRound = errors.New("no further file this round")
+
+// takeClaimed handles the outcome of the claim of candidate c, cl or err:
+// a claimed file goes to do.
+func (d *Daemon) takeClaimed(c spool.Candidate, cl spool.Claimed, err error, do func(spool.Claimed, bool) error, log zerolog.Logger) error {
+	if errors.Is(err, spool.ErrNameInWork) {
+		log.Warn().Err(err).Str(obs.FieldFile, c.Name).Msg("file not taken: an earlier file of that name has not finished (see its errors); it waits")
+		return nil
+	}
+	if errors.Is(err, spool.ErrSkipped) {
+		log.Debug().Err(err).Str(obs.FieldFile, c.Name).Msg("file not taken yet")
+		return nil
+	}
+	if err != nil {
+		if fatal(err) {
+			return err
+		}
+		if diskFull(err) {
+			d.setFull(log, c.Name, err)
+			return errStopRound
+		}
+		log.Error().Err(err).Str(obs.FieldFile, c.Name).Str(obs.FieldStage, "claim").Msg("claim failed")
+		return nil
+	}
+	return do(cl, false)
 }
 
 // knownFile records the claimed file in the store and decides what to do

@@ -55,7 +55,40 @@ func Write(dir, name string, fill func(w io.Writer) error) error {
 // nothing is left under the final name; a reader of the folder may have
 // seen the final name only in the short window between the link and a
 // failed fsync of the folder.
-func (w *Writer) Write(dir, name string, fill func(w io.Writer) error) (err error) {
+func (w *Writer) Write(dir, name string, fill func(w io.Writer) error) error {
+	return w.write(dir, name, fill, true)
+}
+
+// WriteAll writes the files dir/names[i] with the contents data[i], each
+// as Write does, but syncs the folder once, after the last: the files are
+// durable under their names when WriteAll returns nil. On an error, the
+// files it wrote are removed again (best effort) and nothing else is
+// left.
+func (w *Writer) WriteAll(dir string, names []string, data [][]byte) error {
+	for i, name := range names {
+		err := w.write(dir, name, func(wr io.Writer) error { _, err := wr.Write(data[i]); return err }, false)
+		if err != nil {
+			for _, done := range names[:i] {
+				_ = w.fs().Remove(filepath.Join(dir, done))
+			}
+			return err
+		}
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	if err := fsync.DirOf(w.fs().Open, dir); err != nil {
+		for _, done := range names {
+			_ = w.fs().Remove(filepath.Join(dir, done))
+		}
+		return fmt.Errorf("write %d files into %s: %w", len(names), dir, err)
+	}
+	return nil
+}
+
+// write is Write; syncDir false leaves the sync of the folder to the
+// caller.
+func (w *Writer) write(dir, name string, fill func(w io.Writer) error, syncDir bool) (err error) {
 	final := filepath.Join(dir, name)
 	if err := checkName(name); err != nil {
 		return fmt.Errorf("write %s: %w", final, err)
@@ -115,8 +148,10 @@ func (w *Writer) Write(dir, name string, fill func(w io.Writer) error) (err erro
 	if err := fsys.Remove(tmp); err != nil {
 		return fmt.Errorf("write %s: remove temporary name: %w", final, err)
 	}
-	if err := fsync.DirOf(fsys.Open, dir); err != nil {
-		return fmt.Errorf("write %s: %w", final, err)
+	if syncDir {
+		if err := fsync.DirOf(fsys.Open, dir); err != nil {
+			return fmt.Errorf("write %s: %w", final, err)
+		}
 	}
 	done = true
 	return nil

@@ -401,56 +401,73 @@ func (f *Folder) Claim(c Candidate) (Claimed, error) {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	src := filepath.Join(f.dir, c.Name)
-	fi, err := os.Lstat(src)
-	if errors.Is(err, fs.ErrNotExist) {
-		delete(f.seen, c.Name)
-		return Claimed{}, fmt.Errorf("claim %s: gone since the scan: %w", src, ErrSkipped)
-	}
+	src, dst, err := f.claimRename(c)
 	if err != nil {
-		return Claimed{}, fmt.Errorf("claim: %w", err)
+		return Claimed{}, err
 	}
-	if !fi.Mode().IsRegular() || !c.sameFile(fi) {
-		delete(f.seen, c.Name)
-		return Claimed{}, fmt.Errorf("claim %s: changed since the scan: %w", src, ErrSkipped)
-	}
-
-	// Only this process adds names to work/, under f.mu: a name that is
-	// free now is free at the rename.
-	dst := filepath.Join(f.work, c.Name)
-	if _, err := os.Lstat(dst); err == nil {
-		return Claimed{}, fmt.Errorf("claim %s: a file of that name is still in %s; taken once it has moved on: %w: %w", src, f.work, ErrNameInWork, ErrSkipped)
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return Claimed{}, fmt.Errorf("claim %s: %w", src, err)
-	}
-	// The marker goes first: a crash after the rename must not leave a
-	// marker that would vouch for the next file of the same name.
-	if err := f.removeMarker(c.Name); err != nil {
-		return Claimed{}, fmt.Errorf("claim %s: %w", src, err)
-	}
-	if err := os.Rename(src, dst); err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			delete(f.seen, c.Name)
-			return Claimed{}, fmt.Errorf("claim %s: gone since the scan: %w", src, ErrSkipped)
-		}
-		if errors.Is(err, syscall.EBUSY) {
-			// A share refuses to rename a file that a client still has
-			// open: not complete, whatever its times say.
-			return Claimed{}, fmt.Errorf("claim %s: in use: %w", src, ErrSkipped)
-		}
-		if errors.Is(err, syscall.EXDEV) {
-			return Claimed{}, fmt.Errorf("claim %s: %s and %s are %w: %w", src, f.dir, f.work, ErrCrossDevice, err)
-		}
-		return Claimed{}, fmt.Errorf("claim: %w", err)
-	}
-	delete(f.seen, c.Name)
-	delete(f.hints, c.Name)
 	if err := f.syncDir(f.work); err != nil {
 		return Claimed{}, fmt.Errorf("claim %s: %w", src, err)
 	}
 	if err := f.syncDir(f.dir); err != nil {
 		return Claimed{}, fmt.Errorf("claim %s: %w", src, err)
 	}
+	return f.claimRead(c, src, dst)
+}
+
+// claimRename is the first part of Claim, under f.mu: the checks and the
+// rename of the file into work/, not yet durable. It returns the file's
+// path in the folder and in work/.
+func (f *Folder) claimRename(c Candidate) (src, dst string, err error) {
+	src = filepath.Join(f.dir, c.Name)
+	fi, err := os.Lstat(src)
+	if errors.Is(err, fs.ErrNotExist) {
+		delete(f.seen, c.Name)
+		return "", "", fmt.Errorf("claim %s: gone since the scan: %w", src, ErrSkipped)
+	}
+	if err != nil {
+		return "", "", fmt.Errorf("claim: %w", err)
+	}
+	if !fi.Mode().IsRegular() || !c.sameFile(fi) {
+		delete(f.seen, c.Name)
+		return "", "", fmt.Errorf("claim %s: changed since the scan: %w", src, ErrSkipped)
+	}
+
+	// Only this process adds names to work/, under f.mu: a name that is
+	// free now is free at the rename.
+	dst = filepath.Join(f.work, c.Name)
+	if _, err := os.Lstat(dst); err == nil {
+		return "", "", fmt.Errorf("claim %s: a file of that name is still in %s; taken once it has moved on: %w: %w", src, f.work, ErrNameInWork, ErrSkipped)
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return "", "", fmt.Errorf("claim %s: %w", src, err)
+	}
+	// The marker goes first: a crash after the rename must not leave a
+	// marker that would vouch for the next file of the same name.
+	if err := f.removeMarker(c.Name); err != nil {
+		return "", "", fmt.Errorf("claim %s: %w", src, err)
+	}
+	if err := os.Rename(src, dst); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			delete(f.seen, c.Name)
+			return "", "", fmt.Errorf("claim %s: gone since the scan: %w", src, ErrSkipped)
+		}
+		if errors.Is(err, syscall.EBUSY) {
+			// A share refuses to rename a file that a client still has
+			// open: not complete, whatever its times say.
+			return "", "", fmt.Errorf("claim %s: in use: %w", src, ErrSkipped)
+		}
+		if errors.Is(err, syscall.EXDEV) {
+			return "", "", fmt.Errorf("claim %s: %s and %s are %w: %w", src, f.dir, f.work, ErrCrossDevice, err)
+		}
+		return "", "", fmt.Errorf("claim: %w", err)
+	}
+	delete(f.seen, c.Name)
+	delete(f.hints, c.Name)
+	return src, dst, nil
+}
+
+// claimRead is the last part of Claim, under f.mu, once the rename is
+// durable: it reads the claimed file at dst for its size and hash.
+func (f *Folder) claimRead(c Candidate, src, dst string) (Claimed, error) {
 	if f.afterRename != nil {
 		f.afterRename(dst)
 	}

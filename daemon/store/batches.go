@@ -89,55 +89,57 @@ func (s *Store) createBatch(ctx context.Context, b Batch, rs []Refund) error {
 	if err != nil {
 		return err
 	}
-	err = s.write(ctx, func(tx *txn) error {
-		if o, err := batchByMsgID(ctx, tx, b.MsgID); err == nil {
-			return fmt.Errorf("%w: MsgId %s is batch %s attempt %d, %s", ErrDuplicate, o.MsgID, o.Number, o.Attempt, o.Status)
-		} else if !errors.Is(err, ErrNotFound) {
-			return err
-		}
-		var other string
-		err := tx.QueryRowContext(ctx, `SELECT msg_id FROM batches WHERE number = ? AND attempt = ?`, b.Number, b.Attempt).Scan(&other)
-		if err == nil {
-			return fmt.Errorf("%w: batch %s attempt %d is MsgId %s", ErrDuplicate, b.Number, b.Attempt, other)
-		} else if !errors.Is(err, sql.ErrNoRows) {
-			return err
-		}
+	return s.write(ctx, func(tx *txn) error { return s.insertBatch(ctx, tx, b, rs, sums) })
+}
 
-		at := s.stamp()
-		var pain any // NULL when not given
-		if b.Pain != nil {
-			pain = b.Pain
-		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO batches (msg_id, number, attempt, file_hash, status, reason,
-			local_path, remote_name, pain_hash, msg_created, nb_of_txs, created, updated, sent, pain)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?)`,
-			b.MsgID, b.Number, b.Attempt, nullIfEmpty(b.FileHash), string(b.Status), b.Reason,
-			b.LocalPath, b.RemoteName, b.PainHash, formatTime(b.MsgCreated), len(rs), at, at, pain)
-		if isForeignKey(err) {
-			return fmt.Errorf("%w: file %s (record it with RecordFile first)", ErrNotFound, b.FileHash)
-		}
-		if err != nil {
+// insertBatch is CreateBatch in tx, after checkBatch.
+func (s *Store) insertBatch(ctx context.Context, tx *txn, b Batch, rs []Refund, sums []total) error {
+	if o, err := batchByMsgID(ctx, tx, b.MsgID); err == nil {
+		return fmt.Errorf("%w: MsgId %s is batch %s attempt %d, %s", ErrDuplicate, o.MsgID, o.Number, o.Attempt, o.Status)
+	} else if !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	var other string
+	err := tx.QueryRowContext(ctx, `SELECT msg_id FROM batches WHERE number = ? AND attempt = ?`, b.Number, b.Attempt).Scan(&other)
+	if err == nil {
+		return fmt.Errorf("%w: batch %s attempt %d is MsgId %s", ErrDuplicate, b.Number, b.Attempt, other)
+	} else if !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+
+	at := s.stamp()
+	var pain any // NULL when not given
+	if b.Pain != nil {
+		pain = b.Pain
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO batches (msg_id, number, attempt, file_hash, status, reason,
+		local_path, remote_name, pain_hash, msg_created, nb_of_txs, created, updated, sent, pain)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?)`,
+		b.MsgID, b.Number, b.Attempt, nullIfEmpty(b.FileHash), string(b.Status), b.Reason,
+		b.LocalPath, b.RemoteName, b.PainHash, formatTime(b.MsgCreated), len(rs), at, at, pain)
+	if isForeignKey(err) {
+		return fmt.Errorf("%w: file %s (record it with RecordFile first)", ErrNotFound, b.FileHash)
+	}
+	if err != nil {
+		return err
+	}
+	for _, t := range sums {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO batch_totals (msg_id, currency, nb_of_txs, minor) VALUES (?, ?, ?, ?)`,
+			b.MsgID, string(t.currency), t.n, t.minor); err != nil {
 			return err
 		}
-		for _, t := range sums {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO batch_totals (msg_id, currency, nb_of_txs, minor) VALUES (?, ?, ?, ?)`,
-				b.MsgID, string(t.currency), t.n, t.minor); err != nil {
-				return err
-			}
-		}
-		if err := addEvent(ctx, tx, at, event{typ: SubjectBatch, id: b.MsgID, to: string(b.Status), reason: b.Reason,
-			detail: fmt.Sprintf("batch %s attempt %d, %d refunds", b.Number, b.Attempt, len(rs))}); err != nil {
-			return err
-		}
-		if err := insertRefunds(ctx, tx, at, &b, rs); err != nil {
-			return err
-		}
-		if err := resolveNotes(ctx, tx, at, b.MsgID); err != nil {
-			return err
-		}
-		return insertNotes(ctx, tx, at, &b)
-	})
-	return err
+	}
+	if err := addEvent(ctx, tx, at, event{typ: SubjectBatch, id: b.MsgID, to: string(b.Status), reason: b.Reason,
+		detail: fmt.Sprintf("batch %s attempt %d, %d refunds", b.Number, b.Attempt, len(rs))}); err != nil {
+		return err
+	}
+	if err := insertRefunds(ctx, tx, at, &b, rs); err != nil {
+		return err
+	}
+	if err := resolveNotes(ctx, tx, at, b.MsgID); err != nil {
+		return err
+	}
+	return insertNotes(ctx, tx, at, &b)
 }
 
 // held reports whether some note is of a refund held back.

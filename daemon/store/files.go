@@ -48,25 +48,31 @@ func (s *Store) RecordFile(ctx context.Context, hash, name string, kind FileKind
 	}
 	var existing *File
 	err := s.write(ctx, func(tx *txn) error {
-		f, err := fileByHash(ctx, tx, hash)
-		switch {
-		case err == nil:
-			existing = &f
-			return fmt.Errorf("%w: first seen as %q on %s, %s", ErrDuplicate, f.Name, f.FirstSeen.Format(time.RFC3339), f.Outcome)
-		case !errors.Is(err, ErrNotFound):
-			return err
-		}
-		at := s.stamp()
-		if _, err := tx.ExecContext(ctx, `INSERT INTO files (hash, name, kind, outcome, first_seen, updated)
-			VALUES (?, ?, ?, ?, ?, ?)`, hash, name, string(kind), string(FileProcessing), at, at); err != nil {
-			return err
-		}
-		return addEvent(ctx, tx, at, event{typ: SubjectFile, id: hash, to: string(FileProcessing), detail: string(kind) + " " + name})
+		var err error
+		existing, err = s.recordFile(ctx, tx, hash, name, kind)
+		return err
 	})
 	if err != nil {
 		return existing, fmt.Errorf("record file %s (%s): %w", name, hash, err)
 	}
 	return nil, nil
+}
+
+// recordFile is RecordFile in tx, after its arguments were checked.
+func (s *Store) recordFile(ctx context.Context, tx *txn, hash, name string, kind FileKind) (*File, error) {
+	f, err := fileByHash(ctx, tx, hash)
+	switch {
+	case err == nil:
+		return &f, fmt.Errorf("%w: first seen as %q on %s, %s", ErrDuplicate, f.Name, f.FirstSeen.Format(time.RFC3339), f.Outcome)
+	case !errors.Is(err, ErrNotFound):
+		return nil, err
+	}
+	at := s.stamp()
+	if _, err := tx.ExecContext(ctx, `INSERT INTO files (hash, name, kind, outcome, first_seen, updated)
+		VALUES (?, ?, ?, ?, ?, ?)`, hash, name, string(kind), string(FileProcessing), at, at); err != nil {
+		return nil, err
+	}
+	return nil, addEvent(ctx, tx, at, event{typ: SubjectFile, id: hash, to: string(FileProcessing), detail: string(kind) + " " + name})
 }
 
 // FinishFile sets the outcome of the file with content hash: done,
