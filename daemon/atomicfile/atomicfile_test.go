@@ -414,3 +414,77 @@ func TestWriterRemove(t *testing.T) {
 		t.Errorf("removing a missing file: %v", err)
 	}
 }
+
+// TestWriteAllOrderOfOperations: through an FS that is not the operating
+// system's, each file's data is synced before its link, and the folder
+// once, after the last link.
+func TestWriteAllOrderOfOperations(t *testing.T) {
+	m := newMemFS()
+	w := Writer{FS: m}
+	if err := w.WriteAll("/out", []string{"a.xml", "b.xml"}, [][]byte{[]byte("aa"), []byte("bbb")}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := m.names(), []string{"/out/a.xml", "/out/b.xml"}; !slices.Equal(got, want) {
+		t.Errorf("names = %q; want %q", got, want)
+	}
+	var ops []string
+	for _, op := range m.ops {
+		ops = append(ops, strings.Fields(op)[0])
+	}
+	want := []string{"open", "write", "sync", "close", "link", "remove", "open", "write", "sync", "close", "link", "remove", "opendir", "syncdir", "closedir"}
+	if !slices.Equal(ops, want) {
+		t.Errorf("operations:\n got %q\nwant %q", ops, want)
+	}
+}
+
+// TestWriteAllFaults: a failed write or sync leaves none of the files,
+// and a failed sync is ErrSync.
+func TestWriteAllFaults(t *testing.T) {
+	tests := []struct {
+		name   string
+		setup  func(*memFS)
+		is     error
+		isSync bool
+	}{
+		{"fsync of a file", func(m *memFS) { m.failSync = syscall.EIO }, syscall.EIO, true},
+		{"fsync of the folder", func(m *memFS) { m.failDirSync = syscall.EIO }, syscall.EIO, true},
+		{"disk full", func(m *memFS) { m.writeLimit = 2 }, syscall.ENOSPC, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := newMemFS()
+			tt.setup(m)
+			w := Writer{FS: m}
+			err := w.WriteAll("/out", []string{"a.xml", "b.xml"}, [][]byte{[]byte("aa"), []byte("bbb")})
+			if !errors.Is(err, tt.is) {
+				t.Errorf("error %v is not %v", err, tt.is)
+			}
+			if got := errors.Is(err, fsync.ErrSync); got != tt.isSync {
+				t.Errorf("errors.Is(%v, fsync.ErrSync) = %v; want %v", err, got, tt.isSync)
+			}
+			if names := m.names(); len(names) != 0 {
+				t.Errorf("left behind: %q", names)
+			}
+		})
+	}
+}
+
+// TestWriteAllRealFS writes files on the operating system's file system
+// (one flush of the file system on Linux) and refuses to overwrite, leaving
+// nothing of the call.
+func TestWriteAllRealFS(t *testing.T) {
+	dir := t.TempDir()
+	var w Writer
+	if err := w.WriteAll(dir, []string{"a.xml", "b.xml"}, [][]byte{[]byte("aa"), []byte("bbb")}); err != nil {
+		t.Fatal(err)
+	}
+	assertOnly(t, dir, "a.xml", "b.xml")
+	if got, _ := os.ReadFile(filepath.Join(dir, "b.xml")); string(got) != "bbb" {
+		t.Errorf("b.xml = %q; want %q", got, "bbb")
+	}
+	err := w.WriteAll(dir, []string{"c.xml", "a.xml"}, [][]byte{[]byte("c"), []byte("x")})
+	if !errors.Is(err, fs.ErrExist) {
+		t.Errorf("WriteAll over a.xml: %v; want fs.ErrExist", err)
+	}
+	assertOnly(t, dir, "a.xml", "b.xml")
+}
