@@ -2,12 +2,16 @@ package daemon
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -181,5 +185,49 @@ func TestBurst(t *testing.T) {
 	}
 	if left := files(t, e.spool("work", "export")); len(left) != 0 {
 		t.Errorf("files left in work/: %v", left)
+	}
+}
+
+// TestBurstCopyInGroup drops a batch file and a copy of it at once, with
+// other files around them, so that the copy comes up while the original
+// waits in a group to be recorded: one of the two is refused as a duplicate,
+// and the pain.001 in the outbox stays the one recorded for the batch.
+func TestBurstCopyInGroup(t *testing.T) {
+	e := newDaemonEnv(t)
+	opts := e.options(t)
+	// A clock that moves a second at each reading: a pain.001 rendered
+	// again differs from the first (its creation time).
+	var tick atomic.Int64
+	opts.Now = func() time.Time { return now.Add(time.Duration(tick.Add(1)) * time.Second) }
+	d := e.daemon(t, opts)
+	export := filepath.Join(e.dir, "export")
+	var msgIDs []string
+	for k := range 4 {
+		data, msgID := burstBatch(k)
+		msgIDs = append(msgIDs, msgID)
+		drop(t, export, fmt.Sprintf("b%d.csv", k), data)
+		if k == 1 {
+			drop(t, export, "b1-copy.csv", data)
+		}
+	}
+	if err := d.RunOnce(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	s := e.openStore(t)
+	for _, id := range msgIDs {
+		b, err := s.Batch(t.Context(), id)
+		if err != nil {
+			t.Fatalf("batch %s: %v", id, err)
+		}
+		sum := sha256.Sum256(readFile(t, e.outboxFile(id)))
+		if hex.EncodeToString(sum[:]) != b.PainHash {
+			t.Errorf("the outbox file of %s is not the pain.001 recorded for it", id)
+		}
+	}
+	// Which of the two comes first depends on their times; the other is
+	// the duplicate.
+	got := files(t, filepath.Join(export, "failed"))
+	if !slices.Equal(got, []string{"b1-copy.csv", "b1-copy.csv.err"}) && !slices.Equal(got, []string{"b1.csv", "b1.csv.err"}) {
+		t.Errorf("failed/ holds %v, want one of the two copies and its .err", got)
 	}
 }

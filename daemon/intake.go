@@ -47,8 +47,8 @@ type intake struct {
 type intakes struct {
 	items []intake
 	// hashes, numbers and msgIDs are those of items: a file that shares
-	// one with a file of the group waits until the group is recorded, and
-	// is then taken alone, which refuses it as it should.
+	// one with a file of the group is taken alone once the group is
+	// recorded, which refuses it as it should.
 	hashes, numbers, msgIDs map[string]bool
 }
 
@@ -70,20 +70,28 @@ func (g *intakes) add(it intake) {
 // recorded in a group joins g (which is recorded once full), any other
 // is taken alone (takeBatch).
 func (d *Daemon) takeOrGroup(ctx context.Context, g *intakes, cl spool.Claimed, resumed bool) error {
-	if resumed {
+	// A file taken alone comes after the files of the group, as it came
+	// after them in the folder: the group is recorded first. So the
+	// checks of a group's file against the store (a MsgId no batch has,
+	// hence a file under its name in the outbox left by a run that
+	// stopped before recording it) still hold when the group is recorded.
+	alone := func() error {
+		if err := d.recordIntakes(ctx, g); err != nil {
+			return err
+		}
 		return d.takeBatch(ctx, cl, resumed)
+	}
+	if resumed {
+		return alone()
 	}
 	it, err := d.prepareIntake(ctx, cl)
 	if err != nil {
 		return err
 	}
-	if it == nil {
-		return d.takeBatch(ctx, cl, resumed)
-	}
-	if g.clashes(it) {
-		if err := d.recordIntakes(ctx, g); err != nil {
-			return err
-		}
+	if it == nil || g.clashes(it) {
+		// A file that shares its content, batch number or MsgId with a
+		// file of the group is checked again once the group is recorded.
+		return alone()
 	}
 	g.add(*it)
 	if len(g.items) >= intakeGroup {
