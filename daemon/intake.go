@@ -29,6 +29,21 @@ import (
 // of each folder. The write-ahead order of each batch is that of a batch
 // taken alone: its pain.001 durable in the outbox, then its intent
 // committed, then its file archived, and only then its upload.
+//
+// The flushes to disk left per group, and why each stays:
+//
+//   - work/ synced after the claims: a claimed file must not vanish in a
+//     power cut (its new name is not durable until then);
+//   - the export folder synced after the claims: a claimed file must not
+//     come back there after a power cut and be taken a second time;
+//   - the outbox flushed (one syncfs, or an fsync per file and one of the
+//     folder): a batch is never on record without its pain.001, which
+//     also shows after a loss of the store that payments were made;
+//   - the store's commit of the intents: the write-ahead record of every
+//     upload, durable before the first SFTP call;
+//   - the archive folder synced: an archived ERP file must not vanish;
+//   - work/ synced after the archiving: an archived file must not come
+//     back to work/ (it would be resumed, and found done, for nothing).
 const intakeGroup = 64
 
 // intake is a new batch file ready to be recorded in a group: valid, with

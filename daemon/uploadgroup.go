@@ -20,6 +20,18 @@ import (
 // sent are recorded sent in one transaction. A burst of small batches
 // then costs two flushes of the store to disk per group instead of two
 // per batch, and the round trips of its uploads overlap.
+//
+// The flushes to disk left per group, and why each stays:
+//
+//   - the commit of the attempts: each must be durable before the SFTP
+//     call that could create its file, so that after a crash the attempt
+//     is settled from the server and never repeated blindly;
+//   - the server's flush of each file (fsync@openssh.com, on the bank's
+//     disk, one per file): the file must be whole there before it appears
+//     under its final name, where AutoPay takes it at once;
+//   - the commit of the batches sent: without it a crash leaves the
+//     attempts open, and a file the bank took meanwhile puts the batch in
+//     doubt for an operator.
 const (
 	// uploadGroup is the most batches uploaded as one group.
 	uploadGroup = 64
