@@ -615,10 +615,14 @@ func (d *Daemon) step(ctx context.Context, download bool) (err error) {
 	if download && ctx.Err() == nil && d.full == nil {
 		d.download(work)
 	}
-	if err := d.outbound(ctx, work); err != nil {
+	// The batches the round records are uploaded beside the taking of the
+	// next files, and every batch waiting once all are taken.
+	up := d.startUploads(ctx, work)
+	if err := d.outbound(ctx, work, up.kick); err != nil {
+		up.finish(false)
 		return d.stop(err)
 	}
-	d.uploadAll(ctx, work)
+	up.finish(true)
 	if err := d.inbound(ctx, work); err != nil {
 		return d.stop(err)
 	}

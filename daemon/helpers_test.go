@@ -268,7 +268,7 @@ func (e *daemonEnv) intent(t *testing.T) {
 	t.Helper()
 	drop(t, filepath.Join(e.dir, "export"), "batch-ok.csv", readFile(t, "testdata/batch-ok.csv"))
 	d := e.daemon(t, e.options(t))
-	if err := d.outbound(t.Context(), t.Context()); err != nil {
+	if err := d.outbound(t.Context(), t.Context(), nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := d.Close(); err != nil {

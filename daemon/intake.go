@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"io"
 	"os"
 	"path"
@@ -65,6 +64,15 @@ type intakes struct {
 	// one with a file of the group is taken alone once the group is
 	// recorded, which refuses it as it should.
 	hashes, numbers, msgIDs map[string]bool
+	// recorded, when set, is called after batches were recorded.
+	recorded func()
+}
+
+// wasRecorded calls g.recorded, if set.
+func (g *intakes) wasRecorded() {
+	if g.recorded != nil {
+		g.recorded()
+	}
 }
 
 func (g *intakes) reset() {
@@ -94,7 +102,11 @@ func (d *Daemon) takeOrGroup(ctx context.Context, g *intakes, cl spool.Claimed, 
 		if err := d.recordIntakes(ctx, g); err != nil {
 			return err
 		}
-		return d.takeBatch(ctx, cl, resumed)
+		if err := d.takeBatch(ctx, cl, resumed); err != nil {
+			return err
+		}
+		g.wasRecorded()
+		return nil
 	}
 	if resumed {
 		return alone()
@@ -119,9 +131,6 @@ func (d *Daemon) takeOrGroup(ctx context.Context, g *intakes, cl spool.Claimed, 
 // the file is to be taken alone: its content was seen before, it is
 // invalid, refunds are left out of it, or its batch number is known.
 func (d *Daemon) prepareIntake(ctx context.Context, cl spool.Claimed) (*intake, error) {
-	if _, err := d.store.File(ctx, cl.SHA256); !errors.Is(err, store.ErrNotFound) {
-		return nil, err
-	}
 	log := d.log.With().Str(obs.FieldComponent, "outbound").Str(obs.FieldFile, cl.Name).Logger()
 	failpoint.Hit(failpoint.BeforeIntent)
 	open := func() (io.ReadCloser, error) { return os.Open(cl.Path) }
@@ -129,10 +138,7 @@ func (d *Daemon) prepareIntake(ctx context.Context, cl spool.Claimed) (*intake, 
 	if err != nil || !plan.Valid() || len(plan.Left) > 0 {
 		return nil, nil // taken alone, which says why
 	}
-	if bs, err := d.store.BatchByNumber(ctx, plan.Batch); len(bs) > 0 || !errors.Is(err, store.ErrNotFound) && err != nil {
-		return nil, nil
-	}
-	if _, err := d.store.Batch(ctx, plan.MsgID); !errors.Is(err, store.ErrNotFound) {
+	if known, err := d.store.Known(ctx, cl.SHA256, plan.Batch, plan.MsgID); err != nil || known {
 		return nil, nil
 	}
 	refunds, err := planRefunds(plan, open)
@@ -179,6 +185,7 @@ func (d *Daemon) recordIntakes(ctx context.Context, g *intakes) error {
 				it.log.Error().Err(err).Msg("file not finished; tried again later")
 			}
 		}
+		g.wasRecorded()
 		return full
 	}
 	names := make([]string, len(items))
@@ -228,6 +235,7 @@ func (d *Daemon) recordIntakes(ctx context.Context, g *intakes) error {
 	// The files are done in the store: one left in work/ by a failure
 	// here is archived when it is resumed.
 	archived, err := d.export.DoneAll(cls)
+	g.wasRecorded()
 	for i, p := range archived {
 		if p != "" {
 			items[i].log.Debug().Str(obs.FieldMsgID, items[i].plan.MsgID).Str("archived", p).Msg("batch file archived")

@@ -31,8 +31,10 @@ import (
 // earlier run) or ready in the export folder and records it for upload,
 // or rejects it. ctx ends the round between files; work is the context of
 // the work on one file.
-func (d *Daemon) outbound(ctx, work context.Context) error {
-	var g intakes
+//
+// recorded is called each time batches were recorded for upload.
+func (d *Daemon) outbound(ctx, work context.Context, recorded func()) error {
+	g := intakes{recorded: recorded}
 	g.reset()
 	err := d.takeFiles(ctx, d.export, "outbound", func(cl spool.Claimed, resumed bool) error {
 		return d.takeOrGroup(work, &g, cl, resumed)

@@ -396,7 +396,7 @@ func TestSettleDelayedRename(t *testing.T) {
 			defer d.Close()
 			lead(t, d)
 			drop(t, filepath.Join(e.Dir, "export"), "batch-ok.csv", readFile(t, "testdata/batch-ok.csv"))
-			if err := d.outbound(t.Context(), t.Context()); err != nil {
+			if err := d.outbound(t.Context(), t.Context(), nil); err != nil {
 				t.Fatal(err)
 			}
 			b, err := d.store.Batch(t.Context(), testMsgID)

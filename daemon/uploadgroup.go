@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime/debug"
+	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -38,6 +40,58 @@ const (
 	// uploadsInFlight is the most uploads of a group in flight at once.
 	uploadsInFlight = 16
 )
+
+// uploads runs passes of uploadAll in a goroutine of its own while a step
+// takes the files of the export folder, so that the uploads of the
+// batches recorded first overlap the taking of the others (the waits for
+// the disk and for the server). Only uploads touch the SFTP client and the
+// retries; the store is safe for concurrent use.
+type uploads struct {
+	kicks chan struct{}
+	done  chan struct{}
+	last  bool // a last pass when done is closed; set before
+	wg    sync.WaitGroup
+}
+
+// startUploads starts the goroutine of the uploads of a step.
+func (d *Daemon) startUploads(ctx, work context.Context) *uploads {
+	u := &uploads{kicks: make(chan struct{}, 1), done: make(chan struct{})}
+	u.wg.Go(func() {
+		defer func() {
+			if r := recover(); r != nil {
+				d.log.Error().Str("panic", fmt.Sprint(r)).Bytes("stack", debug.Stack()).Msg("uploads failed with a panic; the next step runs as usual")
+			}
+		}()
+		for {
+			select {
+			case <-u.kicks:
+				d.uploadAll(ctx, work)
+			case <-u.done:
+				if u.last {
+					d.uploadAll(ctx, work)
+				}
+				return
+			}
+		}
+	})
+	return u
+}
+
+// kick asks for a pass of uploadAll: batches were recorded.
+func (u *uploads) kick() {
+	select {
+	case u.kicks <- struct{}{}:
+	default: // a pass is asked for already
+	}
+}
+
+// finish ends the uploads, after a last pass when last, and waits for
+// them.
+func (u *uploads) finish(last bool) {
+	u.last = last
+	close(u.done)
+	u.wg.Wait()
+}
 
 // groupItem is a batch of an upload group.
 type groupItem struct {

@@ -62,3 +62,20 @@ func (s *Store) RecordIntents(ctx context.Context, is []Intent) error {
 	}
 	return nil
 }
+
+// Known reports, in one read, whether the store knows a file with content
+// hash, a batch of this number (any attempt), or a batch with this MsgId:
+// a batch file for which all three are unknown can be recorded with
+// RecordIntents.
+func (s *Store) Known(ctx context.Context, hash, number, msgID string) (bool, error) {
+	var n int
+	err := s.read(ctx, func(tx *txn) error {
+		return tx.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM files WHERE hash = ?)
+			+ (SELECT COUNT(*) FROM batches WHERE number = ?) + (SELECT COUNT(*) FROM batches WHERE msg_id = ?)`,
+			hash, number, msgID).Scan(&n)
+	})
+	if err != nil {
+		return false, fmt.Errorf("look up file %s, batch %s, MsgId %s: %w", hash, number, msgID, err)
+	}
+	return n > 0, nil
+}

@@ -34,6 +34,20 @@ func TestRecordIntents(t *testing.T) {
 		}
 	}
 
+	for _, c := range []struct {
+		hash, number, msgID string
+		want                bool
+	}{
+		{hashOf("new"), "B-NEW", "RFD-B-NEW", false},
+		{intent("B-G1").Batch.FileHash, "B-NEW", "RFD-B-NEW", true},
+		{hashOf("new"), "B-G2", "RFD-B-NEW", true},
+		{hashOf("new"), "B-NEW", intent("B-G2").Batch.MsgID, true},
+	} {
+		if got, err := s.Known(ctx, c.hash, c.number, c.msgID); err != nil || got != c.want {
+			t.Errorf("Known(%s, %s, %s) = %v, %v; want %v", c.hash[:8], c.number, c.msgID, got, err, c.want)
+		}
+	}
+
 	// B-G3 is new, but B-G1 is a duplicate: nothing of the group stays.
 	again := intent("B-G1")
 	again.Batch.FileHash = hashOf("another file")
