@@ -22,7 +22,9 @@ type Upload struct {
 // PutChecked does it: up to parallel of them are in flight together, so
 // that the round trips of small files overlap instead of adding up. It
 // returns one error per upload, nil for each file that is in place under
-// its name. The whole call is bounded by Config.TransferTimeout.
+// its name. The whole call is bounded by Config.TransferTimeout. The
+// Check functions and the readers of uploads in flight together are
+// called at the same time, from several goroutines.
 //
 // Each upload keeps the guarantees of Put: the file is written to its
 // temporary name, flushed, its size checked, and renamed only when Name
