@@ -618,8 +618,8 @@ func (d *Daemon) step(ctx context.Context, download bool) (err error) {
 	// The batches the round records are uploaded beside the taking of the
 	// next files, and every batch waiting once all are taken.
 	up := d.startUploads(ctx, work)
+	defer up.finish(false) // a panic or a fatal error: no last pass
 	if err := d.outbound(ctx, work, up.kick); err != nil {
-		up.finish(false)
 		return d.stop(err)
 	}
 	up.finish(true)

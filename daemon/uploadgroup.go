@@ -51,6 +51,7 @@ type uploads struct {
 	done  chan struct{}
 	last  bool // a last pass when done is closed; set before
 	wg    sync.WaitGroup
+	once  sync.Once
 }
 
 // startUploads starts the goroutine of the uploads of a step.
@@ -86,11 +87,13 @@ func (u *uploads) kick() {
 }
 
 // finish ends the uploads, after a last pass when last, and waits for
-// them.
+// them. Only the first call counts.
 func (u *uploads) finish(last bool) {
-	u.last = last
-	close(u.done)
-	u.wg.Wait()
+	u.once.Do(func() {
+		u.last = last
+		close(u.done)
+		u.wg.Wait()
+	})
 }
 
 // groupItem is a batch of an upload group.
