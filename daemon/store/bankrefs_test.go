@@ -52,7 +52,7 @@ func TestBankRefs(t *testing.T) {
 	if _, err := s.w.ExecContext(ctx, `ANALYZE`); err != nil {
 		t.Fatal(err)
 	}
-	rows, err := s.r.QueryContext(ctx, `EXPLAIN QUERY PLAN `+bankRefsQuery, b.MsgID, b.MsgID)
+	rows, err := s.r.QueryContext(ctx, `EXPLAIN QUERY PLAN `+bankRefsQuery, b.MsgID, allFirst, allLast, b.MsgID, allFirst, allLast)
 	if err != nil {
 		t.Fatal(err)
 	}

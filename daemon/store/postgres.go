@@ -219,7 +219,7 @@ func (s *Store) settleCommit(xid string, cerr error) error {
 // are text in the same layout, money bigint minor units. refunds.rowid is
 // an identity column named as SQLite's implicit one, so that "ORDER BY
 // rowid" (insertion order) reads the same on both.
-var pgMigrations = []string{pgSchemaV1, pgSchemaV2, pgSchemaV3, pgSchemaV4, pgSchemaV5, pgSchemaV6, schemaV7}
+var pgMigrations = []string{pgSchemaV1, pgSchemaV2, pgSchemaV3, pgSchemaV4, pgSchemaV5, pgSchemaV6, schemaV7, pgSchemaV8RefundsByBatch}
 
 const pgSchemaV1 = `
 CREATE TABLE files (
@@ -442,4 +442,11 @@ const pgSchemaV6 = `
 ALTER TABLE batches ADD COLUMN purged text NOT NULL DEFAULT '';
 ALTER TABLE events DROP CONSTRAINT events_subject_type_check;
 ALTER TABLE events ADD CONSTRAINT events_subject_type_check CHECK (subject_type IN ('batch', 'refund', 'file', 'purge'));
+`
+
+// pgSchemaV8RefundsByBatch is schemaV8RefundsByBatch: the refunds of
+// each batch in the order they were recorded, and their statuses.
+const pgSchemaV8RefundsByBatch = `
+CREATE INDEX refunds_batch_order ON refunds (msg_id, rowid);
+CREATE INDEX refunds_batch_status ON refunds (msg_id, status);
 `
