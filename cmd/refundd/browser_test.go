@@ -15,6 +15,7 @@ import (
 
 	"refundd/internal/testutil"
 
+	"refundd/daemon/refund"
 	"refundd/daemon/status"
 
 	"refundd/daemon/sandbox"
@@ -112,7 +113,12 @@ func (s *changingStore) BatchByNumber(context.Context, string) ([]store.Batch, e
 func (s *changingStore) Batch(context.Context, string) (store.Batch, error) {
 	return store.Batch{}, store.ErrNotFound
 }
-func (s *changingStore) Refunds(context.Context, string) ([]store.Refund, error) { return nil, nil }
+func (s *changingStore) RefundPage(context.Context, string, store.PageAt) (store.RefundPage, error) {
+	return store.RefundPage{}, nil
+}
+func (s *changingStore) RefundCounts(context.Context, string) (map[refund.Status]int, error) {
+	return nil, nil
+}
 
 // TestBrowserStatusRefresh checks that the status page shows what changed
 // without being reloaded.

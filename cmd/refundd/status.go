@@ -27,7 +27,7 @@ func cmdStatus(args []string, stdout, stderr io.Writer) int {
 		return exitFailure
 	}
 	defer s.close()
-	bs, err := status.List(s.ctx, s.store, fs.Arg(0))
+	view, err := status.Read(s.ctx, s.store, fs.Arg(0))
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			fmt.Fprintf(stderr, "refundd status: no batch %s\n", fs.Arg(0))
@@ -47,7 +47,9 @@ func cmdStatus(args []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprint(stdout, bankingDays(s.cfg, s.now)+"\n")
 	}
-	if err := status.Write(stdout, bs, *asJSON); err != nil {
+	// The refunds of a batch are written as they are read: a batch of
+	// any size is never held whole.
+	if err := view.Stream(s.ctx, stdout, s.store, *asJSON); err != nil {
 		fmt.Fprintf(stderr, "refundd status: %v\n", err)
 		return exitFailure
 	}

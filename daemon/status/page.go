@@ -3,8 +3,10 @@ package status
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"html/template"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -21,13 +23,17 @@ type Mux interface {
 //
 //   - GET /status: the batches with their status, counts and totals, as
 //     HTML; ?batch=B shows the refunds of batch B (an ERP batch number or
-//     a MsgId) with their status, reason, EndToEndId and bank references.
+//     a MsgId) with their status, reason, EndToEndId and bank references,
+//     how many are in each status, and PageSize of them at a time:
+//     &after=N shows those after the page that ends with N, &before=N
+//     those before the page that begins with it, with links to both.
 //     ?format=json gives the same as JSON, ?format=text as the status
 //     command's table. The page refreshes itself every few seconds and
 //     needs nothing from elsewhere.
 //   - GET /api/batches: the batches as JSON.
-//   - GET /api/batches/{batch}: one batch's attempts with their refunds as
-//     JSON.
+//   - GET /api/batches/{batch}: one batch's attempts with a page of their
+//     refunds as JSON, paged as /status (?after=N, ?before=N; each
+//     attempt's "next" and "prev" say where its neighbour pages begin).
 //   - GET /api/leader: who leads the company's instances (PostgreSQL
 //     store) and this instance's role, as JSON; 404 with the SQLite store.
 //
@@ -73,7 +79,12 @@ func Handle(mux Mux, s Store, self Self) {
 const statusRefresh = 3 * time.Second
 
 func serveStatus(w http.ResponseWriter, r *http.Request, s Store, self Self, batch, format string) {
-	bs, err := List(r.Context(), s, batch)
+	at, err := pageAt(r)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	bs, err := ListPage(r.Context(), s, batch, at)
 	var leader *Leader
 	if err == nil && format != "json" {
 		leader, err = LeaderOf(r.Context(), s, self)
@@ -104,6 +115,30 @@ func serveStatus(w http.ResponseWriter, r *http.Request, s Store, self Self, bat
 	}
 }
 
+// pageAt reads the page of a batch's refunds that r asks for (after=N or
+// before=N, neither for the first).
+func pageAt(r *http.Request) (store.PageAt, error) {
+	at := store.PageAt{Size: PageSize}
+	for _, p := range []struct {
+		name string
+		dst  *int64
+	}{{"after", &at.After}, {"before", &at.Before}} {
+		v := r.URL.Query().Get(p.name)
+		if v == "" {
+			continue
+		}
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 1 {
+			return store.PageAt{}, fmt.Errorf("%s=%q: want a positive number", p.name, v)
+		}
+		*p.dst = n
+	}
+	if at.After != 0 && at.Before != 0 {
+		return store.PageAt{}, errors.New("after and before: give one")
+	}
+	return at, nil
+}
+
 // statusView is what the status page shows.
 type statusView struct {
 	Batch         string // the batch shown, "" for the list
@@ -120,7 +155,8 @@ var statusPage = template.Must(template.New("status").Funcs(template.FuncMap{
 		}
 		return t.Local().Format(timeLayout)
 	},
-	"join": strings.Join,
+	"join":     strings.Join,
+	"pageSize": func() int { return PageSize },
 	"seconds": func(f float64) string {
 		return (time.Duration(f * float64(time.Second))).Round(time.Second).String()
 	},
@@ -163,7 +199,8 @@ a { color: #0b57d0; }
 <p class="meta"><a href="/status">all batches</a> · as of <span id="asof">{{when .Now}}</span></p>
 {{- range .Batches}}
 <h2>Attempt {{.Attempt}}: <code>{{.MsgID}}</code> <span class="{{statusClass .Status}}" data-batch-status="{{.Status}}">{{.Status}}</span></h2>
-<p class="meta">{{.Refunds}} refunds · {{join .Totals ", "}} · created {{when .Created}} · sent {{when .Sent}} · updated {{when .Updated}}{{if .Reason}} · {{.Reason}}{{end}}</p>
+<p class="meta">{{.Refunds}} refunds{{range .Counts}} · <span class="{{statusClass .Status}}" data-count="{{.Status}}">{{.Refunds}} {{.Status}}</span>{{end}} · {{join .Totals ", "}} · created {{when .Created}} · sent {{when .Sent}} · updated {{when .Updated}}{{if .Reason}} · {{.Reason}}{{end}}</p>
+{{- template "pager" .}}
 <table>
 <thead><tr><th>Ref</th><th>Type</th><th>Customer</th><th>EndToEndId</th><th>Amount</th><th>Execution</th><th>Status</th><th>Reason</th><th>Bank reference</th><th>Updated</th></tr></thead>
 <tbody>
@@ -172,6 +209,7 @@ a { color: #0b57d0; }
 {{- end}}
 </tbody>
 </table>
+{{- template "pager" .}}
 {{- if .Notes}}
 <h3>Left out of this batch, or flagged</h3>
 <table>
@@ -218,4 +256,9 @@ a { color: #0b57d0; }
 </script>
 </body>
 </html>
+{{- define "pager"}}
+{{- if or .Prev .Next}}
+<p class="meta pager">{{if .Prev}}<a href="/status?batch={{.MsgID}}" rel="first">first</a> · <a href="/status?batch={{.MsgID}}&amp;before={{.Prev}}" rel="prev">previous {{pageSize}}</a>{{else}}first page{{end}}{{if .Next}} · <a href="/status?batch={{.MsgID}}&amp;after={{.Next}}" rel="next">next {{pageSize}}</a>{{end}}</p>
+{{- end}}
+{{- end}}
 `))

@@ -1,16 +1,20 @@
 package status
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"refundd/daemon/refund"
 	"refundd/daemon/store"
 )
 
@@ -30,11 +34,26 @@ type Batch struct {
 	Sent    time.Time `json:"sent,omitzero"`
 	Updated time.Time `json:"updated"`
 	File    string    `json:"file,omitempty"`
-	// Items are the refunds, shown for one batch only.
+	// Counts are how many of its refunds are in each status, for one
+	// batch only.
+	Counts []Count `json:"counts,omitempty"`
+	// Items are the refunds, shown for one batch only: all of them, or a
+	// page of them between Prev and Next.
 	Items []Refund `json:"items,omitempty"`
+	// Prev and Next, on a page of the refunds, are where the pages
+	// before and after it begin (?before=Prev, ?after=Next); 0 when there
+	// is none.
+	Prev int64 `json:"prev,omitempty"`
+	Next int64 `json:"next,omitempty"`
 	// Notes are the refunds of the ERP file left out of the batch
 	// (invalid, held) or flagged in it, for one batch only.
 	Notes []Note `json:"notes,omitempty"`
+}
+
+// Count is how many refunds of a batch are in a status.
+type Count struct {
+	Status  string `json:"status"`
+	Refunds int    `json:"refunds"`
 }
 
 // Note is a refund left out of a batch, or flagged in it.
@@ -69,18 +88,20 @@ type Refund struct {
 	BankRefs []string `json:"bankRefs,omitempty"`
 }
 
+// PageSize is how many refunds of a batch the status page and its JSON
+// API show at a time.
+const PageSize = 500
+
+// streamPage is how many refunds Stream reads at a time.
+const streamPage = 2000
+
 // Store is what List reads from the state store (*store.Store).
 type Store interface {
 	ListBatches(ctx context.Context) ([]store.Batch, error)
 	BatchByNumber(ctx context.Context, number string) ([]store.Batch, error)
 	Batch(ctx context.Context, msgID string) (store.Batch, error)
-	Refunds(ctx context.Context, msgID string) ([]store.Refund, error)
-}
-
-// BankRefStore is what a Store may also offer: the bank's
-// references of the bookings of a batch's refunds (*store.Store does).
-type BankRefStore interface {
-	BankRefs(ctx context.Context, msgID string) (map[string][]string, error)
+	RefundPage(ctx context.Context, msgID string, at store.PageAt) (store.RefundPage, error)
+	RefundCounts(ctx context.Context, msgID string) (map[refund.Status]int, error)
 }
 
 // NoteStore is what a Store may also offer: the refunds left out of a
@@ -90,9 +111,45 @@ type NoteStore interface {
 }
 
 // List returns every batch, the newest first, or with batch (an ERP
-// batch number or a MsgId) the attempts of that batch with their refunds.
-// An unknown batch is an error wrapping store.ErrNotFound.
+// batch number or a MsgId) the attempts of that batch with all their
+// refunds. An unknown batch is an error wrapping store.ErrNotFound.
 func List(ctx context.Context, s Store, batch string) ([]Batch, error) {
+	out, err := ListPage(ctx, s, batch, store.PageAt{Size: streamPage})
+	if err != nil || batch == "" {
+		return out, err
+	}
+	for i := range out {
+		b := &out[i]
+		for b.Next != 0 {
+			p, err := s.RefundPage(ctx, b.MsgID, store.PageAt{After: b.Next, Size: streamPage})
+			if err != nil {
+				return nil, fmt.Errorf("status %s: %w", batch, err)
+			}
+			b.Items = append(b.Items, refunds(p)...)
+			b.Next = p.Next
+		}
+	}
+	return out, nil
+}
+
+// ListPage is List with one page of the refunds of each attempt: at
+// names it, and each attempt's Prev and Next name its neighbours.
+func ListPage(ctx context.Context, s Store, batch string, at store.PageAt) ([]Batch, error) {
+	out, err := batches(ctx, s, batch)
+	if err != nil || batch == "" {
+		return out, err
+	}
+	for i := range out {
+		if err := page(ctx, s, &out[i], at); err != nil {
+			return nil, fmt.Errorf("status %s: %w", batch, err)
+		}
+	}
+	return out, nil
+}
+
+// batches returns every batch, or with batch the attempts of that batch
+// with their counts and notes but without their refunds.
+func batches(ctx context.Context, s Store, batch string) ([]Batch, error) {
 	var bs []store.Batch
 	var err error
 	switch {
@@ -117,22 +174,14 @@ func List(ctx context.Context, s Store, batch string) ([]Batch, error) {
 			sb.Totals = append(sb.Totals, a.String()+" "+string(a.Currency))
 		}
 		if batch != "" {
-			rs, err := s.Refunds(ctx, b.MsgID)
+			counts, err := s.RefundCounts(ctx, b.MsgID)
 			if err != nil {
 				return nil, fmt.Errorf("status %s: %w", batch, err)
 			}
-			var refs map[string][]string
-			if bs, ok := s.(BankRefStore); ok {
-				if refs, err = bs.BankRefs(ctx, b.MsgID); err != nil {
-					return nil, fmt.Errorf("status %s: %w", batch, err)
-				}
+			for st, n := range counts {
+				sb.Counts = append(sb.Counts, Count{Status: string(st), Refunds: n})
 			}
-			for _, r := range rs {
-				sb.Items = append(sb.Items, Refund{RefNbr: r.RefNbr, DocType: string(r.DocType), Release: r.Release,
-					CustomerID: r.CustomerID, EndToEndID: r.EndToEndID, Amount: r.Amount.String() + " " + string(r.Amount.Currency),
-					ExecutionDate: r.ExecutionDate.String(), Status: string(r.Status), ReasonCode: r.ReasonCode,
-					ReasonText: r.ReasonText, BankRefs: refs[r.EndToEndID], Created: r.Created, Updated: r.Updated})
-			}
+			slices.SortFunc(sb.Counts, func(a, b Count) int { return strings.Compare(a.Status, b.Status) })
 			if ns, ok := s.(NoteStore); ok {
 				notes, err := ns.Notes(ctx, b.MsgID)
 				if err != nil {
@@ -149,6 +198,28 @@ func List(ctx context.Context, s Store, batch string) ([]Batch, error) {
 	return out, nil
 }
 
+// page reads the page at of b's refunds into b.
+func page(ctx context.Context, s Store, b *Batch, at store.PageAt) error {
+	p, err := s.RefundPage(ctx, b.MsgID, at)
+	if err != nil {
+		return err
+	}
+	b.Items, b.Prev, b.Next = refunds(p), p.Prev, p.Next
+	return nil
+}
+
+// refunds returns the refunds of p as the status command shows them.
+func refunds(p store.RefundPage) []Refund {
+	out := make([]Refund, 0, len(p.Refunds))
+	for _, r := range p.Refunds {
+		out = append(out, Refund{RefNbr: r.RefNbr, DocType: string(r.DocType), Release: r.Release,
+			CustomerID: r.CustomerID, EndToEndID: r.EndToEndID, Amount: r.Amount.String() + " " + string(r.Amount.Currency),
+			ExecutionDate: r.ExecutionDate.String(), Status: string(r.Status), ReasonCode: r.ReasonCode,
+			ReasonText: r.ReasonText, BankRefs: p.BankRefs[r.EndToEndID], Created: r.Created, Updated: r.Updated})
+	}
+	return out
+}
+
 // Write writes batches as a table, or as JSON when asJSON.
 func Write(w io.Writer, batches []Batch, asJSON bool) error {
 	if asJSON {
@@ -159,13 +230,146 @@ func Write(w io.Writer, batches []Batch, asJSON bool) error {
 		}
 		return enc.Encode(batches)
 	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	when := func(t time.Time) string {
-		if t.IsZero() {
-			return "-"
+	tw := newTable(w)
+	writeBatches(tw, batches)
+	for _, b := range batches {
+		if len(b.Items) == 0 {
+			continue
 		}
-		return t.Local().Format(timeLayout)
+		writeItemsHead(tw, b)
+		writeItems(tw, b.Items)
 	}
+	for _, b := range batches {
+		writeNotes(tw, b)
+	}
+	return tw.Flush()
+}
+
+// View is what the status command shows: every batch, or the attempts
+// of one batch, whose refunds Stream reads.
+type View struct {
+	batch   string // "" for every batch
+	Batches []Batch
+}
+
+// Read reads the batches List returns, without their refunds. An
+// unknown batch is an error wrapping store.ErrNotFound.
+func Read(ctx context.Context, s Store, batch string) (*View, error) {
+	bs, err := batches(ctx, s, batch)
+	if err != nil {
+		return nil, err
+	}
+	return &View{batch: batch, Batches: bs}, nil
+}
+
+// Stream writes the view as Write writes what List returns, reading and
+// writing the refunds of each attempt a page at a time: a batch of any
+// size is never held in memory whole. The columns of the refunds' table
+// line up within each page.
+func (v *View) Stream(ctx context.Context, w io.Writer, s Store, asJSON bool) error {
+	batch, bs := v.batch, v.Batches
+	if batch == "" {
+		return Write(w, bs, asJSON)
+	}
+	if asJSON {
+		return streamJSON(ctx, w, s, batch, bs)
+	}
+	bw := bufio.NewWriter(w)
+	tw := newTable(bw)
+	writeBatches(tw, bs)
+	for _, b := range bs {
+		at := store.PageAt{Size: streamPage}
+		for first := true; ; first = false {
+			if err := page(ctx, s, &b, at); err != nil {
+				return fmt.Errorf("status %s: %w", batch, err)
+			}
+			if first && len(b.Items) > 0 {
+				writeItemsHead(tw, b)
+			}
+			writeItems(tw, b.Items)
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			if b.Next == 0 {
+				break
+			}
+			at.After = b.Next
+		}
+	}
+	for _, b := range bs {
+		writeNotes(tw, b)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	return bw.Flush()
+}
+
+// streamJSON writes bs with all their refunds as Write does as JSON,
+// each refund as soon as it is read.
+func streamJSON(ctx context.Context, w io.Writer, s Store, batch string, bs []Batch) error {
+	bw := bufio.NewWriter(w)
+	bw.WriteString("[")
+	for i, b := range bs {
+		head, err := json.MarshalIndent(b, "  ", "  ")
+		if err != nil {
+			return err
+		}
+		if i > 0 {
+			bw.WriteString(",")
+		}
+		bw.WriteString("\n  ")
+		// The batch without its refunds, then its refunds before its
+		// closing brace.
+		bw.Write(bytes.TrimSuffix(head, []byte("\n  }")))
+		at := store.PageAt{Size: streamPage}
+		for n := 0; ; {
+			if err := page(ctx, s, &b, at); err != nil {
+				return fmt.Errorf("status %s: %w", batch, err)
+			}
+			for _, r := range b.Items {
+				item, err := json.MarshalIndent(r, "      ", "  ")
+				if err != nil {
+					return err
+				}
+				if n == 0 {
+					bw.WriteString(",\n    \"items\": [")
+				} else {
+					bw.WriteString(",")
+				}
+				bw.WriteString("\n      ")
+				bw.Write(item)
+				n++
+			}
+			if b.Next == 0 {
+				if n > 0 {
+					bw.WriteString("\n    ]")
+				}
+				break
+			}
+			at.After = b.Next
+		}
+		bw.WriteString("\n  }")
+	}
+	if len(bs) > 0 {
+		bw.WriteString("\n")
+	}
+	bw.WriteString("]\n")
+	return bw.Flush()
+}
+
+func newTable(w io.Writer) *tabwriter.Writer { return tabwriter.NewWriter(w, 0, 4, 2, ' ', 0) }
+
+// when formats a time of the table.
+func when(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.Local().Format(timeLayout)
+}
+
+// writeBatches writes the table of batches and the in-doubt ones.
+func writeBatches(tw io.Writer, batches []Batch) {
 	fmt.Fprintln(tw, "BATCH\tATTEMPT\tMSGID\tSTATUS\tREFUNDS\tTOTAL\tCREATED\tSENT\tUPDATED")
 	for _, b := range batches {
 		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", b.Batch, b.Attempt, b.MsgID, b.Status, b.Refunds,
@@ -186,34 +390,38 @@ func Write(w io.Writer, batches []Batch, asJSON bool) error {
 		}
 		fmt.Fprintf(tw, "%s (%s): %s\n", b.MsgID, b.Batch, reason)
 	}
-	for _, b := range batches {
-		if len(b.Items) == 0 {
-			continue
+}
+
+// writeItemsHead writes the heading of the table of b's refunds.
+func writeItemsHead(tw io.Writer, b Batch) {
+	fmt.Fprintf(tw, "\nREFUNDS OF %s (%s)\n", b.Batch, b.MsgID)
+	fmt.Fprintln(tw, "REF\tTYPE\tCUSTOMER\tENDTOENDID\tAMOUNT\tEXECUTION\tSTATUS\tREASON\tUPDATED")
+}
+
+// writeItems writes rows of the table of a batch's refunds.
+func writeItems(tw io.Writer, items []Refund) {
+	for _, r := range items {
+		reason := strings.TrimSpace(r.ReasonCode + " " + r.ReasonText)
+		if reason == "" {
+			reason = "-"
 		}
-		fmt.Fprintf(tw, "\nREFUNDS OF %s (%s)\n", b.Batch, b.MsgID)
-		fmt.Fprintln(tw, "REF\tTYPE\tCUSTOMER\tENDTOENDID\tAMOUNT\tEXECUTION\tSTATUS\tREASON\tUPDATED")
-		for _, r := range b.Items {
-			reason := strings.TrimSpace(r.ReasonCode + " " + r.ReasonText)
-			if reason == "" {
-				reason = "-"
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.RefNbr, r.DocType, r.CustomerID, r.EndToEndID,
-				r.Amount, r.ExecutionDate, r.Status, reason, when(r.Updated))
-		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.RefNbr, r.DocType, r.CustomerID, r.EndToEndID,
+			r.Amount, r.ExecutionDate, r.Status, reason, when(r.Updated))
 	}
-	for _, b := range batches {
-		if len(b.Notes) == 0 {
-			continue
-		}
-		fmt.Fprintf(tw, "\nLEFT OUT OF OR FLAGGED IN %s (%s)\n", b.Batch, b.MsgID)
-		fmt.Fprintln(tw, "WHERE\tREF\tCUSTOMER\tKIND\tSENT IN\tREASON")
-		for _, n := range b.Notes {
-			sent := n.ResolvedIn
-			if sent == "" {
-				sent = "-"
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", n.Position, n.RefNbr, n.CustomerID, n.Kind, sent, n.Reason)
-		}
+}
+
+// writeNotes writes the table of b's notes, if it has any.
+func writeNotes(tw io.Writer, b Batch) {
+	if len(b.Notes) == 0 {
+		return
 	}
-	return tw.Flush()
+	fmt.Fprintf(tw, "\nLEFT OUT OF OR FLAGGED IN %s (%s)\n", b.Batch, b.MsgID)
+	fmt.Fprintln(tw, "WHERE\tREF\tCUSTOMER\tKIND\tSENT IN\tREASON")
+	for _, n := range b.Notes {
+		sent := n.ResolvedIn
+		if sent == "" {
+			sent = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", n.Position, n.RefNbr, n.CustomerID, n.Kind, sent, n.Reason)
+	}
 }
