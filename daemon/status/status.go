@@ -92,8 +92,10 @@ type Refund struct {
 // API show at a time.
 const PageSize = 500
 
-// streamPage is how many refunds Stream reads at a time.
-const streamPage = 2000
+// streamPage is how many refunds Stream reads at a time: a page, whose
+// bank references PostgreSQL looks up one by one in their index, where
+// for many more it may read every booking instead.
+const streamPage = PageSize
 
 // Store is what List reads from the state store (*store.Store).
 type Store interface {

@@ -52,7 +52,8 @@ func TestBankRefs(t *testing.T) {
 	if _, err := s.w.ExecContext(ctx, `ANALYZE`); err != nil {
 		t.Fatal(err)
 	}
-	rows, err := s.r.QueryContext(ctx, `EXPLAIN QUERY PLAN `+bankRefsQuery, b.MsgID, allFirst, allLast, b.MsgID, allFirst, allLast)
+	rows, err := s.r.QueryContext(ctx, `EXPLAIN QUERY PLAN `+bankRefsQuery(3), rs[0].EndToEndID, rs[1].EndToEndID, rs[2].EndToEndID,
+		rs[0].EndToEndID, rs[1].EndToEndID, rs[2].EndToEndID)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // dialect is what differs between the two engines in the SQL the store
@@ -14,6 +15,17 @@ import (
 type dialect struct {
 	pg    bool
 	bound sync.Map // query → rebound query (PostgreSQL only)
+	// reads, when set, is told every query that reads (as written, with
+	// its arguments) before it is sent: the tests check the plans of the
+	// reads of a view with it.
+	reads atomic.Pointer[func(q string, args []any)]
+}
+
+// read tells d.reads of the query q, if it listens.
+func (d *dialect) read(q string, args []any) {
+	if f := d.reads.Load(); f != nil {
+		(*f)(q, args)
+	}
 }
 
 // bind returns q as the engine wants it.
@@ -69,10 +81,12 @@ func (p *db) ExecContext(ctx context.Context, q string, args ...any) (sql.Result
 }
 
 func (p *db) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	p.d.read(q, args)
 	return p.DB.QueryContext(ctx, p.d.bind(q), args...)
 }
 
 func (p *db) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	p.d.read(q, args)
 	return p.DB.QueryRowContext(ctx, p.d.bind(q), args...)
 }
 
@@ -110,9 +124,11 @@ func (t *txn) ExecContext(ctx context.Context, q string, args ...any) (sql.Resul
 }
 
 func (t *txn) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	t.d.read(q, args)
 	return t.Tx.QueryContext(ctx, t.d.bind(q), args...)
 }
 
 func (t *txn) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	t.d.read(q, args)
 	return t.Tx.QueryRowContext(ctx, t.d.bind(q), args...)
 }

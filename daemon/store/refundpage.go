@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"math"
 	"slices"
 
 	"refundd/daemon/refund"
@@ -89,8 +88,19 @@ func (s *Store) RefundPage(ctx context.Context, msgID string, at PageAt) (Refund
 				}
 			}
 		}
-		p.BankRefs, err = bankRefs(ctx, tx, msgID, first, last)
-		return err
+		e2es := make([]string, len(rs))
+		for i, r := range rs {
+			e2es[i] = r.EndToEndID
+		}
+		p.BankRefs = map[string][]string{}
+		for len(e2es) > 0 {
+			n := min(len(e2es), bankRefsAtOnce)
+			if err := bankRefs(ctx, tx, e2es[:n], p.BankRefs); err != nil {
+				return err
+			}
+			e2es = e2es[n:]
+		}
+		return nil
 	})
 	if err != nil {
 		return RefundPage{}, fmt.Errorf("read refunds of batch %s: %w", msgID, err)
@@ -167,6 +177,3 @@ func (s *Store) RefundCounts(ctx context.Context, msgID string) (map[refund.Stat
 }
 
 const refundCountsQuery = `SELECT status, count(*) FROM refunds WHERE msg_id = ? GROUP BY status`
-
-// allFirst and allLast are the bounds of bankRefs that take every refund of a batch.
-const allFirst, allLast = 0, math.MaxInt64
