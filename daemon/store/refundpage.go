@@ -88,11 +88,14 @@ func (s *Store) RefundPage(ctx context.Context, msgID string, at PageAt) (Refund
 				}
 			}
 		}
+		p.BankRefs = map[string][]string{}
+		if !tx.d.pg {
+			return bankRefsBetween(ctx, tx, msgID, first, last, p.BankRefs)
+		}
 		e2es := make([]string, len(rs))
 		for i, r := range rs {
 			e2es[i] = r.EndToEndID
 		}
-		p.BankRefs = map[string][]string{}
 		for len(e2es) > 0 {
 			n := min(len(e2es), bankRefsAtOnce)
 			if err := bankRefs(ctx, tx, e2es[:n], p.BankRefs); err != nil {
