@@ -658,19 +658,17 @@ func fatal(err error) bool {
 		errors.Is(err, store.ErrCorrupt) || errors.Is(err, store.ErrSchemaTooNew)
 }
 
-// countBatches sets the batch gauge from the store.
+// countBatches sets the batch gauge from the store's counts by status,
+// which it reads from the status index, not from the batches themselves.
 func (d *Daemon) countBatches(ctx context.Context) {
-	bs, err := d.store.ListBatches(ctx)
+	byStatus, err := d.store.BatchCounts(ctx)
 	if err != nil {
 		d.log.Warn().Err(err).Msg("counting batches failed")
 		return
 	}
 	counts := map[string]int{}
 	for _, s := range store.BatchStatuses() {
-		counts[string(s)] = 0
-	}
-	for _, b := range bs {
-		counts[string(b.Status)]++
+		counts[string(s)] = byStatus[s]
 	}
 	d.metrics.SetBatches(counts)
 }
