@@ -70,20 +70,27 @@ func (d *Daemon) settleByBookings(ctx context.Context, path string, log zerolog.
 // A batch of held refunds only (received, without refunds) is completed
 // once every one was released.
 func (d *Daemon) settleBatches(ctx context.Context) {
+	today := refund.DateOf(d.now().In(d.cfg.Location()))
+	cal := d.cfg.BankingCalendar()
 	bs, err := d.store.BatchesByStatus(ctx, store.BatchReceived, store.BatchReceiptOK, store.BatchAccepted,
-		store.BatchPartiallyAccepted, store.BatchPending, store.BatchPaid, store.BatchSettledWithExceptions)
+		store.BatchPartiallyAccepted, store.BatchPending)
 	if err != nil {
 		d.log.Warn().Err(err).Msg("reading the batches to settle failed")
 		return
 	}
-	today := refund.DateOf(d.now().In(d.cfg.Location()))
-	cal := d.cfg.BankingCalendar()
-	for _, b := range bs {
-		// A paid or settled batch changes only by a return, which moves
-		// it in the reply's own transaction, or by being completed, which
-		// is not due before CompleteAfter banking days after its last
-		// change: until then its refunds are not read again, so that a
-		// step's cost does not grow with the batches paid.
+	// A paid or settled batch changes only by a return, which moves it in
+	// the reply's own transaction, or by being completed, which is not due
+	// before CompleteAfter banking days after its last change: at least as
+	// many calendar days. Only those that changed before then are read
+	// (by index), so that a step's cost does not grow with the batches
+	// paid.
+	due, err := d.store.BatchesChangedBefore(ctx, completableBefore(today, d.cfg.Location()),
+		store.BatchPaid, store.BatchSettledWithExceptions)
+	if err != nil {
+		d.log.Warn().Err(err).Msg("reading the batches to settle failed")
+		return
+	}
+	for _, b := range append(bs, due...) {
 		if (b.Status == store.BatchPaid || b.Status == store.BatchSettledWithExceptions) &&
 			bankingDaysSince(cal, refund.DateOf(b.Updated.In(d.cfg.Location())), today) < store.CompleteAfter {
 			continue
@@ -173,6 +180,16 @@ func (d *Daemon) openNotes(ctx context.Context, b store.Batch) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// completableBefore returns the instant before which a paid or settled
+// batch must have last changed for store.CompleteAfter banking days to
+// have passed by today in loc: a banking day is a calendar day, so its
+// last change was on today-CompleteAfter or before, before the start of
+// the day after that.
+func completableBefore(today refund.Date, loc *time.Location) time.Time {
+	y, m, day := today.AddDays(-store.CompleteAfter + 1).Time().Date()
+	return time.Date(y, m, day, 0, 0, 0, 0, loc)
 }
 
 // bankingDaysSince returns the number of banking days of cal after from,

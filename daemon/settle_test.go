@@ -153,3 +153,51 @@ func TestCasesInDoubtSettledByBooking(t *testing.T) {
 		t.Errorf("no event in-doubt → sent naming the booking: %+v", evs)
 	}
 }
+
+// TestCompletableBefore: every paid or settled batch that is due to be
+// completed (store.CompleteAfter banking days after its last change) has
+// changed before completableBefore, at any time of its day, across the
+// daylight-saving changes; and with every day a banking day, no batch
+// changed later.
+func TestCompletableBefore(t *testing.T) {
+	loc, err := time.LoadLocation("Europe/Oslo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, last := refund.NewDate(2026, time.January, 1), refund.NewDate(2027, time.January, 31)
+	var closed []refund.Date // weekends and holidays
+	for d := first; !last.Before(d); d = d.AddDays(1) {
+		if !(refund.Calendar{}).IsBankingDay(d) {
+			closed = append(closed, d)
+		}
+	}
+	everyDay, err := refund.NewCalendar(nil, closed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name  string
+		cal   refund.Calendar
+		exact bool // every day a banking day: due exactly when before the cut
+	}{
+		{"Norwegian banking days", refund.Calendar{}, false},
+		{"every day a banking day", everyDay, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			for today := first.AddDays(30); !last.Before(today); today = today.AddDays(1) {
+				cut := completableBefore(today, loc)
+				for k := 0; k <= 30; k++ {
+					from := today.AddDays(-k)
+					y, m, d := from.Time().Date()
+					for _, changed := range []time.Time{time.Date(y, m, d, 0, 0, 0, 0, loc), time.Date(y, m, d, 23, 59, 59, 999_999_999, loc)} {
+						due := bankingDaysSince(c.cal, refund.DateOf(changed.In(loc)), today) >= store.CompleteAfter
+						read := changed.Before(cut)
+						if due && !read || c.exact && read && !due {
+							t.Fatalf("today %s, changed %s: due %v, read %v (cut %s)", today, changed, due, read, cut)
+						}
+					}
+				}
+			}
+		})
+	}
+}

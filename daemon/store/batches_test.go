@@ -379,3 +379,55 @@ func (p planNode) rowsRead(table string) int {
 	}
 	return n
 }
+
+// TestBatchesChangedBefore reads the batches of the statuses asked for
+// whose last change is before the time given, and no other.
+func TestBatchesChangedBefore(t *testing.T) {
+	ctx := t.Context()
+	s := openTest(t)
+	t0 := time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
+	at := t0
+	s.now = func() time.Time { return at }
+	msgIDs := map[string]string{}
+	for _, c := range []struct {
+		number string
+		day    int
+		to     []BatchStatus
+	}{
+		{"B1", 0, []BatchStatus{BatchSent, BatchPaid}},
+		{"B2", 2, []BatchStatus{BatchSent, BatchPaid}},
+		{"B3", 0, []BatchStatus{BatchSent}},
+	} {
+		at = t0.AddDate(0, 0, c.day)
+		b, rs := newBatch(c.number, 0, 1)
+		mustCreate(t, s, b, rs)
+		for _, to := range c.to {
+			mustSetBatch(t, s, b.MsgID, to)
+		}
+		msgIDs[c.number] = b.MsgID
+	}
+	for _, c := range []struct {
+		before   time.Time
+		statuses []BatchStatus
+		want     []string
+	}{
+		{t0, []BatchStatus{BatchPaid}, nil},
+		{t0.Add(time.Nanosecond), []BatchStatus{BatchPaid}, []string{"B1"}},
+		{t0.AddDate(0, 0, 2), []BatchStatus{BatchPaid, BatchSettledWithExceptions}, []string{"B1"}},
+		{t0.AddDate(0, 0, 3), []BatchStatus{BatchPaid, BatchSettledWithExceptions}, []string{"B1", "B2"}},
+		{t0.AddDate(0, 0, 3), []BatchStatus{BatchSent}, []string{"B3"}},
+		{t0.AddDate(0, 0, 3), nil, nil},
+	} {
+		bs, err := s.BatchesChangedBefore(ctx, c.before, c.statuses...)
+		var got []string
+		for _, b := range bs {
+			got = append(got, b.Number)
+			if b.MsgID != msgIDs[b.Number] || len(b.Sums) != 1 {
+				t.Errorf("batch %s: MsgId %s, sums %v; want %s with its one sum", b.Number, b.MsgID, b.Sums, msgIDs[b.Number])
+			}
+		}
+		if err != nil || !slices.Equal(got, c.want) {
+			t.Errorf("BatchesChangedBefore(%s, %v) = %v, %v; want %v", c.before.Format(time.RFC3339Nano), c.statuses, got, err, c.want)
+		}
+	}
+}

@@ -149,6 +149,27 @@ func (s *Store) BatchesByStatus(ctx context.Context, statuses ...BatchStatus) ([
 	return bs, nil
 }
 
+// BatchesChangedBefore returns the batches in any of the statuses whose
+// last change (Updated) is before t, the oldest first. It reads the index
+// of status and time of change, so that batches that changed lately, or
+// long ago in other statuses, cost nothing.
+func (s *Store) BatchesChangedBefore(ctx context.Context, t time.Time, statuses ...BatchStatus) ([]Batch, error) {
+	if len(statuses) == 0 {
+		return nil, nil
+	}
+	args := make([]any, 0, len(statuses)+1)
+	for _, st := range statuses {
+		args = append(args, string(st))
+	}
+	args = append(args, formatTime(t))
+	where := "status IN (?" + strings.Repeat(", ?", len(statuses)-1) + ") AND updated < ?"
+	bs, err := s.batches(ctx, where, "created, msg_id", args...)
+	if err != nil {
+		return nil, fmt.Errorf("read batches %v changed before %s: %w", statuses, formatTime(t), err)
+	}
+	return bs, nil
+}
+
 // ListBatches returns every batch, the newest first, for the status
 // screen.
 func (s *Store) ListBatches(ctx context.Context) ([]Batch, error) {

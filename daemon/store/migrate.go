@@ -17,6 +17,7 @@ var migrations = []string{
 	schemaV6,
 	schemaV7,
 	schemaV8RefundsByBatch,
+	schemaOpenWork,
 }
 
 // schemaV1 is the first schema. Times are TEXT in timeLayout (UTC), dates
@@ -301,6 +302,25 @@ CREATE INDEX bank_entries_tx ON bank_entries (tx) WHERE end_to_end_id = '' AND k
 const schemaV8RefundsByBatch = `
 CREATE INDEX refunds_batch_order ON refunds (msg_id);
 CREATE INDEX refunds_batch_status ON refunds (msg_id, status);
+`
+
+// schemaOpenWork (version 9) lets a step read only the work that is still
+// open, whatever the history:
+//
+//   - batches_status_updated: the batches in a status whose last change
+//     is before a time, by index (the paid and settled batches old
+//     enough to be completed), not every paid batch;
+//   - integrity_checked: the last start-up check of the store, so that
+//     the next one checks only what changed since (and all of it again
+//     once a day). One row.
+const schemaOpenWork = `
+CREATE INDEX batches_status_updated ON batches (status, updated);
+CREATE TABLE integrity_checked (
+	id            INTEGER NOT NULL PRIMARY KEY CHECK (id = 1),
+	full_at       TEXT NOT NULL,
+	through_event INTEGER NOT NULL CHECK (through_event >= 0),
+	at            TEXT NOT NULL
+) STRICT;
 `
 
 // migrate brings the database to version len(migs). Each migration runs in

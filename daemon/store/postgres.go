@@ -219,7 +219,7 @@ func (s *Store) settleCommit(xid string, cerr error) error {
 // are text in the same layout, money bigint minor units. refunds.rowid is
 // an identity column named as SQLite's implicit one, so that "ORDER BY
 // rowid" (insertion order) reads the same on both.
-var pgMigrations = []string{pgSchemaV1, pgSchemaV2, pgSchemaV3, pgSchemaV4, pgSchemaV5, pgSchemaV6, schemaV7, pgSchemaV8RefundsByBatch}
+var pgMigrations = []string{pgSchemaV1, pgSchemaV2, pgSchemaV3, pgSchemaV4, pgSchemaV5, pgSchemaV6, schemaV7, pgSchemaV8RefundsByBatch, pgSchemaOpenWork}
 
 const pgSchemaV1 = `
 CREATE TABLE files (
@@ -449,4 +449,15 @@ ALTER TABLE events ADD CONSTRAINT events_subject_type_check CHECK (subject_type 
 const pgSchemaV8RefundsByBatch = `
 CREATE INDEX refunds_batch_order ON refunds (msg_id, rowid);
 CREATE INDEX refunds_batch_status ON refunds (msg_id, status);
+`
+
+// pgSchemaOpenWork is schemaOpenWork.
+const pgSchemaOpenWork = `
+CREATE INDEX batches_status_updated ON batches (status, updated);
+CREATE TABLE integrity_checked (
+	id            integer NOT NULL PRIMARY KEY CHECK (id = 1),
+	full_at       text NOT NULL,
+	through_event bigint NOT NULL CHECK (through_event >= 0),
+	at            text NOT NULL
+);
 `
