@@ -204,9 +204,11 @@ func (d *Daemon) open(cfg *config.Config) error {
 		st := d.store.Stats()
 		return obs.StoreStats{FencedWrites: st.FencedWrites, CommitsUnknown: st.CommitsUnknown}
 	})
-	if err := d.store.IntegrityCheck(ctx); err != nil {
+	full, err := d.store.StartCheck(ctx)
+	if err != nil {
 		return fmt.Errorf("start: %w", err)
 	}
+	d.log.Debug().Bool("full", full).Msg("state store checked")
 	if !cfg.Postgres() {
 		// One instance, kept one by the lock file: it leads while it
 		// runs, and each run is an epoch of its own.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // maxProblems is how many problems IntegrityCheck lists.
@@ -26,13 +27,26 @@ const maxProblems = 20
 // and refuse to start on an error: a damaged journal is never replaced by
 // a fresh one automatically, which would send everything again.
 func (s *Store) IntegrityCheck(ctx context.Context) error {
+	_, err := s.integrityCheck(ctx, checks, nil)
+	return err
+}
+
+// integrityCheck runs the checks cs on one snapshot, each with args, and
+// returns the id of the last event in it (0 for none).
+func (s *Store) integrityCheck(ctx context.Context, cs []check, args []any) (int64, error) {
 	var problems []string
+	var through int64
 	err := s.read(ctx, func(tx *txn) error {
-		for _, c := range checks {
+		if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) FROM events`).Scan(&through); err != nil {
+			return fmt.Errorf("last event: %w", err)
+		}
+		for _, c := range cs {
 			if c.sqliteOnly && s.d.pg {
 				continue
 			}
-			ps, err := collect(ctx, tx, c.query, c.format)
+			// Every parameter of a query is the same value: as many as
+			// it has.
+			ps, err := collect(ctx, tx, c.query, c.format, args[:strings.Count(c.query, "?")]...)
 			if err != nil {
 				return fmt.Errorf("%s: %w", c.name, err)
 			}
@@ -50,20 +64,66 @@ func (s *Store) IntegrityCheck(ctx context.Context) error {
 		err = fmt.Errorf("%w:\n\t%s", ErrCorrupt, strings.Join(problems, "\n\t"))
 	}
 	if err != nil {
-		return fmt.Errorf("check store %s: %w", s.path, err)
+		return 0, fmt.Errorf("check store %s: %w", s.path, err)
 	}
-	return nil
+	return through, nil
+}
+
+// FullCheckEvery is how often StartCheck checks the whole store.
+const FullCheckEvery = 24 * time.Hour
+
+// StartCheck checks the store at start-up, as IntegrityCheck does, but
+// reads the whole store only when the last full check that passed is
+// FullCheckEvery old or older (or there was none): otherwise it checks
+// what changed since the last check that passed (the batches, refunds
+// and files with a later event, their counts, totals and statuses, the
+// open upload attempts and the epochs of the later events), so that a
+// start costs the same however long the history. A passing check is
+// recorded. full reports that the whole store was checked.
+//
+// A row changed without an event (which no refundd writes) is found by
+// the next full check, as is damage to the file that SQLite's own
+// structure check sees.
+func (s *Store) StartCheck(ctx context.Context) (full bool, err error) {
+	var fullAt, at string
+	var since int64
+	err = s.r.QueryRowContext(ctx, `SELECT full_at, through_event, at FROM integrity_checked WHERE id = 1`).Scan(&fullAt, &since, &at)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		full = true
+	case err != nil:
+		return false, fmt.Errorf("check store %s: read the last check: %w", s.path, err)
+	default:
+		t, perr := parseTime(fullAt)
+		full = perr != nil || s.now().Sub(t) >= FullCheckEvery || s.now().Before(t)
+	}
+	cs, args := checks, []any(nil)
+	if !full {
+		cs, args = sinceChecks, []any{since, since, since, since, since}
+	}
+	through, err := s.integrityCheck(ctx, cs, args)
+	if err != nil {
+		return full, err
+	}
+	now := s.stamp()
+	if full {
+		fullAt = now
+	}
+	err = s.write(ctx, func(tx *txn) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO integrity_checked (id, full_at, through_event, at) VALUES (1, ?, ?, ?)
+			ON CONFLICT (id) DO UPDATE SET full_at = excluded.full_at, through_event = excluded.through_event, at = excluded.at`,
+			fullAt, through, now)
+		return err
+	})
+	if err != nil {
+		return full, fmt.Errorf("check store %s: record the check: %w", s.path, err)
+	}
+	return full, nil
 }
 
 // checks are the queries of IntegrityCheck: each row is a problem,
 // formatted from its columns.
-var checks = []struct {
-	name, query string
-	format      func(cols []string) string
-	// sqliteOnly: PostgreSQL checks its own structure and enforces
-	// foreign keys as it writes.
-	sqliteOnly bool
-}{
+var checks = []check{
 	{"integrity_check", `PRAGMA integrity_check`, func(c []string) string {
 		if c[0] == "ok" {
 			return ""
@@ -112,9 +172,55 @@ var checks = []struct {
 		func(c []string) string { return fmt.Sprintf("file %s is %s, its last event says %q", c[0], c[1], c[2]) }, false},
 }
 
+// check is one query of IntegrityCheck: each row is a problem,
+// formatted from its columns.
+type check struct {
+	name, query string
+	format      func(cols []string) string
+	// sqliteOnly: PostgreSQL checks its own structure and enforces
+	// foreign keys as it writes.
+	sqliteOnly bool
+}
+
+// changedBatches are the batches with an event after the one given, or
+// with a refund that has one.
+const changedBatches = `(SELECT subject_id FROM events WHERE id > ? AND subject_type = 'batch'
+	UNION SELECT msg_id FROM refunds WHERE end_to_end_id IN (SELECT subject_id FROM events WHERE id > ? AND subject_type = 'refund'))`
+
+// sinceChecks are the checks of StartCheck between two full ones: those
+// of checks on what has an event after the one given (their parameters,
+// all the same), and the open upload attempts, which their index finds.
+var sinceChecks = []check{
+	{"refund count", `SELECT b.msg_id, b.nb_of_txs, count(r.end_to_end_id) FROM batches b
+		LEFT JOIN refunds r ON r.msg_id = b.msg_id WHERE b.msg_id IN ` + changedBatches + `
+		GROUP BY b.msg_id HAVING b.nb_of_txs <> count(r.end_to_end_id)`, checks[2].format, false},
+	{"totals", `WITH c (msg_id) AS ` + changedBatches + `
+		SELECT coalesce(t.msg_id, r.msg_id), coalesce(t.currency, r.currency), t.minor, r.minor
+		FROM (SELECT * FROM batch_totals WHERE msg_id IN (SELECT msg_id FROM c)) t
+		FULL JOIN (SELECT msg_id, currency, count(*) AS n, sum(amount_minor) AS minor
+			FROM refunds WHERE msg_id IN (SELECT msg_id FROM c) GROUP BY msg_id, currency) r ON r.msg_id = t.msg_id AND r.currency = t.currency
+		WHERE t.nb_of_txs IS DISTINCT FROM r.n OR t.minor IS DISTINCT FROM r.minor`, checks[3].format, false},
+	{"batch events", `SELECT b.msg_id, b.status, coalesce(e.to_status, '') FROM batches b
+		LEFT JOIN events e ON e.id = (SELECT max(id) FROM events WHERE subject_type = 'batch' AND subject_id = b.msg_id)
+		WHERE b.msg_id IN (SELECT subject_id FROM events WHERE id > ? AND subject_type = 'batch')
+		AND e.to_status IS DISTINCT FROM b.status`, checks[4].format, false},
+	{"refund events", `SELECT r.end_to_end_id, r.status, coalesce(e.to_status, '') FROM refunds r
+		LEFT JOIN events e ON e.id = (SELECT max(id) FROM events WHERE subject_type = 'refund' AND subject_id = r.end_to_end_id)
+		WHERE r.end_to_end_id IN (SELECT subject_id FROM events WHERE id > ? AND subject_type = 'refund')
+		AND e.to_status IS DISTINCT FROM r.status`, checks[5].format, false},
+	checks[6], // open upload attempts
+	{"epochs", `SELECT id, epoch, prev FROM (SELECT id, epoch,
+			max(epoch) OVER (ORDER BY id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev FROM events WHERE id >= ?) e
+		WHERE epoch < prev`, checks[7].format, false},
+	{"file events", `SELECT f.hash, f.outcome, coalesce(e.to_status, '') FROM files f
+		LEFT JOIN events e ON e.id = (SELECT max(id) FROM events WHERE subject_type = 'file' AND subject_id = f.hash)
+		WHERE f.hash IN (SELECT subject_id FROM events WHERE id > ? AND subject_type = 'file')
+		AND e.to_status IS DISTINCT FROM f.outcome`, checks[8].format, false},
+}
+
 // collect runs query and formats each row that is a problem.
-func collect(ctx context.Context, tx *txn, query string, format func([]string) string) ([]string, error) {
-	rows, err := tx.QueryContext(ctx, query)
+func collect(ctx context.Context, tx *txn, query string, format func([]string) string, args ...any) ([]string, error) {
+	rows, err := tx.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -363,3 +363,68 @@ func TestIsFull(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestStartCheck: the start-up check reads the whole store the first time
+// and once FullCheckEvery has passed, and in between finds damage to what
+// changed since the last check.
+func TestStartCheck(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		// damage is done to batch B2, created after the last check, or to
+		// B1, checked before, as the SQL names them.
+		damage   func(b1, b2 Batch, r1, r2 []Refund) string
+		want     string // "" for none until the next full check
+		wantFull string
+	}{
+		{"a lost refund", func(_, _ Batch, _, r2 []Refund) string {
+			return `DELETE FROM refunds WHERE end_to_end_id = '` + r2[1].EndToEndID + `'`
+		}, "batch MSG2 has 2 refunds, NbOfTxs 3", ""},
+		{"a status without its event", func(_, _ Batch, _, r2 []Refund) string {
+			return `UPDATE refunds SET status = 'booked' WHERE end_to_end_id = '` + r2[0].EndToEndID + `'`
+		}, "refund " + "E2E2" + " is booked", ""},
+		{"a total that is not the refunds' sum", func(_, b2 Batch, _, _ []Refund) string {
+			return `UPDATE batch_totals SET minor = minor + 1 WHERE msg_id = '` + b2.MsgID + `'`
+		}, "batch MSG2: NOK total", ""},
+		{"a status without its event, of a batch checked before", func(_, _ Batch, r1, _ []Refund) string {
+			return `UPDATE refunds SET status = 'booked' WHERE end_to_end_id = '` + r1[0].EndToEndID + `'`
+		}, "", "refund E2E1 is booked"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ctx := t.Context()
+			s := openTest(t)
+			at := time.Now()
+			s.now = func() time.Time { return at }
+			b1, r1 := newBatch("B1", 0, 3)
+			mustCreate(t, s, b1, r1)
+			mustSetBatch(t, s, b1.MsgID, BatchSent)
+			for i, wantFull := range []bool{true, false} {
+				if full, err := s.StartCheck(ctx); err != nil || full != wantFull {
+					t.Fatalf("check %d: StartCheck() = %v, %v; want %v, nil", i+1, full, err, wantFull)
+				}
+			}
+			b2, r2 := newBatch("B2", 0, 3)
+			mustCreate(t, s, b2, r2)
+			mustSetBatch(t, s, b2.MsgID, BatchSent)
+			if _, err := s.w.Exec(c.damage(b1, b2, r1, r2)); err != nil {
+				t.Fatal(err)
+			}
+			names := strings.NewReplacer("MSG1", b1.MsgID, "MSG2", b2.MsgID, "E2E1", r1[0].EndToEndID, "E2E2", r2[0].EndToEndID)
+			full, err := s.StartCheck(ctx)
+			if c.want == "" {
+				if err != nil || full {
+					t.Fatalf("StartCheck() = %v, %v; want false, nil (B1 did not change)", full, err)
+				}
+			} else if want := names.Replace(c.want); full || !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), want) {
+				t.Fatalf("StartCheck() = %v, %v; want false, ErrCorrupt saying %q", full, err, want)
+			}
+			if c.wantFull == "" {
+				return
+			}
+			at = at.Add(FullCheckEvery)
+			full, err = s.StartCheck(ctx)
+			if want := names.Replace(c.wantFull); !full || !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), want) {
+				t.Fatalf("a day later: StartCheck() = %v, %v; want true, ErrCorrupt saying %q", full, err, want)
+			}
+		})
+	}
+}
