@@ -324,6 +324,10 @@ func TestIntegrityCheck(t *testing.T) {
 			"refund " + rs[0].EndToEndID + " is booked"},
 		{"a lost refund", `DELETE FROM refunds WHERE end_to_end_id = '` + rs[1].EndToEndID + `'`,
 			"batch " + b.MsgID + " has 2 refunds, NbOfTxs 3"},
+		{"a total that is not the refunds' sum", `UPDATE batch_totals SET minor = minor + 1 WHERE msg_id = '` + b.MsgID + `'`,
+			"batch " + b.MsgID + ": NOK total 601, refunds add up to 400"},
+		{"refunds without their total", `DELETE FROM batch_totals WHERE msg_id = '` + b.MsgID + `'`,
+			"batch " + b.MsgID + ": NOK total none, refunds add up to 400"},
 	}
 	for _, d := range damage {
 		if _, err := s.w.Exec(d.sql); err != nil {
