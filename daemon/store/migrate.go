@@ -310,11 +310,15 @@ CREATE INDEX refunds_batch_status ON refunds (msg_id, status);
 //   - batches_status_updated: the batches in a status whose last change
 //     is before a time, by index (the paid and settled batches old
 //     enough to be completed), not every paid batch;
+//   - batches_created: the batches in the order they were recorded, so
+//     that the retention finds the oldest batch it keeps by walking from
+//     the oldest, past those that expired, not by reading them all;
 //   - integrity_checked: the last start-up check of the store, so that
 //     the next one checks only what changed since (and all of it again
 //     once a day). One row.
 const schemaOpenWork = `
 CREATE INDEX batches_status_updated ON batches (status, updated);
+CREATE INDEX batches_created ON batches (created, msg_id);
 CREATE TABLE integrity_checked (
 	id            INTEGER NOT NULL PRIMARY KEY CHECK (id = 1),
 	full_at       TEXT NOT NULL,

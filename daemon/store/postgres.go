@@ -454,6 +454,7 @@ CREATE INDEX refunds_batch_status ON refunds (msg_id, status);
 // pgSchemaOpenWork is schemaOpenWork.
 const pgSchemaOpenWork = `
 CREATE INDEX batches_status_updated ON batches (status, updated);
+CREATE INDEX batches_created ON batches (created, msg_id);
 CREATE TABLE integrity_checked (
 	id            integer NOT NULL PRIMARY KEY CHECK (id = 1),
 	full_at       text NOT NULL,
