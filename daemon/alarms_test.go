@@ -235,3 +235,31 @@ func TestBookingAlarmDST(t *testing.T) {
 		})
 	}
 }
+
+// TestDaemonBatchGauge: the batch gauge is counted again after a change of
+// a batch's status, also one that another process made in the store (an
+// operator's command), though the step counts only after a new event.
+func TestDaemonBatchGauge(t *testing.T) {
+	e := newDaemonEnv(t)
+	drop(t, filepath.Join(e.dir, "export"), "batch-ok.csv", readFile(t, "testdata/batch-ok.csv"))
+	opts := e.options(t)
+	opts.Metrics = obs.NewMetrics()
+	d := e.daemon(t, opts)
+	if err := d.RunOnce(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	gauge := func(want map[store.BatchStatus]float64) {
+		t.Helper()
+		for _, st := range store.BatchStatuses() {
+			if got := metric(t, opts.Metrics, "refundd_batches", "status", string(st)); got != want[st] {
+				t.Errorf("refundd_batches{status=%q} = %v, want %v", st, got, want[st])
+			}
+		}
+	}
+	gauge(map[store.BatchStatus]float64{store.BatchSent: 1})
+	if _, err := d.Store().SetBatchStatus(t.Context(), testMsgID, store.BatchReceiptOK, "as another process would"); err != nil {
+		t.Fatal(err)
+	}
+	d.countBatches(t.Context())
+	gauge(map[store.BatchStatus]float64{store.BatchReceiptOK: 1})
+}

@@ -110,6 +110,9 @@ type Daemon struct {
 	// lastPurge is when the retention purge last ran (d.now); zero: not
 	// yet.
 	lastPurge time.Time
+	// counted is the last event in the store when the batch gauge was
+	// last set; -1: not yet.
+	counted int64
 }
 
 // retry is the state of a failed upload.
@@ -148,6 +151,7 @@ func New(cfg *config.Config, opts Options) (*Daemon, error) {
 		alarmed: map[string]bool{},
 		lead:    newLeadership(),
 		warmCh:  make(chan warmResult, 1),
+		counted: -1,
 	}
 	if err := d.open(cfg); err != nil {
 		d.Close()
@@ -661,8 +665,18 @@ func fatal(err error) bool {
 }
 
 // countBatches sets the batch gauge from the store's counts by status,
-// which it reads from the status index, not from the batches themselves.
+// which it reads from the status index, not from the batches themselves,
+// and only when the store has a new event: every change of a batch's
+// status records one, whichever process makes it.
 func (d *Daemon) countBatches(ctx context.Context) {
+	last, err := d.store.LastEvent(ctx)
+	if err != nil {
+		d.log.Warn().Err(err).Msg("counting batches failed")
+		return
+	}
+	if last == d.counted {
+		return
+	}
 	byStatus, err := d.store.BatchCounts(ctx)
 	if err != nil {
 		d.log.Warn().Err(err).Msg("counting batches failed")
@@ -673,6 +687,7 @@ func (d *Daemon) countBatches(ctx context.Context) {
 		counts[string(s)] = byStatus[s]
 	}
 	d.metrics.SetBatches(counts)
+	d.counted = last
 }
 
 // logErr logs an error of a notification to systemd.

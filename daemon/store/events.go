@@ -69,3 +69,13 @@ func (s *Store) Events(ctx context.Context, typ SubjectType, id string) ([]Event
 	}
 	return es, nil
 }
+
+// LastEvent returns the id of the last event recorded, 0 for none: it
+// changes whenever a batch, refund or file changes status.
+func (s *Store) LastEvent(ctx context.Context) (int64, error) {
+	var id int64
+	if err := s.r.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) FROM events`).Scan(&id); err != nil {
+		return 0, fmt.Errorf("read the last event: %w", err)
+	}
+	return id, nil
+}
