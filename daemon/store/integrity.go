@@ -198,10 +198,18 @@ func totalsQuery(cond string) string {
 		GROUP BY r.msg_id, r.currency`
 }
 
+// eventsAfter selects the subjects of type typ of the events after an
+// id (the parameter), read in the events' own order: with
+// "subject_type || ''" SQLite does not read every event of the type by
+// the index of subjects instead.
+func eventsAfter(typ string) string {
+	return `(SELECT subject_id FROM events WHERE id > ? AND subject_type || '' = '` + typ + `')`
+}
+
 // changedBatches are the batches with an event after the one given, or
 // with a refund that has one.
-const changedBatches = `(SELECT subject_id FROM events WHERE id > ? AND subject_type = 'batch'
-	UNION SELECT msg_id FROM refunds WHERE end_to_end_id IN (SELECT subject_id FROM events WHERE id > ? AND subject_type = 'refund'))`
+var changedBatches = `(SELECT subject_id FROM events WHERE id > ? AND subject_type || '' = 'batch'
+	UNION SELECT msg_id FROM refunds WHERE end_to_end_id IN ` + eventsAfter("refund") + `)`
 
 // sinceChecks are the checks of StartCheck between two full ones: those
 // of checks on what has an event after the one given (their parameters,
@@ -213,11 +221,11 @@ var sinceChecks = []check{
 	{"totals", totalsQuery("msg_id IN " + changedBatches), checks[3].format, false},
 	{"batch events", `SELECT b.msg_id, b.status, coalesce(e.to_status, '') FROM batches b
 		LEFT JOIN events e ON e.id = (SELECT max(id) FROM events WHERE subject_type = 'batch' AND subject_id = b.msg_id)
-		WHERE b.msg_id IN (SELECT subject_id FROM events WHERE id > ? AND subject_type = 'batch')
+		WHERE b.msg_id IN ` + eventsAfter("batch") + `
 		AND e.to_status IS DISTINCT FROM b.status`, checks[4].format, false},
 	{"refund events", `SELECT r.end_to_end_id, r.status, coalesce(e.to_status, '') FROM refunds r
 		LEFT JOIN events e ON e.id = (SELECT max(id) FROM events WHERE subject_type = 'refund' AND subject_id = r.end_to_end_id)
-		WHERE r.end_to_end_id IN (SELECT subject_id FROM events WHERE id > ? AND subject_type = 'refund')
+		WHERE r.end_to_end_id IN ` + eventsAfter("refund") + `
 		AND e.to_status IS DISTINCT FROM r.status`, checks[5].format, false},
 	checks[6], // open upload attempts
 	{"epochs", `SELECT id, epoch, prev FROM (SELECT id, epoch,
@@ -225,7 +233,7 @@ var sinceChecks = []check{
 		WHERE epoch < prev`, checks[7].format, false},
 	{"file events", `SELECT f.hash, f.outcome, coalesce(e.to_status, '') FROM files f
 		LEFT JOIN events e ON e.id = (SELECT max(id) FROM events WHERE subject_type = 'file' AND subject_id = f.hash)
-		WHERE f.hash IN (SELECT subject_id FROM events WHERE id > ? AND subject_type = 'file')
+		WHERE f.hash IN ` + eventsAfter("file") + `
 		AND e.to_status IS DISTINCT FROM f.outcome`, checks[8].format, false},
 }
 
