@@ -199,9 +199,9 @@ func totalsQuery(cond string) string {
 }
 
 // eventsAfter selects the subjects of type typ of the events after an
-// id (the parameter), read in the events' own order: with
-// "subject_type || ''" SQLite does not read every event of the type by
-// the index of subjects instead.
+// id (the parameter), read in the events' own order: the type is
+// compared after a concatenation with the empty string, so that SQLite
+// does not read every event of the type by the index of subjects instead.
 func eventsAfter(typ string) string {
 	return `(SELECT subject_id FROM events WHERE id > ? AND subject_type || '' = '` + typ + `')`
 }
