@@ -257,7 +257,8 @@ func TestDaemonBatchGauge(t *testing.T) {
 		}
 	}
 	gauge(map[store.BatchStatus]float64{store.BatchSent: 1})
-	if _, err := d.Store().SetBatchStatus(t.Context(), testMsgID, store.BatchReceiptOK, "as another process would"); err != nil {
+	other := e.openStore(t) // as an operator's command, another process, would
+	if _, err := other.SetBatchStatus(t.Context(), testMsgID, store.BatchReceiptOK, "as another process would"); err != nil {
 		t.Fatal(err)
 	}
 	d.countBatches(t.Context())
