@@ -152,6 +152,7 @@ func Rerelease(ctx context.Context, cfg *config.Config, s RereleaseStore, e2es [
 	if err != nil {
 		return store.Batch{}, fmt.Errorf("re-release: %w", err)
 	}
+	defer plan.Close()
 	if !plan.Valid() {
 		var ps []string
 		for _, q := range plan.Problems {
@@ -260,6 +261,7 @@ func Release(ctx context.Context, cfg *config.Config, s ReleaseStore, refs []str
 	if err != nil {
 		return store.Batch{}, fmt.Errorf("release: %w", err)
 	}
+	defer plan.Close()
 	if !plan.Valid() {
 		var ps []string
 		for _, q := range plan.Problems {

@@ -84,6 +84,7 @@ func (d *Daemon) takeBatch(ctx context.Context, cl spool.Claimed, resumed bool) 
 	if err != nil {
 		return err
 	}
+	defer func() { plan.Close() }() // plan may be replaced below
 	log = log.With().Str(obs.FieldBatch, plan.Batch).Logger()
 	for q := range erp.Summarise(plan.Problems) {
 		if q.Warning {
@@ -104,6 +105,7 @@ func (d *Daemon) takeBatch(ctx context.Context, cl spool.Claimed, resumed bool) 
 			return err
 		}
 		if fixed != nil {
+			plan.Close()
 			plan = fixed
 			earlier = nil
 		}
@@ -179,8 +181,12 @@ func (d *Daemon) correction(ctx context.Context, cl spool.Claimed, plan *render.
 	// The account guard checks the corrected refunds as any others: a
 	// corrected account is a changed account.
 	fixed, err := render.SelectedWith(d.cfg, cl.Name, open, d.now(), sel, d.guardOptions(ctx))
-	if err != nil || !fixed.Valid() {
+	if err != nil {
 		return nil, err
+	}
+	if !fixed.Valid() {
+		fixed.Close()
+		return nil, nil
 	}
 	return fixed, nil
 }
@@ -229,7 +235,7 @@ func writeIntent(ctx context.Context, s intentStore, files *atomicfile.Writer, o
 		return store.Batch{}, err
 	}
 	var pain bytes.Buffer
-	if err := plan.Render(open, &pain); err != nil {
+	if err := plan.Render(&pain); err != nil {
 		return store.Batch{}, err
 	}
 	err = files.Write(outbox, name, func(w io.Writer) error { _, err := w.Write(pain.Bytes()); return err })
@@ -381,7 +387,8 @@ func planRefunds(p *render.Plan, open render.Opener) ([]store.Refund, error) {
 		pmtInf[g.Key] = g.PmtInfID
 	}
 	var rs []store.Refund
-	_, err := p.Scan(open, sha256.New(), func(erp.Problem) {}, func(rec erp.Record, t *refund.Transfer) error {
+	h := sha256.New()
+	_, err := p.Scan(open, h, func(erp.Problem) {}, func(rec erp.Record, t *refund.Transfer) error {
 		if t == nil && p.IsLeft(rec.Pos) {
 			return nil
 		}
@@ -402,6 +409,11 @@ func planRefunds(p *render.Plan, open render.Opener) ([]store.Refund, error) {
 		})
 		return nil
 	})
+	if err == nil && [sha256.Size]byte(h.Sum(nil)) != p.Hash {
+		// The document is rendered from what planning read: the refunds
+		// recorded must be of the same bytes.
+		err = render.ErrChanged
+	}
 	if err != nil {
 		return nil, fmt.Errorf("refunds of %s: %w", p.File, err)
 	}

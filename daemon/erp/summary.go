@@ -158,3 +158,78 @@ func thousands(n int) string {
 	}
 	return b.String()
 }
+
+// Summariser is Summarise for problems that come one at a time, while a
+// batch file is read: it yields the same lines as Summarise of every
+// problem it was given, in the same order, but keeps at most limit lines,
+// so that its memory does not grow with the file. The problems of the
+// lines beyond the limit are counted (Unlisted), not kept; so are the
+// later warnings of a group whose first one came after the limit.
+type Summariser struct {
+	limit    int
+	lines    []sumLine
+	groups   map[groupKey]*group
+	unlisted int
+}
+
+// sumLine is one line of a Summariser: a problem, and the group it is the
+// first of (nil for a problem reported on its own).
+type sumLine struct {
+	p Problem
+	g *group
+}
+
+// NewSummariser returns a Summariser that lists at most limit lines.
+func NewSummariser(limit int) *Summariser {
+	return &Summariser{limit: limit, groups: make(map[groupKey]*group)}
+}
+
+// Add takes the next problem, in file order.
+func (s *Summariser) Add(p Problem) {
+	k, ok := keyOf(p)
+	if ok {
+		if g := s.groups[k]; g != nil {
+			if g.done { // its first warning came after the limit
+				s.unlisted++
+				return
+			}
+			g.count++
+			if len(g.where) < maxWhere {
+				g.where = append(g.where, p.Pos)
+			}
+			return
+		}
+	}
+	var g *group
+	if ok && len(s.groups) < maxGroups {
+		g = &group{count: 1, where: []Pos{p.Pos}}
+		s.groups[k] = g
+	}
+	if len(s.lines) >= s.limit {
+		s.unlisted++
+		if g != nil {
+			g.done = true
+		}
+		return
+	}
+	s.lines = append(s.lines, sumLine{p: p, g: g})
+}
+
+// Lines yields the lines that report the problems given so far, as
+// Summarise would, up to the limit.
+func (s *Summariser) Lines() iter.Seq[Summary] {
+	return func(yield func(Summary) bool) {
+		for _, l := range s.lines {
+			sm := Summary{Problem: l.p, Count: 1}
+			if l.g != nil && l.g.count > 1 {
+				sm.Count, sm.Where = l.g.count, l.g.where
+			}
+			if !yield(sm) {
+				return
+			}
+		}
+	}
+}
+
+// Unlisted returns the number of problems that no line reports.
+func (s *Summariser) Unlisted() int { return s.unlisted }

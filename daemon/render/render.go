@@ -1,6 +1,7 @@
 package render
 
 import (
+	"bufio"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -23,9 +24,12 @@ import (
 // problems themselves in the Plan.
 var ErrInvalidBatch = errors.New("invalid batch")
 
-// ErrChanged is returned when a batch file changed between the passes over
-// it.
+// ErrChanged is returned when a batch file changed between two passes
+// over it.
 var ErrChanged = errors.New("batch file changed while it was read")
+
+// ErrClosed is returned by Render for a plan that was closed.
+var ErrClosed = errors.New("plan closed")
 
 // ErrFileTooLarge marks a batch file larger than watch.max_file_size. It is
 // a problem of the file (it is refused whole), found while reading through
@@ -37,23 +41,27 @@ var ErrFileTooLarge = errors.New("batch file larger than the limit")
 type Opener func() (io.ReadCloser, error)
 
 // Plan is a batch file checked against every rule, with what is needed to
-// render its pain.001 in one more pass per payment-information block: the
-// ids and the totals that precede the transactions in the file.
+// render its pain.001 without reading the file again: the ids and the
+// totals that precede the transactions in the document, and the
+// transactions themselves, kept in a temporary file that has no name (so
+// that nothing is left of it however the process ends). Close frees it.
 type Plan struct {
-	File     string
-	Batch    string
-	MsgID    string
-	Created  time.Time
-	Groups   []*Group
-	NbOfTxs  int
-	CtrlSum  pain001.Decimal
-	Problems []erp.Problem // errors and warnings, in file order
+	File    string
+	Batch   string
+	MsgID   string
+	Created time.Time
+	Groups  []*Group
+	NbOfTxs int
+	CtrlSum pain001.Decimal
+	// Problems are the errors and warnings, in file order; none when
+	// Options.Report took them.
+	Problems []erp.Problem
 	Hash     [sha256.Size]byte
 
 	// Left are the refunds of the file left out of the batch (invalid
 	// ones with batches.on_invalid: send-valid, held ones with
 	// batches.account_guard: hold) and those sent with a flag, in file
-	// order.
+	// order. None when Options.Report took the problems.
 	Left []Left
 
 	cfg   *config.Config
@@ -63,6 +71,11 @@ type Plan struct {
 	held  map[erp.Pos]bool // refunds held back: the later passes leave them out too
 	left  map[erp.Pos]bool // refunds left out: held back or invalid
 	fatal bool             // an error of the file, not of a refund that can be left out
+
+	errs    int    // errors among the problems
+	invalid int    // refunds left out as invalid
+	spill   *spill // the transactions to render; nil when there are none, or once closed
+	closed  bool
 }
 
 // Options are what planning a batch needs beyond the configuration.
@@ -71,6 +84,12 @@ type Options struct {
 	// booked refund, for the account guard (batches.account_guard); nil
 	// turns the guard off.
 	LastAccount func(customerID string) (account string, ok bool, err error)
+
+	// Report, when set, takes every problem in file order instead of
+	// Plan.Problems, and Plan.Left is not kept (Invalid still counts):
+	// the plan's memory then does not grow with the batch, for a caller
+	// that only reports the problems (the render command).
+	Report func(erp.Problem)
 }
 
 // LeftKind says why a refund is in Plan.Left.
@@ -132,6 +151,9 @@ type Group struct {
 	Sum      int64 // minor units of Key.Currency
 	Debtor   *refund.DebtorAccount
 	SEPA     bool
+
+	idx      int   // number of the group in the spill file
+	from, to int64 // where its transactions are in the spill file
 }
 
 // Attempt is the attempt number of the message: 0 for a batch as
@@ -148,7 +170,7 @@ func (p *Plan) Attempt() int {
 // errors are all of refunds that are left out (Left), the file as a
 // whole is sound, and at least one refund is sent.
 func (p *Plan) Valid() bool {
-	if !erp.HasErrors(p.Problems) {
+	if p.errs == 0 {
 		return true
 	}
 	return p.partial() && !p.fatal && p.NbOfTxs > 0
@@ -162,14 +184,37 @@ func (p *Plan) partial() bool {
 }
 
 // Invalid returns the number of refunds left out as invalid.
-func (p *Plan) Invalid() int {
-	n := 0
-	for _, l := range p.Left {
-		if l.Kind == LeftInvalid {
-			n++
-		}
+func (p *Plan) Invalid() int { return p.invalid }
+
+// Errors returns the number of errors among the problems.
+func (p *Plan) Errors() int { return p.errs }
+
+// Close frees the transactions kept for Render. A closed plan cannot be
+// rendered; closing it again does nothing.
+func (p *Plan) Close() error {
+	p.closed = true
+	if p.spill == nil {
+		return nil
 	}
-	return n
+	err := p.spill.close()
+	p.spill = nil
+	if err != nil {
+		return fmt.Errorf("close plan of %s: %w", p.File, err)
+	}
+	return nil
+}
+
+// problem records a problem of the batch: in Problems, or to
+// Options.Report.
+func (p *Plan) problem(q erp.Problem) {
+	if !q.Warning {
+		p.errs++
+	}
+	if p.opts.Report != nil {
+		p.opts.Report(q)
+		return
+	}
+	p.Problems = append(p.Problems, q)
 }
 
 // Totals returns the number of refunds and the sum per currency.
@@ -184,7 +229,8 @@ func (p *Plan) Totals() (n int, sums map[refund.Currency]int64) {
 
 // Batch reads the batch file named name once, checks every refund
 // against the configuration and returns the plan. Problems with the file are
-// in the plan, not in the error; the error is for I/O.
+// in the plan, not in the error; the error is for I/O. The caller closes
+// the plan.
 func Batch(c *config.Config, name string, open Opener, now time.Time) (*Plan, error) {
 	return plan(c, name, open, now, nil, Options{})
 }
@@ -214,9 +260,15 @@ func plan(c *config.Config, name string, open Opener, now time.Time, sel *Select
 	// A file of another kind is a problem of the file, not an error: it
 	// would otherwise be tried again for ever.
 	if q, ok := unknownFormat(name); ok {
-		p.Problems = append(p.Problems, q)
+		p.problem(q)
 		return p, nil
 	}
+	ok := false
+	defer func() {
+		if !ok {
+			p.Close()
+		}
+	}()
 	groups := map[refund.GroupKey]*Group{}
 	var total3 int64 // the batch total in thousandths, to keep every sum in range
 	h := sha256.New()
@@ -224,7 +276,7 @@ func plan(c *config.Config, name string, open Opener, now time.Time, sel *Select
 	// it; recent keeps them, for the reason of an invalid refund.
 	var recent []erp.Problem
 	report := func(q erp.Problem) {
-		p.Problems = append(p.Problems, q)
+		p.problem(q)
 		if len(recent) > 0 && recent[0].Pos != q.Pos {
 			recent = recent[:0]
 		}
@@ -234,6 +286,7 @@ func plan(c *config.Config, name string, open Opener, now time.Time, sel *Select
 	if opts.LastAccount == nil {
 		guard = config.GuardOff
 	}
+	var tx pain001.Transaction
 	fileProblems, err := p.Scan(open, h, report, func(rec erp.Record, t *refund.Transfer) error {
 		if p.Batch == "" {
 			p.Batch = rec.Refund.Batch
@@ -254,31 +307,50 @@ func plan(c *config.Config, name string, open Opener, now time.Time, sel *Select
 		k := t.Key()
 		g := groups[k]
 		if g == nil {
-			g = &Group{Key: k, Debtor: t.Debtor, SEPA: t.SEPA}
+			g = &Group{Key: k, Debtor: t.Debtor, SEPA: t.SEPA, idx: len(groups)}
 			groups[k] = g
 		}
 		exp, _ := k.Currency.Exponent()
 		total3 += t.Amount.Minor * pow10(3-exp)
 		if t.Amount.Minor > refund.MaxMinor-g.Sum || total3 > refund.MaxMinor*10 {
-			p.Problems = append(p.Problems, erp.Problem{Pos: rec.Pos, Field: refund.FieldAmount,
+			p.problem(erp.Problem{Pos: rec.Pos, Field: refund.FieldAmount,
 				Msg: fmt.Sprintf("the batch total would exceed %s; split the batch", refund.Amount{Minor: refund.MaxMinor, Currency: "NOK"})})
 			p.fatal = true // a problem of the batch, not of this refund
 			return nil
 		}
 		g.NbOfTxs++
 		g.Sum += t.Amount.Minor
-		return nil
+		if p.fatal || p.errs > 0 && !p.partial() {
+			return nil // nothing will be rendered
+		}
+		if p.spill == nil {
+			sp, err := newSpill()
+			if err != nil {
+				return err
+			}
+			p.spill = sp
+		}
+		release, _ := p.Release(&t.Refund)
+		transaction(&tx, t, release)
+		from, to, err := p.spill.add(g.idx, &tx)
+		if g.NbOfTxs == 1 {
+			g.from = from
+		}
+		g.to = to
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	p.Problems = append(p.Problems, fileProblems...)
-	if erp.HasErrors(fileProblems) {
-		p.fatal = true
+	for _, q := range fileProblems {
+		p.problem(q)
+		if !q.Warning {
+			p.fatal = true
+		}
 	}
 	copy(p.Hash[:], h.Sum(nil))
-	if p.Batch == "" && !erp.HasErrors(p.Problems) {
-		p.Problems = append(p.Problems, erp.Problem{Pos: erp.Pos{File: name}, Msg: "the batch has no refunds"})
+	if p.Batch == "" && p.errs == 0 {
+		p.problem(erp.Problem{Pos: erp.Pos{File: name}, Msg: "the batch has no refunds"})
 	}
 	for _, g := range groups {
 		p.NbOfTxs += g.NbOfTxs
@@ -286,6 +358,11 @@ func plan(c *config.Config, name string, open Opener, now time.Time, sel *Select
 	if !p.Valid() || (p.NbOfTxs == 0 && !p.allHeld()) {
 		p.NbOfTxs = 0
 		return p, nil
+	}
+	if p.spill != nil {
+		if err := p.spill.done(); err != nil {
+			return nil, err
+		}
 	}
 
 	attempt := 0
@@ -306,6 +383,7 @@ func plan(c *config.Config, name string, open Opener, now time.Time, sel *Select
 		sum3 += g.Sum * pow10(3-exp)
 	}
 	p.CtrlSum = pain001.Decimal{Units: sum3 / pow10(3-maxExp), Scale: maxExp}
+	ok = true
 	return p, nil
 }
 
@@ -314,6 +392,7 @@ func plan(c *config.Config, name string, open Opener, now time.Time, sel *Select
 // (a row of another batch, a document twice in the file), which fails
 // the batch.
 func (p *Plan) leaveOut(rec erp.Record, ps []erp.Problem) {
+	p.invalid++
 	var texts []string
 	for _, q := range ps {
 		if q.Warning {
@@ -322,7 +401,12 @@ func (p *Plan) leaveOut(rec erp.Record, ps []erp.Problem) {
 		if wholeBatch(q) {
 			p.fatal = true
 		}
-		texts = append(texts, q.String())
+		if p.opts.Report == nil {
+			texts = append(texts, q.String())
+		}
+	}
+	if p.opts.Report != nil {
+		return
 	}
 	if len(texts) == 0 {
 		// Its errors came before this pass (not seen here) or it was
@@ -367,15 +451,17 @@ func (p *Plan) guard(rec erp.Record, t *refund.Transfer, mode string) error {
 		p.held[rec.Pos] = true
 		p.markLeft(rec.Pos)
 	}
-	p.Left = append(p.Left, l)
-	p.Problems = append(p.Problems, erp.Problem{Pos: rec.Pos, Field: refund.FieldAccount, Msg: msg, Warning: true})
+	if p.opts.Report == nil {
+		p.Left = append(p.Left, l)
+	}
+	p.problem(erp.Problem{Pos: rec.Pos, Field: refund.FieldAccount, Msg: msg, Warning: true})
 	return nil
 }
 
 // allHeld reports whether every refund of a valid file is held back: the
 // batch is recorded without a pain.001, to be released later.
 func (p *Plan) allHeld() bool {
-	return !p.fatal && len(p.held) > 0 && !erp.HasErrors(p.Problems)
+	return !p.fatal && len(p.held) > 0 && p.errs == 0
 }
 
 // IsLeft reports whether the refund at pos was left out of the batch
@@ -512,13 +598,16 @@ func (l *limitedReader) Read(b []byte) (int, error) {
 	return n, err
 }
 
-// Render writes the pain.001 of a valid plan to w, reading the batch file
-// once more per payment-information block. The file must not change after
-// Batch: if it does, Render fails with ErrChanged (and w holds a partial
-// document, so callers write to a temporary file).
-func (p *Plan) Render(open Opener, w io.Writer) error {
+// Render writes the pain.001 of a valid plan to w, from what planning
+// kept: the batch file is not read again. It writes nothing for a plan
+// that is not valid; an error after the first byte (of w, or of reading
+// the temporary file) leaves a partial document in w.
+func (p *Plan) Render(w io.Writer) error {
 	if !p.Valid() {
 		return fmt.Errorf("render %s: %w", p.File, ErrInvalidBatch)
+	}
+	if p.closed || p.spill == nil && len(p.Groups) > 0 {
+		return fmt.Errorf("render %s: %w", p.File, ErrClosed)
 	}
 	c := p.cfg
 	enc := pain001.NewEncoder(w, c.Pain001Version())
@@ -534,26 +623,16 @@ func (p *Plan) Render(open Opener, w io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("render %s: %w", p.File, err)
 	}
+	var r *bufio.Reader
+	if p.spill != nil {
+		r = bufio.NewReaderSize(nil, 64<<10)
+	}
 	for _, g := range p.Groups {
 		if err := enc.PaymentInfo(paymentInfo(c, g)); err != nil {
 			return fmt.Errorf("render %s: %w", p.File, err)
 		}
-		var tx pain001.Transaction
-		h := sha256.New()
-		// This pass finds the problems that planning found already.
-		_, err := p.Scan(open, h, func(erp.Problem) {}, func(_ erp.Record, t *refund.Transfer) error {
-			if t == nil || t.Key() != g.Key {
-				return nil
-			}
-			release, _ := p.Release(&t.Refund)
-			transaction(&tx, t, release)
-			return enc.Transaction(&tx)
-		})
-		if err != nil {
+		if err := p.spill.each(r, g.idx, g.from, g.to, enc.Transaction); err != nil {
 			return fmt.Errorf("render %s: %w", p.File, err)
-		}
-		if [sha256.Size]byte(h.Sum(nil)) != p.Hash {
-			return fmt.Errorf("render %s: %w", p.File, ErrChanged)
 		}
 	}
 	if err := enc.Close(); err != nil {
@@ -610,50 +689,39 @@ func account(t refund.AccountType, number string) pain001.Account {
 	return pain001.Account{Other: number, Scheme: "BBAN"}
 }
 
+// maxListed is the most lines of problems File writes; the rest are
+// counted.
+const maxListed = 10_000
+
 // File validates the batch file at path and writes its pain.001 to
-// out. On invalid input it writes every problem to diag, one per line, and
-// nothing to out, and returns an error wrapping ErrInvalidBatch. The
-// document is rendered into a temporary file first, so out never receives
-// a partial document. Warnings go to diag too, identical ones once (see
-// erp.Summarise).
+// out. On invalid input it writes the problems to diag, one per line, and
+// nothing to out, and returns an error wrapping ErrInvalidBatch. The batch
+// is checked whole before the first byte goes to out, so out never
+// receives a document of an invalid batch. Warnings go to diag too,
+// identical ones once (see erp.Summarise); beyond maxListed lines the
+// problems are counted, not listed.
 func File(c *config.Config, path string, now time.Time, out, diag io.Writer) error {
 	open := func() (io.ReadCloser, error) { return os.Open(path) }
-	p, err := Batch(c, path, open, now)
+	sum := erp.NewSummariser(maxListed)
+	p, err := plan(c, path, open, now, nil, Options{Report: sum.Add})
 	if err != nil {
 		return err
 	}
-	for q := range erp.Summarise(p.Problems) {
+	defer p.Close()
+	for q := range sum.Lines() {
 		fmt.Fprintln(diag, q.String())
 	}
+	if n := sum.Unlisted(); n > 0 {
+		fmt.Fprintf(diag, "%s: %d more problem(s) not listed (at most %d lines are)\n", path, n, maxListed)
+	}
 	if !p.Valid() {
-		n := 0
-		for _, q := range p.Problems {
-			if !q.Warning {
-				n++
-			}
-		}
-		fmt.Fprintf(diag, "%s: %d problem(s); nothing rendered\n", path, n)
+		fmt.Fprintf(diag, "%s: %d problem(s); nothing rendered\n", path, p.Errors())
 		return fmt.Errorf("render %s: %w", path, ErrInvalidBatch)
 	}
 	if n := p.Invalid(); n > 0 {
 		fmt.Fprintf(diag, "%s: %d invalid refund(s) left out, %d rendered (batches.on_invalid: send-valid)\n", path, n, p.NbOfTxs)
 	}
-	tmp, err := os.CreateTemp("", "refundd-render-*.xml")
-	if err != nil {
-		return fmt.Errorf("render %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	defer tmp.Close()
-	if err := p.Render(open, tmp); err != nil {
-		return err
-	}
-	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
-		return fmt.Errorf("render %s: %w", path, err)
-	}
-	if _, err := io.Copy(out, tmp); err != nil {
-		return fmt.Errorf("render %s: write output: %w", path, err)
-	}
-	return nil
+	return p.Render(out)
 }
 
 // unknownFormat returns the problem of a batch file whose name is neither

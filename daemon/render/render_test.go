@@ -252,12 +252,17 @@ func quote(s string) string {
 	return s
 }
 
-// TestRenderFileChanged: a batch file that changes between planning and
-// rendering is refused, never rendered from two different contents.
-func TestRenderFileChanged(t *testing.T) {
+// TestRenderFromPlan: Render writes the document of the bytes that
+// planning checked, without opening the batch file again, so a file that
+// changes after planning cannot put unchecked refunds into the document.
+func TestRenderFromPlan(t *testing.T) {
 	c := testutil.Config(t, "")
 	orig, err := os.ReadFile("../testdata/batch-ok.csv")
 	if err != nil {
+		t.Fatal(err)
+	}
+	var want bytes.Buffer
+	if err := render.File(c, "../testdata/batch-ok.csv", now, &want, io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	changed := bytes.Replace(orig, []byte("1 234,50"), []byte("9 234,50"), 1)
@@ -269,11 +274,24 @@ func TestRenderFileChanged(t *testing.T) {
 		}
 		return io.NopCloser(bytes.NewReader(orig)), nil
 	}
-	p, err := render.Batch(c, "batch-ok.csv", open, now)
+	p, err := render.Batch(c, "../testdata/batch-ok.csv", open, now)
 	if err != nil || !p.Valid() {
 		t.Fatalf("plan: %v %v", err, p.Problems)
 	}
-	if err := p.Render(open, io.Discard); !errors.Is(err, render.ErrChanged) {
-		t.Errorf("got %v; want render.ErrChanged", err)
+	var got bytes.Buffer
+	if err := p.Render(&got); err != nil {
+		t.Fatal(err)
+	}
+	if calls != 1 {
+		t.Errorf("the batch file was opened %d times; want once", calls)
+	}
+	if !bytes.Equal(got.Bytes(), want.Bytes()) {
+		t.Errorf("Render differs from render.File:\n%s", got.String())
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Render(io.Discard); !errors.Is(err, render.ErrClosed) {
+		t.Errorf("Render after Close: %v; want render.ErrClosed", err)
 	}
 }

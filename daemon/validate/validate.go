@@ -54,6 +54,7 @@ func batch(c *config.Config, path string, now time.Time) (*Verdict, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer p.Close()
 	r := &Verdict{File: path, Kind: "refund batch (" + strings.ToUpper(strings.TrimPrefix(filepath.Ext(path), ".")) + ")"}
 	for q := range erp.Summarise(p.Problems) {
 		r.Problems = append(r.Problems, q.String())
