@@ -58,6 +58,9 @@ func ParseBBAN(s string) (string, error) {
 	if !ok || check != int(d[10]-'0') {
 		return "", fmt.Errorf("%q: %w (MOD11)", s, ErrCheckDigit)
 	}
+	if len(s) == len(d) {
+		return s, nil // the canonical form already
+	}
 	return string(d[:]), nil
 }
 
@@ -127,21 +130,31 @@ func IsSEPA(country string) bool { return sepa[country] }
 // 97-10 check digits) and returns its electronic form: upper case, no spaces.
 // Spaces and lower case are allowed in the input.
 func ParseIBAN(s string) (string, error) {
-	var b strings.Builder
-	b.Grow(len(s))
+	canonical := true
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == ' ':
-		case c >= 'a' && c <= 'z':
-			b.WriteByte(c - 'a' + 'A')
-		case c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
-			b.WriteByte(c)
-		default:
-			return "", fmt.Errorf("%q: an IBAN has letters and digits only", s)
+		if c := s[i]; !isUpper(c) && !isDigit(c) {
+			canonical = false
+			break
 		}
 	}
-	iban := b.String()
+	iban := s
+	if !canonical {
+		var b strings.Builder
+		b.Grow(len(s))
+		for i := 0; i < len(s); i++ {
+			c := s[i]
+			switch {
+			case c == ' ':
+			case c >= 'a' && c <= 'z':
+				b.WriteByte(c - 'a' + 'A')
+			case c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+				b.WriteByte(c)
+			default:
+				return "", fmt.Errorf("%q: an IBAN has letters and digits only", s)
+			}
+		}
+		iban = b.String()
+	}
 	if len(iban) < 4 || !isUpper(iban[0]) || !isUpper(iban[1]) || !isDigit(iban[2]) || !isDigit(iban[3]) {
 		return "", fmt.Errorf("%q: an IBAN starts with a country code and two check digits", s)
 	}
@@ -215,6 +228,13 @@ func isLetter(c byte) bool { return isUpper(c) || c >= 'a' && c <= 'z' }
 // asciiUpper upper-cases ASCII letters only, so that no other script's
 // letter turns into an ASCII one ("ı" into "I").
 func asciiUpper(s string) string {
+	i := 0
+	for i < len(s) && !(s[i] >= 'a' && s[i] <= 'z') {
+		i++
+	}
+	if i == len(s) {
+		return s
+	}
 	b := []byte(s)
 	for i, c := range b {
 		if c >= 'a' && c <= 'z' {

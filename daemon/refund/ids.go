@@ -15,28 +15,54 @@ var idEncoding = base32.NewEncoding("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567").WithPadd
 
 // digest returns n characters of a hash of parts, in the id alphabet.
 func digest(n int, parts ...string) string {
-	h := sha256.New()
-	for _, p := range parts {
-		h.Write([]byte(p))
-		h.Write([]byte{0})
+	if n <= 8 {
+		return string(appendDigest(nil, n, parts...))
 	}
-	return idEncoding.EncodeToString(h.Sum(nil))[:n]
+	sum := hashParts(parts)
+	return idEncoding.EncodeToString(sum[:])[:n]
+}
+
+// appendDigest appends digest(n, parts...), n at most 8, to b.
+func appendDigest(b []byte, n int, parts ...string) []byte {
+	var out [8]byte
+	sum := hashParts(parts)
+	idEncoding.Encode(out[:], sum[:5]) // 5 bytes are 8 characters
+	return append(b, out[:n]...)
+}
+
+// hashParts returns the SHA-256 of parts, each followed by a zero byte.
+func hashParts(parts []string) [sha256.Size]byte {
+	var buf [128]byte
+	b := buf[:0]
+	for _, p := range parts {
+		b = append(b, p...)
+		b = append(b, 0)
+	}
+	return sha256.Sum256(b)
 }
 
 // safe keeps the letters, digits and single '-' of s, at most n of them, so
 // that an id survives every leg of a payment (no spaces, no slashes). The
 // result neither starts nor ends with '-' and has no "--".
 func safe(s string, n int) string {
-	var b strings.Builder
+	return string(appendSafe(nil, s, n))
+}
+
+// appendSafe appends safe(s, n) to b.
+func appendSafe(b []byte, s string, n int) []byte {
+	start := len(b)
 	var last byte
-	for i := 0; i < len(s) && b.Len() < n; i++ {
+	for i := 0; i < len(s) && len(b)-start < n; i++ {
 		c := s[i]
-		if isUpper(c) || isDigit(c) || c >= 'a' && c <= 'z' || c == '-' && b.Len() > 0 && last != '-' {
-			b.WriteByte(c)
+		if isUpper(c) || isDigit(c) || c >= 'a' && c <= 'z' || c == '-' && len(b) > start && last != '-' {
+			b = append(b, c)
 			last = c
 		}
 	}
-	return strings.TrimRight(b.String(), "-")
+	for len(b) > start && b[len(b)-1] == '-' {
+		b = b[:len(b)-1]
+	}
+	return b
 }
 
 // join joins the non-empty parts of an id with '-'.
@@ -82,11 +108,20 @@ func PmtInfID(msgID string, n int) string {
 // (0 for the first payment, 1, 2, … when an operator re-releases a refund
 // that the bank rejected), never on the batch.
 func EndToEndID(t DocType, refNbr string, release int) string {
-	suffix := ""
-	if release > 0 {
-		suffix = "R" + strconv.Itoa(release)
+	// join(code, safe(refNbr, 17), suffix, digest(…)), in one buffer.
+	var buf [48]byte
+	b := append(buf[:0], t.code()...)
+	n := len(b) + 1
+	if b = appendSafe(append(b, '-'), refNbr, 17); len(b) == n {
+		b = b[:n-1] // nothing of the RefNbr is safe: join leaves it out
 	}
-	return join(t.code(), safe(refNbr, 17), suffix, digest(8, "e2e", string(t), refNbr, strconv.Itoa(release)))
+	if release > 0 {
+		b = append(b, "-R"...)
+		b = strconv.AppendInt(b, int64(release), 10)
+	}
+	b = append(b, '-')
+	b = appendDigest(b, 8, "e2e", string(t), refNbr, strconv.Itoa(release))
+	return string(b)
 }
 
 // IsSafeID reports whether id is a valid identifier for pain.001: 1 to 35

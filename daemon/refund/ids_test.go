@@ -1,9 +1,13 @@
 package refund
 
 import (
+	"bytes"
+	"crypto/sha256"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 const testOrg = "987654325"
@@ -219,5 +223,45 @@ func TestIsSafeID(t *testing.T) {
 				t.Errorf("IsSafeID(%q) = %v; want %v", tt.id, got, tt.want)
 			}
 		})
+	}
+}
+
+// TestEndToEndIDDefinition: EndToEndID, built in one buffer, is its
+// definition: the code, the safe part of the RefNbr, the release and the
+// digest, joined by '-' where not empty; and the short digest is the
+// start of the full one.
+func TestEndToEndIDDefinition(t *testing.T) {
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(2, seed))
+	chars := []byte("aZ09-/ .æ-")
+	refs := []string{"", "-", "--", "/", "ÆØÅ", "R-1", "-R1-", strings.Repeat("A", 40), strings.Repeat("-A", 20)}
+	for range 2000 {
+		b := make([]byte, rng.IntN(30))
+		for i := range b {
+			b[i] = chars[rng.IntN(len(chars))]
+		}
+		refs = append(refs, string(b))
+	}
+	for _, ref := range refs {
+		for _, typ := range []DocType{CreditNote, Prepayment, Payment} {
+			for _, release := range []int{0, 1, 12} {
+				suffix := ""
+				if release > 0 {
+					suffix = "R" + strconv.Itoa(release)
+				}
+				parts := []string{"e2e", string(typ), ref, strconv.Itoa(release)}
+				var h bytes.Buffer
+				for _, p := range parts {
+					h.WriteString(p)
+					h.WriteByte(0)
+				}
+				sum := sha256.Sum256(h.Bytes())
+				want := join(typ.code(), safe(ref, 17), suffix, idEncoding.EncodeToString(sum[:])[:8])
+				if got := EndToEndID(typ, ref, release); got != want {
+					t.Fatalf("EndToEndID(%s, %q, %d) = %q; want %q", typ, ref, release, got, want)
+				}
+			}
+		}
 	}
 }

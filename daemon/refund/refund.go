@@ -21,6 +21,10 @@ const (
 // without spaces: "CreditNote", "Credit Note", "Kreditnota", "Prepayment",
 // "Forskuddsbetaling", "Payment", "Betaling".
 func ParseDocType(s string) (DocType, error) {
+	switch t := DocType(s); t { // as the ERP writes them, without a copy
+	case CreditNote, Prepayment, Payment:
+		return t, nil
+	}
 	switch strings.ToLower(strings.ReplaceAll(strings.TrimSpace(s), " ", "")) {
 	case "creditnote", "kreditnota":
 		return CreditNote, nil
@@ -257,6 +261,9 @@ const MaxToken = 64
 // checkToken refuses invalid UTF-8, control characters and values longer
 // than max characters.
 func checkToken(v string, max int) error {
+	if len(v) <= max && printableASCII(v) {
+		return nil
+	}
 	if !utf8.ValidString(v) {
 		return fmt.Errorf("not valid UTF-8")
 	}
@@ -269,6 +276,17 @@ func checkToken(v string, max int) error {
 		}
 	}
 	return nil
+}
+
+// printableASCII reports whether every byte of v is a printable ASCII
+// character, which is a valid token character.
+func printableASCII(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c < 0x20 || c >= 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 // Domestic reports whether r is a Norwegian domestic payment: a Norwegian

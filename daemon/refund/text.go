@@ -15,12 +15,20 @@ const MaxName = 140
 // isLatin reports whether r is in the basic Latin set that every bank must
 // support: a-z A-Z 0-9 / - ? : ( ) . , ' + and space.
 func isLatin(r rune) bool {
-	switch {
-	case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
-		return true
-	}
-	return strings.ContainsRune("/-?:().,'+ ", r)
+	return r < utf8.RuneSelf && latinByte(byte(r))
 }
+
+// latinSet holds the bytes of the basic Latin set, a bit each.
+var latinSet = func() (set [2]uint64) {
+	for _, c := range []byte("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/-?:().,'+ ") {
+		set[c>>6] |= 1 << (c & 63)
+	}
+	return set
+}()
+
+// latinByte reports whether the byte c, below 0x80, is in the basic Latin
+// set.
+func latinByte(c byte) bool { return latinSet[(c>>6)&1]&(1<<(c&63)) != 0 }
 
 // translit maps the characters that Nordic banks accept for domestic
 // payments only to their spelling in the basic Latin set, for foreign
@@ -55,7 +63,7 @@ func Text(s string, domestic bool, max int) (out, changes string, err error) {
 	if !utf8.ValidString(s) {
 		return "", "", fmt.Errorf("not valid UTF-8")
 	}
-	if latinOnly(s) {
+	if asWritten(s, domestic) {
 		if n := utf8.RuneCountInString(s); n > max {
 			return "", "", fmt.Errorf("%d characters, at most %d allowed (never truncated)", n, max)
 		}
@@ -213,14 +221,25 @@ func Message(prefix, reference string) string {
 	return prefix + " " + reference
 }
 
-// latinOnly reports whether every byte of s is in the basic Latin set, the
-// common case that needs no copy.
-func latinOnly(s string) bool {
-	for i := 0; i < len(s); i++ {
+// asWritten reports whether Text sends s, trimmed and valid UTF-8, as it
+// is: every character is in the basic Latin set, or, in a domestic
+// payment, one of the Nordic letters and signs. This is the common case,
+// which needs no copy.
+func asWritten(s string, domestic bool) bool {
+	for i := 0; i < len(s); {
 		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == ' ' || strings.IndexByte("/-?:().,'+", c) >= 0) {
+		if c < utf8.RuneSelf {
+			if !latinByte(c) {
+				return false
+			}
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if _, nordic := translit[r]; !domestic || !nordic {
 			return false
 		}
+		i += n
 	}
 	return true
 }

@@ -185,7 +185,7 @@ func TestTextTypographic(t *testing.T) {
 	}
 	for _, tt := range tests {
 		for _, domestic := range []bool{true, false} {
-			if !domestic && !latinOnly(tt.want) {
+			if !domestic && !asWritten(tt.want, false) {
 				continue
 			}
 			t.Run(fmt.Sprintf("%s/domestic=%v", tt.name, domestic), func(t *testing.T) {

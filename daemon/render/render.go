@@ -505,6 +505,8 @@ func (p *Plan) Scan(open Opener, h hash.Hash, report func(erp.Problem), fn func(
 		return []erp.Problem{tooLarge(p.File, fi.Size(), limit)}, nil
 	}
 	lr := &limitedReader{r: f, left: limit}
+	var t refund.Transfer // reused: fn does not keep it
+	var ps []refund.Problem
 	problems, err := erp.ScanWith(p.File, io.TeeReader(lr, h), p.scanOptions(), func(rec erp.Record) error {
 		if _, ok := p.Release(&rec.Refund); !ok {
 			return nil
@@ -515,7 +517,7 @@ func (p *Plan) Scan(open Opener, h hash.Hash, report func(erp.Problem), fn func(
 		if erp.HasErrors(rec.Problems) {
 			return fn(rec, nil)
 		}
-		t, ps := p.rules.Check(rec.Refund)
+		t, ps = p.rules.Check(rec.Refund)
 		for _, q := range ps {
 			report(erp.Problem{Pos: rec.Pos, Field: q.Field, Msg: q.Msg, Warning: q.Warning})
 		}

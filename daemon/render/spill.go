@@ -25,7 +25,8 @@ type spill struct {
 	f   *os.File
 	w   *bufio.Writer
 	n   int64  // bytes written
-	buf []byte // one record being encoded
+	buf []byte // the fields of a record being encoded, or one being read
+	rec []byte // a record being encoded
 }
 
 // newSpill makes the spill file in the system's temporary folder.
@@ -60,17 +61,15 @@ func (s *spill) add(group int, tx *pain001.Transaction) (from, to int64, err err
 		b = append(b, v...)
 	}
 	s.buf = b
-	var head [2 * binary.MaxVarintLen64]byte
-	h := binary.AppendUvarint(head[:0], uint64(group))
-	h = binary.AppendUvarint(h, uint64(len(b)))
+	r := binary.AppendUvarint(s.rec[:0], uint64(group))
+	r = binary.AppendUvarint(r, uint64(len(b)))
+	r = append(r, b...)
+	s.rec = r
 	from = s.n
-	if _, err := s.w.Write(h); err != nil {
+	if _, err := s.w.Write(r); err != nil {
 		return 0, 0, fmt.Errorf("spill file: %w", err)
 	}
-	if _, err := s.w.Write(b); err != nil {
-		return 0, 0, fmt.Errorf("spill file: %w", err)
-	}
-	s.n += int64(len(h) + len(b))
+	s.n += int64(len(r))
 	return from, s.n, nil
 }
 
