@@ -44,19 +44,111 @@ func (s *scanner) csv(r io.Reader) error {
 	line, _ := cr.FieldPos(0)
 	cols := s.header(header, line)
 
+	return s.records(cr, header, cols)
+}
+
+// csvChunk is the number of records read ahead in one piece.
+const csvChunk = 256
+
+// csvItem is a record of a CSV file read and parsed, or a problem of the
+// file found between records (when file is true).
+type csvItem struct {
+	pos   Pos
+	r     refund.Refund
+	probs []Problem // the record's; for a problem of the file, that one
+	file  bool
+}
+
+// records reads the records after the header. The reading, the check of
+// the values' encoding and refund.Parse, which need no other record, run
+// ahead in a goroutine, a few chunks of csvChunk records at most; the
+// checks against the earlier records and fn run here, in file order, so
+// the problems and the calls are those of reading in one piece. The
+// goroutine has ended (and read nothing more) when records returns.
+func (s *scanner) records(cr *csv.Reader, header []string, cols []int) error {
+	items := make(chan []csvItem, 2)
+	free := make(chan []csvItem, 4)
+	stop := make(chan struct{})
+	var readErr error // the goroutine's; read once items is closed
+	go func() {
+		defer close(items)
+		readErr = s.readRecords(cr, header, cols, items, free, stop)
+	}()
+	var err error
+	for chunk := range items {
+		for i := 0; i < len(chunk) && err == nil; i++ {
+			it := &chunk[i]
+			if it.file {
+				s.addProblem(it.probs[0])
+				continue
+			}
+			err = s.emitParsed(it.pos, it.r, it.probs)
+		}
+		clear(chunk) // no strings of the file kept alive by a spare chunk
+		select {
+		case free <- chunk[:0]:
+		default:
+		}
+		if err != nil {
+			close(stop)
+			for range items { // until the goroutine has ended
+			}
+			return err
+		}
+	}
+	if readErr != nil {
+		return readErr
+	}
+	s.noRefunds()
+	return nil
+}
+
+// readRecords reads the records of cr and sends them to items in chunks
+// (taken from free when it has one) until the end of the file, an error
+// the reader cannot get past, or stop. It uses s only for what no other
+// code reads or writes meanwhile: the name, the encoding, the count of
+// records and the line of the first Windows-1252 hint.
+func (s *scanner) readRecords(cr *csv.Reader, header []string, cols []int, items, free chan []csvItem, stop chan struct{}) error {
+	var chunk []csvItem
+	send := func() bool {
+		if len(chunk) == 0 {
+			return true
+		}
+		select {
+		case items <- chunk:
+		case <-stop:
+			return false
+		}
+		select {
+		case chunk = <-free:
+		default:
+			chunk = make([]csvItem, 0, csvChunk)
+		}
+		return true
+	}
+	chunk = make([]csvItem, 0, csvChunk)
+	fileProblem := func(p Problem) {
+		chunk = append(chunk, csvItem{pos: p.Pos, probs: []Problem{p}, file: true})
+	}
 	last := cr.InputOffset()
 	for {
+		if len(chunk) >= csvChunk && !send() {
+			return nil
+		}
 		rec, err := cr.Read()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			if !s.syntax(err) {
+			p, ok := s.syntaxProblem(err)
+			if !ok {
+				send()
 				return err
 			}
+			fileProblem(p)
 			s.refunds++
 			if cr.InputOffset() == last {
-				return nil // the reader cannot get past the error
+				break // the reader cannot get past the error
 			}
 			last = cr.InputOffset()
 			continue
@@ -66,7 +158,7 @@ func (s *scanner) csv(r io.Reader) error {
 		line, _ := cr.FieldPos(0)
 		pos := s.at(line)
 		if len(rec) != len(cols) {
-			s.add(pos, "", "%d fields, but the header has %d columns", len(rec), len(cols))
+			fileProblem(Problem{Pos: pos, Msg: fmt.Sprintf("%d fields, but the header has %d columns", len(rec), len(cols))})
 			continue
 		}
 		var f refund.Fields
@@ -94,11 +186,10 @@ func (s *scanner) csv(r io.Reader) error {
 				*field(&f, c) = v
 			}
 		}
-		if err := s.emit(pos, f, extra, 0); err != nil {
-			return err
-		}
+		r, probs := parse(pos, f, extra, 0)
+		chunk = append(chunk, csvItem{pos: pos, r: r, probs: probs})
 	}
-	s.noRefunds()
+	send()
 	return nil
 }
 
@@ -146,16 +237,26 @@ func (s *scanner) header(h []string, line int) []int {
 
 // syntax reports err if it is a CSV syntax error and says whether it was.
 func (s *scanner) syntax(err error) bool {
+	p, ok := s.syntaxProblem(err)
+	if ok {
+		s.addProblem(p)
+	}
+	return ok
+}
+
+// syntaxProblem returns the problem of err if it is a CSV syntax error.
+func (s *scanner) syntaxProblem(err error) (Problem, bool) {
 	var pe *csv.ParseError
 	if !errors.As(err, &pe) {
-		return false
+		return Problem{}, false
 	}
+	p := Problem{Pos: s.at(pe.StartLine)}
 	if pe.Line != pe.StartLine {
-		s.add(s.at(pe.StartLine), "", "CSV syntax: %v (on line %d, column %d, in a record that starts on this line)", pe.Err, pe.Line, pe.Column)
+		p.Msg = fmt.Sprintf("CSV syntax: %v (on line %d, column %d, in a record that starts on this line)", pe.Err, pe.Line, pe.Column)
 	} else {
-		s.add(s.at(pe.StartLine), "", "CSV syntax: %v (column %d)", pe.Err, pe.Column)
+		p.Msg = fmt.Sprintf("CSV syntax: %v (column %d)", pe.Err, pe.Column)
 	}
-	return true
+	return p, true
 }
 
 // invalidUTF8 returns the problem of a value v on line that is not valid

@@ -190,12 +190,30 @@ func (s *scanner) report(warning bool, pos Pos, field, format string, args ...an
 	s.problems = append(s.problems, Problem{Pos: pos, Field: field, Msg: fmt.Sprintf(format, args...), Warning: warning})
 }
 
+// addProblem reports p, a problem of the file as a whole.
+func (s *scanner) addProblem(p Problem) {
+	if len(s.problems) >= maxProblems {
+		s.unlisted++
+		s.unlistedErr = s.unlistedErr || !p.Warning
+		return
+	}
+	s.problems = append(s.problems, p)
+}
+
 // emit validates the fields f of the refund at pos, checks its batch (CSV)
 // and RefNbr against the earlier refunds and hands the record to fn. extra
 // are problems the reader found in the record; the problems of refund.Parse
 // for the fields in drop are left out because the reader has reported them
 // already.
 func (s *scanner) emit(pos Pos, f refund.Fields, extra []Problem, drop fieldSet) error {
+	r, probs := parse(pos, f, extra, drop)
+	return s.emitParsed(pos, r, probs)
+}
+
+// parse is the part of emit that needs no other refund: refund.Parse of
+// f, with its problems positioned after extra, but those of the fields
+// in drop.
+func parse(pos Pos, f refund.Fields, extra []Problem, drop fieldSet) (refund.Refund, []Problem) {
 	r, ps := refund.Parse(f)
 	probs := extra
 	for _, p := range ps {
@@ -204,6 +222,12 @@ func (s *scanner) emit(pos Pos, f refund.Fields, extra []Problem, drop fieldSet)
 		}
 		probs = append(probs, Problem{Pos: pos, Field: p.Field, Msg: p.Msg, Warning: p.Warning})
 	}
+	return r, probs
+}
+
+// emitParsed is the rest of emit, in file order: the checks against the
+// earlier refunds, and fn.
+func (s *scanner) emitParsed(pos Pos, r refund.Refund, probs []Problem) error {
 	if !s.json && r.Batch != "" {
 		switch {
 		case s.batch == "":
