@@ -97,7 +97,7 @@ func (e Encoding) String() string {
 // Windows-1252 or ISO-8859-1 that starts with a UTF-8 byte order mark is
 // refused: it is a UTF-8 file.
 func ScanWith(name string, r io.Reader, opt Options, fn func(Record) error) ([]Problem, error) {
-	s := &scanner{name: name, fn: fn, refs: make(map[string]int)}
+	s := &scanner{name: name, fn: fn, refs: newRefIndex()}
 	var err error
 	switch ext := strings.ToLower(filepath.Ext(name)); ext {
 	case ".csv":
@@ -139,9 +139,9 @@ type scanner struct {
 	json     bool
 	enc      Encoding // of a CSV file; "" for JSON, which is UTF-8
 	fn       func(Record) error
-	problems []Problem      // of the file as a whole, in file order
-	refs     map[string]int // RefNbr → line (CSV) or index (JSON) of its first refund
-	refunds  int            // records seen, readable or not
+	problems []Problem // of the file as a whole, in file order
+	refs     *refIndex // RefNbr → line (CSV) or index (JSON) of its first refund
+	refunds  int       // records seen, readable or not
 	// batch is the batch number of the file: in CSV that of the first
 	// refund that has one, on line batchLine; in JSON the top-level one.
 	batch     string
@@ -241,10 +241,8 @@ func (s *scanner) emitParsed(pos Pos, r refund.Refund, probs []Problem) error {
 		if s.json {
 			n = pos.Index
 		}
-		if first, ok := s.refs[r.RefNbr]; ok {
+		if first, ok := s.refs.add(r.RefNbr, n); ok {
 			s.add(pos, refund.FieldRefNbr, "%q repeats the RefNbr of %s", r.RefNbr, s.where(first))
-		} else {
-			s.refs[strings.Clone(r.RefNbr)] = n
 		}
 	}
 	return s.fn(Record{Pos: pos, Refund: r, Problems: probs})
