@@ -1,37 +1,37 @@
 package erp
 
-import "hash/maphash"
+import (
+	"encoding/binary"
+	"hash/maphash"
+)
 
 // refIndex holds every RefNbr seen in a batch file, with the line (CSV) or
-// index (JSON) of its first refund, to find a RefNbr given twice. The
-// RefNbrs are kept one after another in blocks of bytes and found by a
-// 64-bit hash, so that a file of many refunds costs neither an allocation
-// nor a pointer for the collector per refund, nor copies as it grows; a
-// hash that two RefNbrs share is told apart by their text.
+// index (JSON) of its first refund, to find a RefNbr given twice. It is
+// the one part of reading a file that grows with the file, so it is
+// compact, about 8 bytes per refund beside the RefNbrs themselves, with
+// no allocation and no pointer for the collector per refund: the RefNbrs
+// are kept in a log of records in blocks of bytes, and a hash table with
+// open addressing holds, for each, the record's place and 24 more bits of
+// its hash. Equal bits are told apart by the RefNbrs' text.
 type refIndex struct {
-	seed   maphash.Seed
-	byHash map[uint64]int // hash → the last entry with it
-	blocks [][]refEntry   // of refBlock entries each
-	text   [][]byte       // the RefNbrs, in blocks of at least refText bytes
-	n      int            // entries
+	seed  maphash.Seed
+	slots []uint64 // 0 for none, or the hash's top 24 bits << 40 | place+1
+	n     int      // slots used
+	// log holds the records: the line or index and the length of the
+	// RefNbr (uvarints), then the RefNbr. A place is block<<16 | offset:
+	// a block holds records up to refLogBlock bytes, or one larger record.
+	log [][]byte
 }
 
-// refEntry is one RefNbr of a refIndex.
-type refEntry struct {
-	at     int   // line or index of its first refund
-	next   int   // the previous entry with the same hash, or -1
-	block  int32 // in text
-	off, n int32 // of the RefNbr in its block (a RefNbr is a field of one line)
-}
-
-// The sizes of the blocks of a refIndex.
+// The layout of a refIndex.
 const (
-	refBlock = 4096
-	refText  = 64 << 10
+	refPlaceBits = 40 // the place and the hash's bits in a slot
+	refLogBlock  = 64 << 10
+	refMinSlots  = 1024
 )
 
 func newRefIndex() *refIndex {
-	return &refIndex{seed: maphash.MakeSeed(), byHash: make(map[uint64]int)}
+	return &refIndex{seed: maphash.MakeSeed(), slots: make([]uint64, refMinSlots)}
 }
 
 // add returns the line or index of the first refund with ref, and true,
@@ -42,29 +42,64 @@ func (x *refIndex) add(ref string, at int) (first int, seen bool) {
 
 // addHashed is add of ref whose hash is h.
 func (x *refIndex) addHashed(h uint64, ref string, at int) (first int, seen bool) {
-	last, ok := x.byHash[h]
-	if ok {
-		for i := last; i >= 0; {
-			e := &x.blocks[i/refBlock][i%refBlock]
-			if string(x.text[e.block][e.off:e.off+e.n]) == ref {
-				return e.at, true
-			}
-			i = e.next
+	if x.n >= len(x.slots)/4*3 {
+		x.grow()
+	}
+	tag := h >> refPlaceBits
+	mask := uint64(len(x.slots) - 1)
+	for i := h & mask; ; i = (i + 1) & mask {
+		s := x.slots[i]
+		if s == 0 {
+			x.slots[i] = tag<<refPlaceBits | (x.append(ref, at) + 1)
+			x.n++
+			return 0, false
 		}
-	} else {
-		last = -1
+		if s>>refPlaceBits == tag {
+			if text, at0 := x.record(s&(1<<refPlaceBits-1) - 1); string(text) == ref {
+				return at0, true
+			}
+		}
 	}
-	if len(x.text) == 0 || cap(x.text[len(x.text)-1])-len(x.text[len(x.text)-1]) < len(ref) {
-		x.text = append(x.text, make([]byte, 0, max(refText, len(ref))))
+}
+
+// record returns the RefNbr and the line or index of the record at place.
+func (x *refIndex) record(place uint64) ([]byte, int) {
+	b := x.log[place>>16][place&(1<<16-1):]
+	at, n1 := binary.Uvarint(b)
+	size, n2 := binary.Uvarint(b[n1:])
+	return b[n1+n2 : n1+n2+int(size)], int(at)
+}
+
+// append writes the record of ref at at and returns its place.
+func (x *refIndex) append(ref string, at int) uint64 {
+	need := 2*binary.MaxVarintLen64 + len(ref)
+	last := len(x.log) - 1
+	if last < 0 || cap(x.log[last]) != refLogBlock || refLogBlock-len(x.log[last]) < need {
+		x.log = append(x.log, make([]byte, 0, max(refLogBlock, need)))
+		last++
 	}
-	b := len(x.text) - 1
-	e := refEntry{at: at, next: last, block: int32(b), off: int32(len(x.text[b])), n: int32(len(ref))}
-	x.text[b] = append(x.text[b], ref...)
-	if x.n%refBlock == 0 {
-		x.blocks = append(x.blocks, make([]refEntry, 0, refBlock))
+	b := x.log[last]
+	place := uint64(last)<<16 | uint64(len(b))
+	b = binary.AppendUvarint(b, uint64(at))
+	b = binary.AppendUvarint(b, uint64(len(ref)))
+	x.log[last] = append(b, ref...)
+	return place
+}
+
+// grow doubles the table, hashing the RefNbrs again.
+func (x *refIndex) grow() {
+	slots := make([]uint64, 2*len(x.slots))
+	mask := uint64(len(slots) - 1)
+	for _, s := range x.slots {
+		if s == 0 {
+			continue
+		}
+		text, _ := x.record(s&(1<<refPlaceBits-1) - 1)
+		i := maphash.Bytes(x.seed, text) & mask
+		for slots[i] != 0 {
+			i = (i + 1) & mask
+		}
+		slots[i] = s
 	}
-	x.blocks[len(x.blocks)-1] = append(x.blocks[len(x.blocks)-1], e)
-	x.byHash[h] = x.n
-	x.n++
-	return 0, false
+	x.slots = slots
 }
