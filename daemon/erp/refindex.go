@@ -86,20 +86,24 @@ func (x *refIndex) append(ref string, at int) uint64 {
 	return place
 }
 
-// grow doubles the table, hashing the RefNbrs again.
+// grow doubles the table, hashing the RefNbrs again as they stand in
+// the log, in order.
 func (x *refIndex) grow() {
 	slots := make([]uint64, 2*len(x.slots))
 	mask := uint64(len(slots) - 1)
-	for _, s := range x.slots {
-		if s == 0 {
-			continue
+	for blk, b := range x.log {
+		for off := 0; off < len(b); {
+			_, n1 := binary.Uvarint(b[off:]) // the line
+			size, n2 := binary.Uvarint(b[off+n1:])
+			text := b[off+n1+n2 : off+n1+n2+int(size)]
+			h := maphash.Bytes(x.seed, text)
+			i := h & mask
+			for slots[i] != 0 {
+				i = (i + 1) & mask
+			}
+			slots[i] = h>>refPlaceBits<<refPlaceBits | (uint64(blk)<<16 | uint64(off)) + 1
+			off += n1 + n2 + int(size)
 		}
-		text, _ := x.record(s&(1<<refPlaceBits-1) - 1)
-		i := maphash.Bytes(x.seed, text) & mask
-		for slots[i] != 0 {
-			i = (i + 1) & mask
-		}
-		slots[i] = s
 	}
 	x.slots = slots
 }

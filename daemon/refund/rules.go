@@ -46,6 +46,46 @@ type Rules struct {
 	// ledger has currency gain and loss accounts), so a refund in another
 	// currency than its bank account needs its BaseAmount.
 	CurrencyDifferences bool
+
+	// dates keeps the execution dates Check worked out, by payment date
+	// (and Today and PastDates), so that a batch of many refunds on a few
+	// dates works out each once; at most maxDates of them. Check fills
+	// it: a Rules is used by one goroutine at a time, and its Calendar
+	// is not replaced once Check ran.
+	dates map[dateKey]execDate
+}
+
+// dateKey is what an execution date depends on besides the calendar.
+type dateKey struct {
+	want, today Date
+	policy      DatePolicy
+}
+
+// execDate is what Calendar.ExecutionDate returned for a payment date.
+type execDate struct {
+	exec  Date
+	moved string
+	err   error
+}
+
+// maxDates is the most payment dates a Rules keeps the execution date of.
+const maxDates = 64
+
+// executionDate is rs.Calendar.ExecutionDate of want, Today and
+// PastDates, kept in rs.dates.
+func (rs *Rules) executionDate(want Date) (Date, string, error) {
+	k := dateKey{want, rs.Today, rs.PastDates}
+	if e, ok := rs.dates[k]; ok {
+		return e.exec, e.moved, e.err
+	}
+	exec, moved, err := rs.Calendar.ExecutionDate(want, rs.Today, rs.PastDates)
+	if rs.dates == nil {
+		rs.dates = make(map[dateKey]execDate)
+	}
+	if len(rs.dates) < maxDates {
+		rs.dates[k] = execDate{exec, moved, err}
+	}
+	return exec, moved, err
 }
 
 // Transfer is a refund checked against the rules and ready to be paid.
@@ -105,7 +145,7 @@ func (rs *Rules) Check(r Refund) (Transfer, []Problem) {
 	}
 	p.Message = msg
 
-	exec, moved, err := rs.Calendar.ExecutionDate(r.PaymentDate, rs.Today, rs.PastDates)
+	exec, moved, err := rs.executionDate(r.PaymentDate)
 	if err != nil {
 		bad(FieldPaymentDate, "%v", err)
 	} else if moved != "" {

@@ -354,3 +354,33 @@ func TestGroupKeyCompare(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckKeepsExecutionDates: one Rules checking many refunds gives
+// each the execution date and warning a fresh Rules gives it, for more
+// payment dates than it keeps, again for dates seen before, and after
+// its policy changed.
+func TestCheckKeepsExecutionDates(t *testing.T) {
+	shared := testRules()
+	check := func(rs *Rules, date string) (Date, []Problem) {
+		f := validFields()
+		f.PaymentDate = date
+		tr, ps := rs.Check(mustParse(t, f))
+		return tr.ExecutionDate, ps
+	}
+	var dates []string
+	for i := range 2 * maxDates {
+		dates = append(dates, NewDate(2026, 2, 20).AddDays(i).Time().Format("2006-01-02"))
+	}
+	for round, policy := range []DatePolicy{NextBankingDayPolicy, NextBankingDayPolicy, RejectDate} {
+		shared.PastDates = policy
+		for _, d := range dates {
+			fresh := testRules()
+			fresh.PastDates = policy
+			wantDate, wantPs := check(fresh, d)
+			gotDate, gotPs := check(shared, d)
+			if gotDate != wantDate || !slices.Equal(gotPs, wantPs) {
+				t.Fatalf("round %d, %s, %s: %v %v; want %v %v", round, d, policy, gotDate, gotPs, wantDate, wantPs)
+			}
+		}
+	}
+}
