@@ -20,6 +20,9 @@ func DateOf(t time.Time) Date { y, m, d := t.Date(); return NewDate(y, m, d) }
 
 // ParseDate reads "YYYY-MM-DD" or "DD.MM.YYYY".
 func ParseDate(s string) (Date, error) {
+	if d, ok := parseISODate(s); ok {
+		return d, nil
+	}
 	for _, layout := range []string{"2006-01-02", "02.01.2006"} {
 		if t, err := time.Parse(layout, s); err == nil {
 			return Date{t}, nil
@@ -36,6 +39,27 @@ func (d Date) IsZero() bool { return d.t.IsZero() }
 
 // Before reports whether d is before e.
 func (d Date) Before(e Date) bool { return d.t.Before(e.t) }
+
+// parseISODate reads a valid date "YYYY-MM-DD" as time.Parse does, without
+// its general machinery; ok is false for anything else, which ParseDate
+// then reads (or refuses) with time.Parse.
+func parseISODate(s string) (Date, bool) {
+	if len(s) != 10 || s[4] != '-' || s[7] != '-' || !allDigits(s[:4]) || !allDigits(s[5:7]) || !allDigits(s[8:]) {
+		return Date{}, false
+	}
+	y := int(s[0]-'0')*1000 + int(s[1]-'0')*100 + int(s[2]-'0')*10 + int(s[3]-'0')
+	m := time.Month(int(s[5]-'0')*10 + int(s[6]-'0'))
+	d := int(s[8]-'0')*10 + int(s[9]-'0')
+	if m < time.January || m > time.December || d < 1 || d > daysIn(m, y) {
+		return Date{}, false
+	}
+	return NewDate(y, m, d), true
+}
+
+// daysIn returns the number of days of month m of year y.
+func daysIn(m time.Month, y int) int {
+	return time.Date(y, m+1, 0, 0, 0, 0, 0, time.UTC).Day()
+}
 
 // AddDays returns d moved by n days.
 func (d Date) AddDays(n int) Date { return Date{d.t.AddDate(0, 0, n)} }

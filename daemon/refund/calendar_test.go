@@ -2,6 +2,7 @@ package refund
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -495,5 +496,33 @@ func TestCalendarOutlook(t *testing.T) {
 				t.Errorf("Outlook(%s) = %q; want %q", tt.today, got, tt.want)
 			}
 		})
+	}
+}
+
+// TestParseDateISO: the quick reading of "YYYY-MM-DD" gives what
+// time.Parse gives, for every day of some years and impossible days.
+func TestParseDateISO(t *testing.T) {
+	var inputs []string
+	for _, y := range []int{0, 1900, 2000, 2024, 2026, 2100, 9999} {
+		for m := 0; m <= 13; m++ {
+			for d := 0; d <= 32; d++ {
+				inputs = append(inputs, fmt.Sprintf("%04d-%02d-%02d", y, m, d))
+			}
+		}
+	}
+	inputs = append(inputs, "2026-1-02", "2026-01-2", "2026/01/02", "20260-1-02", "２０２６-01-02", "2026-0a-02", "02.01.2026")
+	for _, s := range inputs {
+		got, gerr := ParseDate(s)
+		var want Date
+		werr := fmt.Errorf("%q is not a date (YYYY-MM-DD or DD.MM.YYYY)", s)
+		for _, layout := range []string{"2006-01-02", "02.01.2006"} {
+			if tm, err := time.Parse(layout, s); err == nil {
+				want, werr = Date{tm}, nil
+				break
+			}
+		}
+		if got != want || fmt.Sprint(gerr) != fmt.Sprint(werr) {
+			t.Errorf("ParseDate(%q) = %v, %v; want %v, %v", s, got, gerr, want, werr)
+		}
 	}
 }

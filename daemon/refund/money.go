@@ -107,16 +107,33 @@ func ParseAmount(s string, c Currency) (Amount, error) {
 		// the ERP should not make; refuse rather than round.
 		return Amount{}, fmt.Errorf("%q: %w (%s has %d)", s, ErrAmountDecimals, c, exp)
 	}
-	frac += strings.Repeat("0", exp-len(frac))
-	all := strings.TrimLeft(digits+frac, "0")
-	if all == "" {
+	// The value of the digits and the decimals padded to exp, and the
+	// number of its digits after leading zeros.
+	var v int64
+	n := 0
+	for _, part := range [2]string{digits, frac} {
+		for i := 0; i < len(part); i++ {
+			if n == 0 && part[i] == '0' {
+				continue
+			}
+			if n++; n > 15 {
+				return Amount{}, fmt.Errorf("%q: %w", s, ErrAmountTooLarge)
+			}
+			v = v*10 + int64(part[i]-'0')
+		}
+	}
+	for range exp - len(frac) {
+		if n > 0 {
+			if n++; n > 15 {
+				return Amount{}, fmt.Errorf("%q: %w", s, ErrAmountTooLarge)
+			}
+			v *= 10
+		}
+	}
+	if n == 0 {
 		return Amount{}, fmt.Errorf("%q: %w", s, ErrAmountNotPos)
 	}
-	if len(all) > 15 {
-		return Amount{}, fmt.Errorf("%q: %w", s, ErrAmountTooLarge)
-	}
-	v, err := strconv.ParseInt(all, 10, 64)
-	if err != nil || v > MaxMinor {
+	if v > MaxMinor {
 		return Amount{}, fmt.Errorf("%q: %w", s, ErrAmountTooLarge)
 	}
 	return Amount{Minor: v, Currency: c}, nil
@@ -128,6 +145,9 @@ func ParseAmount(s string, c Currency) (Amount, error) {
 func groupedDigits(s string) (string, error) {
 	if s == "" {
 		return "", fmt.Errorf("%w: no digits before the separator", ErrAmountSyntax)
+	}
+	if allDigits(s) {
+		return s, nil
 	}
 	var b strings.Builder
 	group, groups := 0, 0
@@ -150,6 +170,16 @@ func groupedDigits(s string) (string, error) {
 		return "", fmt.Errorf("%w: misplaced space", ErrAmountSyntax)
 	}
 	return b.String(), nil
+}
+
+// allDigits reports whether every byte of s is an ASCII digit.
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // String formats a as an ISO 20022 decimal with exactly the currency's

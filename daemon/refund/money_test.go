@@ -2,8 +2,12 @@ package refund
 
 import (
 	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 )
 
@@ -248,4 +252,124 @@ func FuzzParseAmount(f *testing.F) {
 			t.Fatalf("ParseAmount accepted invalid UTF-8 %q; want error", s)
 		}
 	})
+}
+
+// TestParseAmountReference: ParseAmount, which adds up the digits as it
+// reads them, gives what the reading by strings and strconv.ParseInt below
+// gives, value or error, for random amounts around every edge.
+func TestParseAmountReference(t *testing.T) {
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(3, seed))
+	chars := []string{"0", "0", "1", "5", "9", ",", ".", " ", "\u00a0", "+", "-", "x"}
+	var inputs []string
+	for range 20000 {
+		var b strings.Builder
+		for range rng.IntN(22) {
+			b.WriteString(chars[rng.IntN(len(chars))])
+		}
+		inputs = append(inputs, b.String())
+	}
+	inputs = append(inputs, "999999999999,99", "1000000000000,00", "999999999999999", "0000000000000001,00",
+		"0,00", "00", "1 234,50", "12 345 678,9", "1 23,00", "+0,01", "9999999999999,99", "99999999999999,9")
+	for _, in := range inputs {
+		for _, c := range []Currency{"NOK", "JPY", "BHD"} {
+			got, gerr := ParseAmount(in, c)
+			want, werr := parseAmountRef(in, c)
+			if got != want || fmt.Sprint(gerr) != fmt.Sprint(werr) {
+				t.Fatalf("ParseAmount(%q, %s) = %v, %v; want %v, %v", in, c, got, gerr, want, werr)
+			}
+		}
+	}
+}
+
+// parseAmountRef is ParseAmount as it was first written, for
+// TestParseAmountReference.
+func parseAmountRef(s string, c Currency) (Amount, error) {
+	exp, ok := c.Exponent()
+	if !ok {
+		return Amount{}, fmt.Errorf("unknown currency %q", c)
+	}
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return Amount{}, fmt.Errorf("%w: empty", ErrAmountSyntax)
+	}
+	if s[0] == '-' {
+		return Amount{}, fmt.Errorf("%q: %w", s, ErrAmountNotPos)
+	}
+	if s[0] == '+' {
+		s = s[1:]
+	}
+	hasComma, hasDot := strings.Contains(s, ","), strings.Contains(s, ".")
+	if hasComma && hasDot {
+		return Amount{}, fmt.Errorf("%q: %w (use either decimal comma or decimal point, no thousands separator)", s, ErrAmountAmbiguous)
+	}
+	intPart, frac := s, ""
+	if i := strings.IndexAny(s, ",."); i >= 0 {
+		intPart, frac = s[:i], s[i+1:]
+		if strings.ContainsAny(frac, ",.") {
+			return Amount{}, fmt.Errorf("%q: %w (more than one separator)", s, ErrAmountAmbiguous)
+		}
+		if frac == "" {
+			return Amount{}, fmt.Errorf("%q: %w: no digits after the separator", s, ErrAmountSyntax)
+		}
+	}
+	digits, err := groupedDigitsRef(intPart)
+	if err != nil {
+		return Amount{}, fmt.Errorf("%q: %w", s, err)
+	}
+	for i := 0; i < len(frac); i++ {
+		if frac[i] < '0' || frac[i] > '9' {
+			return Amount{}, fmt.Errorf("%q: %w: bad decimals", s, ErrAmountSyntax)
+		}
+	}
+	if len(frac) > exp {
+		// Trailing zeros beyond the exponent are still a precision claim
+		// the ERP should not make; refuse rather than round.
+		return Amount{}, fmt.Errorf("%q: %w (%s has %d)", s, ErrAmountDecimals, c, exp)
+	}
+	frac += strings.Repeat("0", exp-len(frac))
+	all := strings.TrimLeft(digits+frac, "0")
+	if all == "" {
+		return Amount{}, fmt.Errorf("%q: %w", s, ErrAmountNotPos)
+	}
+	if len(all) > 15 {
+		return Amount{}, fmt.Errorf("%q: %w", s, ErrAmountTooLarge)
+	}
+	v, err := strconv.ParseInt(all, 10, 64)
+	if err != nil || v > MaxMinor {
+		return Amount{}, fmt.Errorf("%q: %w", s, ErrAmountTooLarge)
+	}
+	return Amount{Minor: v, Currency: c}, nil
+}
+
+// groupedDigitsRef is groupedDigits as it was first written: the digits of
+// an integer part that may group
+// thousands with spaces: "1 234 567". Groups after the first must have three
+// digits.
+func groupedDigitsRef(s string) (string, error) {
+	if s == "" {
+		return "", fmt.Errorf("%w: no digits before the separator", ErrAmountSyntax)
+	}
+	var b strings.Builder
+	group, groups := 0, 0
+	for _, r := range s {
+		switch {
+		case r >= '0' && r <= '9':
+			b.WriteByte(byte(r))
+			group++
+		case r == ' ' || r == '\u00a0' || r == '\u202f':
+			if group == 0 || (groups == 0 && group > 3) || (groups > 0 && group != 3) {
+				return "", fmt.Errorf("%w: misplaced space", ErrAmountSyntax)
+			}
+			groups++
+			group = 0
+		default:
+			return "", fmt.Errorf("%w: unexpected %q", ErrAmountSyntax, r)
+		}
+	}
+	if groups > 0 && group != 3 {
+		return "", fmt.Errorf("%w: misplaced space", ErrAmountSyntax)
+	}
+	return b.String(), nil
 }
