@@ -28,10 +28,19 @@ const (
 	refPlaceBits = 40 // the place and the hash's bits in a slot
 	refLogBlock  = 64 << 10
 	refMinSlots  = 1024
+	refMaxSlots  = 1 << 20 // 8 MiB to begin with, for a file of 120 MB or more
+	refLineBytes = 160     // a usual line of a batch file, RefNbr and all
 )
 
-func newRefIndex() *refIndex {
-	return &refIndex{seed: maphash.MakeSeed(), slots: make([]uint64, refMinSlots)}
+// newRefIndex returns an empty refIndex for a file of about size bytes
+// (0 when not known), sized for a refund per refLineBytes of it, up to
+// refMaxSlots to begin with, so that it grows seldom.
+func newRefIndex(size int64) *refIndex {
+	n := refMinSlots
+	for n < refMaxSlots && int64(n)/4*3 < size/refLineBytes {
+		n *= 2
+	}
+	return &refIndex{seed: maphash.MakeSeed(), slots: make([]uint64, n)}
 }
 
 // add returns the line or index of the first refund with ref, and true,

@@ -9,7 +9,7 @@ import (
 // refund, also after the table grew and among RefNbrs that share a hash;
 // others are new.
 func TestRefIndex(t *testing.T) {
-	x := newRefIndex()
+	x := newRefIndex(0)
 	for i := range 5000 {
 		if _, seen := x.add(fmt.Sprintf("R%d", i), i+2); seen {
 			t.Fatalf("R%d seen before it was added", i)
@@ -23,7 +23,7 @@ func TestRefIndex(t *testing.T) {
 	// The same hash for different RefNbrs, and a RefNbr that is the start
 	// of another (in a table that does not grow meanwhile: growing hashes
 	// the RefNbrs again).
-	x = newRefIndex()
+	x = newRefIndex(0)
 	for i, ref := range []string{"A", "AB", "", "B", "ABC"} {
 		if _, seen := x.addHashed(42, ref, 100+i); seen {
 			t.Errorf("%q under a shared hash: seen; want new", ref)

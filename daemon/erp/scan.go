@@ -60,6 +60,9 @@ type Options struct {
 	// Encoding is the character encoding of a CSV file; "" is UTF8. A JSON
 	// file is always UTF-8.
 	Encoding Encoding
+	// SizeHint is the size of the file in bytes, 0 when not known: what
+	// the scan keeps of every refund is sized for it to begin with.
+	SizeHint int64
 }
 
 // Encoding is a character encoding of CSV batch files, spelled as the
@@ -97,7 +100,7 @@ func (e Encoding) String() string {
 // Windows-1252 or ISO-8859-1 that starts with a UTF-8 byte order mark is
 // refused: it is a UTF-8 file.
 func ScanWith(name string, r io.Reader, opt Options, fn func(Record) error) ([]Problem, error) {
-	s := &scanner{name: name, fn: fn, refs: newRefIndex()}
+	s := &scanner{name: name, fn: fn, refs: newRefIndex(opt.SizeHint)}
 	var err error
 	switch ext := strings.ToLower(filepath.Ext(name)); ext {
 	case ".csv":

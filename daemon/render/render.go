@@ -90,6 +90,10 @@ type Options struct {
 	// the plan's memory then does not grow with the batch, for a caller
 	// that only reports the problems (the render command).
 	Report func(erp.Problem)
+
+	// noHash leaves Plan.Hash zero: the render command, which reads the
+	// file once, has no use for it.
+	noHash bool
 }
 
 // LeftKind says why a refund is in Plan.Left.
@@ -271,7 +275,10 @@ func plan(c *config.Config, name string, open Opener, now time.Time, sel *Select
 	}()
 	groups := map[refund.GroupKey]*Group{}
 	var total3 int64 // the batch total in thousandths, to keep every sum in range
-	h := sha256.New()
+	var h hash.Hash
+	if !opts.noHash {
+		h = sha256.New()
+	}
 	// The problems of a refund are reported just before fn is called for
 	// it; recent keeps them, for the reason of an invalid refund.
 	var recent []erp.Problem
@@ -348,7 +355,9 @@ func plan(c *config.Config, name string, open Opener, now time.Time, sel *Select
 			p.fatal = true
 		}
 	}
-	copy(p.Hash[:], h.Sum(nil))
+	if h != nil {
+		copy(p.Hash[:], h.Sum(nil))
+	}
 	if p.Batch == "" && p.errs == 0 {
 		p.problem(erp.Problem{Pos: erp.Pos{File: name}, Msg: "the batch has no refunds"})
 	}
@@ -487,10 +496,10 @@ func pow10(n int) int64 {
 	return v
 }
 
-// Scan reads the batch file once, feeding its bytes to h, and calls fn for
-// every refund with the transfer it becomes, or nil when the refund has
-// errors. Problems of refunds go to report; those of the file as a whole
-// are returned.
+// Scan reads the batch file once, feeding its bytes to h (unless nil),
+// and calls fn for every refund with the transfer it becomes, or nil when
+// the refund has errors. Problems of refunds go to report; those of the
+// file as a whole are returned.
 func (p *Plan) Scan(open Opener, h hash.Hash, report func(erp.Problem), fn func(erp.Record, *refund.Transfer) error) ([]erp.Problem, error) {
 	if q, ok := unknownFormat(p.File); ok {
 		return []erp.Problem{q}, nil
@@ -501,13 +510,21 @@ func (p *Plan) Scan(open Opener, h hash.Hash, report func(erp.Problem), fn func(
 	}
 	defer f.Close()
 	limit := p.maxFileSize()
-	if fi, ok := statOf(f); ok && fi.Mode().IsRegular() && fi.Size() > limit {
-		return []erp.Problem{tooLarge(p.File, fi.Size(), limit)}, nil
+	opt := p.scanOptions()
+	if fi, ok := statOf(f); ok && fi.Mode().IsRegular() {
+		if fi.Size() > limit {
+			return []erp.Problem{tooLarge(p.File, fi.Size(), limit)}, nil
+		}
+		opt.SizeHint = fi.Size()
 	}
 	lr := &limitedReader{r: f, left: limit}
+	var in io.Reader = lr
+	if h != nil {
+		in = io.TeeReader(lr, h)
+	}
 	var t refund.Transfer // reused: fn does not keep it
 	var ps []refund.Problem
-	problems, err := erp.ScanWith(p.File, io.TeeReader(lr, h), p.scanOptions(), func(rec erp.Record) error {
+	problems, err := erp.ScanWith(p.File, in, opt, func(rec erp.Record) error {
 		if _, ok := p.Release(&rec.Refund); !ok {
 			return nil
 		}
@@ -705,7 +722,7 @@ const maxListed = 10_000
 func File(c *config.Config, path string, now time.Time, out, diag io.Writer) error {
 	open := func() (io.ReadCloser, error) { return os.Open(path) }
 	sum := erp.NewSummariser(maxListed)
-	p, err := plan(c, path, open, now, nil, Options{Report: sum.Add})
+	p, err := plan(c, path, open, now, nil, Options{Report: sum.Add, noHash: true})
 	if err != nil {
 		return err
 	}
