@@ -3,9 +3,11 @@ package erp
 import (
 	"fmt"
 	"iter"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestSummarise(t *testing.T) {
@@ -257,4 +259,70 @@ func firstDiff(got, want []string) string {
 		}
 	}
 	return fmt.Sprintf("lengths %d and %d", len(got), len(want))
+}
+
+// TestSummariser: problems given one at a time to a Summariser give the
+// lines Summarise gives for all of them, for random mixes of errors,
+// repeated and single warnings, file warnings and more distinct warnings
+// than are grouped; beyond its limit it keeps the first lines and counts
+// the problems of the others.
+func TestSummariser(t *testing.T) {
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(4, seed))
+	lines := func(seq iter.Seq[Summary]) []string {
+		var out []string
+		for s := range seq {
+			out = append(out, s.String())
+		}
+		return out
+	}
+	random := func(n, texts int) []Problem {
+		ps := make([]Problem, n)
+		for i := range ps {
+			p := Problem{Pos: Pos{File: "b.csv", Line: 2 + i}, Field: "PaymentDate", Msg: fmt.Sprintf("text %d", rng.IntN(texts))}
+			switch rng.IntN(6) {
+			case 0:
+				p.Field = "Account" // an error
+			case 1:
+				p.Pos.Line, p.Warning = 0, true // of the file
+			case 2:
+				p.Pos, p.Warning = Pos{File: "b.json", Index: i, JSON: true}, true
+			default:
+				p.Warning = true
+			}
+			ps[i] = p
+		}
+		return ps
+	}
+	for _, tc := range []struct{ n, texts int }{{0, 1}, {1, 1}, {50, 3}, {500, 40}, {5000, 2 * maxGroups}} {
+		ps := random(tc.n, tc.texts)
+		s := NewSummariser(1 << 30)
+		for _, p := range ps {
+			s.Add(p)
+		}
+		if got, want := lines(s.Lines()), lines(Summarise(ps)); !slices.Equal(got, want) || s.Unlisted() != 0 {
+			t.Fatalf("%d problems of %d texts: Summariser gives %d lines, %d unlisted; Summarise %d lines\n%q\n%q",
+				tc.n, tc.texts, len(got), s.Unlisted(), len(want), got[:min(len(got), 5)], want[:min(len(want), 5)])
+		}
+		// With a limit: the first lines, and every problem of the others
+		// counted.
+		const limit = 7
+		s = NewSummariser(limit)
+		for _, p := range ps {
+			s.Add(p)
+		}
+		all := lines(Summarise(ps))
+		got := lines(s.Lines())
+		if len(all) > limit && !slices.Equal(got, all[:limit]) {
+			t.Errorf("%d problems: limited lines %q; want %q", tc.n, got, all[:limit])
+		}
+		listed := 0
+		for sm := range s.Lines() {
+			listed += sm.Count
+		}
+		if listed+s.Unlisted() != tc.n {
+			t.Errorf("%d problems: %d listed and %d unlisted", tc.n, listed, s.Unlisted())
+		}
+	}
 }

@@ -295,3 +295,46 @@ func TestRenderFromPlan(t *testing.T) {
 		t.Errorf("Render after Close: %v; want render.ErrClosed", err)
 	}
 }
+
+// failWriter fails the test at the first byte written to it.
+type failWriter struct{ t *testing.T }
+
+func (w failWriter) Write(b []byte) (int, error) {
+	w.t.Errorf("%d bytes written for an invalid batch: %.60q", len(b), b)
+	return len(b), nil
+}
+
+// TestRenderInvalidWritesNothing: a batch whose only error is in its last
+// line, after thousands of valid refunds (more than any buffer holds),
+// writes not one byte to the destination, also with send-valid when the
+// error is one of the whole batch; the problem is reported.
+func TestRenderInvalidWritesNothing(t *testing.T) {
+	const header = "Batch;DocType;RefNbr;CustomerID;CustomerName;PaymentMethod;AccountType;Account;BIC;Country;Amount;Currency;PaymentDate;CustomerOrderNbr;PaymentRef\n"
+	var b strings.Builder
+	b.WriteString(header)
+	for i := range 5000 {
+		fmt.Fprintf(&b, "B1;CreditNote;R%d;C%d;Kari Nordmann;AUTOPAY;BBAN;86011117947;;;%d,00;;2026-12-0%d;SO-%d;\n", i, i, 1+i, 2+i%3, i)
+	}
+	for _, tc := range []struct{ name, last, onInvalid, want string }{
+		{"bad account", "B1;CreditNote;RX;C1;Kari;AUTOPAY;BBAN;86011117948;;;10,00;;2026-12-02;SO-X;\n", "", ":5002: Account:"},
+		{"RefNbr twice", "B1;CreditNote;R7;C1;Kari;AUTOPAY;BBAN;86011117947;;;10,00;;2026-12-02;SO-X;\n", "send-valid", ":5002: RefNbr: \"R7\" repeats the RefNbr of line 9"},
+		{"another batch", "B2;CreditNote;RY;C1;Kari;AUTOPAY;BBAN;86011117947;;;10,00;;2026-12-02;SO-Y;\n", "send-valid", ":5002: Batch:"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := testutil.Config(t, "")
+			c.Batches.OnInvalid = tc.onInvalid
+			path := filepath.Join(t.TempDir(), "late.csv")
+			if err := os.WriteFile(path, []byte(b.String()+tc.last), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			var diag bytes.Buffer
+			err := render.File(c, path, now, failWriter{t}, &diag)
+			if !errors.Is(err, render.ErrInvalidBatch) {
+				t.Errorf("got %v; want render.ErrInvalidBatch", err)
+			}
+			if !strings.Contains(diag.String(), tc.want) {
+				t.Errorf("diagnostics lack %q:\n%s", tc.want, diag.String())
+			}
+		})
+	}
+}
