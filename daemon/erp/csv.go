@@ -60,11 +60,11 @@ type csvItem struct {
 }
 
 // records reads the records after the header. The reading, the check of
-// the values' encoding and refund.Parse, which need no other record, run
-// ahead in a goroutine, a few chunks of csvChunk records at most; the
-// checks against the earlier records and fn run here, in file order, so
-// the problems and the calls are those of reading in one piece. The
-// goroutine has ended (and read nothing more) when records returns.
+// the values' encoding, refund.Parse and the checks against the earlier
+// records run ahead in a goroutine, a few chunks of csvChunk records at
+// most; fn runs here, and the problems of the file are kept here, in file
+// order, so the problems and the calls are those of reading in one piece.
+// The goroutine has ended (and read nothing more) when records returns.
 func (s *scanner) records(cr *csv.Reader, header []string, cols []int) error {
 	items := make(chan []csvItem, 2)
 	free := make(chan []csvItem, 4)
@@ -82,7 +82,7 @@ func (s *scanner) records(cr *csv.Reader, header []string, cols []int) error {
 				s.addProblem(it.probs[0])
 				continue
 			}
-			err = s.emitParsed(it.pos, it.r, it.probs)
+			err = s.fn(Record{Pos: it.pos, Refund: it.r, Problems: it.probs})
 		}
 		clear(chunk) // no strings of the file kept alive by a spare chunk
 		select {
@@ -105,9 +105,11 @@ func (s *scanner) records(cr *csv.Reader, header []string, cols []int) error {
 
 // readRecords reads the records of cr and sends them to items in chunks
 // (taken from free when it has one) until the end of the file, an error
-// the reader cannot get past, or stop. It uses s only for what no other
-// code reads or writes meanwhile: the name, the encoding, the count of
-// records and the line of the first Windows-1252 hint.
+// the reader cannot get past, or stop; the problems a record has with the
+// records before it come just before it. It uses s only for what no
+// other code reads or writes meanwhile: the name, the encoding, the count
+// of records, the line of the first Windows-1252 hint, the batch and the
+// RefNbrs seen.
 func (s *scanner) readRecords(cr *csv.Reader, header []string, cols []int, items, free chan []csvItem, stop chan struct{}) error {
 	var chunk []csvItem
 	send := func() bool {
@@ -187,6 +189,7 @@ func (s *scanner) readRecords(cr *csv.Reader, header []string, cols []int, items
 			}
 		}
 		r, probs := parse(pos, f, extra, 0)
+		s.against(pos, &r, fileProblem)
 		chunk = append(chunk, csvItem{pos: pos, r: r, probs: probs})
 	}
 	send()

@@ -231,12 +231,21 @@ func parse(pos Pos, f refund.Fields, extra []Problem, drop fieldSet) (refund.Ref
 // emitParsed is the rest of emit, in file order: the checks against the
 // earlier refunds, and fn.
 func (s *scanner) emitParsed(pos Pos, r refund.Refund, probs []Problem) error {
+	s.against(pos, &r, s.addProblem)
+	return s.fn(Record{Pos: pos, Refund: r, Problems: probs})
+}
+
+// against checks r, at pos, against the refunds before it in the file:
+// its batch (CSV) and its RefNbr. Problems, of the file as a whole, go to
+// add.
+func (s *scanner) against(pos Pos, r *refund.Refund, add func(Problem)) {
 	if !s.json && r.Batch != "" {
 		switch {
 		case s.batch == "":
 			s.batch, s.batchLine = strings.Clone(r.Batch), pos.Line
 		case r.Batch != s.batch:
-			s.add(pos, refund.FieldBatch, "%q differs from the batch %q of line %d (a file is one batch)", r.Batch, s.batch, s.batchLine)
+			add(Problem{Pos: pos, Field: refund.FieldBatch,
+				Msg: fmt.Sprintf("%q differs from the batch %q of line %d (a file is one batch)", r.Batch, s.batch, s.batchLine)})
 		}
 	}
 	if r.RefNbr != "" {
@@ -245,10 +254,9 @@ func (s *scanner) emitParsed(pos Pos, r refund.Refund, probs []Problem) error {
 			n = pos.Index
 		}
 		if first, ok := s.refs.add(r.RefNbr, n); ok {
-			s.add(pos, refund.FieldRefNbr, "%q repeats the RefNbr of %s", r.RefNbr, s.where(first))
+			add(Problem{Pos: pos, Field: refund.FieldRefNbr, Msg: fmt.Sprintf("%q repeats the RefNbr of %s", r.RefNbr, s.where(first))})
 		}
 	}
-	return s.fn(Record{Pos: pos, Refund: r, Problems: probs})
 }
 
 // where names the refund on line n (CSV) or at index n (JSON) in a message.
