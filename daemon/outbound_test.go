@@ -3,6 +3,7 @@ package daemon
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -326,5 +327,33 @@ func TestExecutionDateDST(t *testing.T) {
 				t.Errorf("execution date for %s = %s (%q), want %s (moved %v)", tt.want, exec, moved, tt.exec, tt.moved)
 			}
 		})
+	}
+}
+
+// TestPlanRefundsChangedFile: the refunds recorded with a batch are read
+// from the bytes that were checked and rendered: a batch file whose bytes
+// changed after planning (here one amount, still a valid batch) is
+// refused with render.ErrChanged, never recorded with other refunds than
+// its document holds.
+func TestPlanRefundsChangedFile(t *testing.T) {
+	cfg := testutil.Config(t, "001.001.03")
+	orig := readFile(t, "testdata/batch-ok.csv")
+	changed := bytes.Replace(orig, []byte(";99,00;"), []byte(";98,00;"), 1)
+	if bytes.Equal(orig, changed) {
+		t.Fatal("the test batch has no amount 99,00")
+	}
+	content := orig
+	open := func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(content)), nil }
+	p, err := render.Batch(cfg, "batch-ok.csv", open, now)
+	if err != nil || !p.Valid() {
+		t.Fatalf("plan: %v %v", err, p.Problems)
+	}
+	defer p.Close()
+	if _, err := planRefunds(p, open); err != nil {
+		t.Fatalf("refunds of the unchanged file: %v", err)
+	}
+	content = changed
+	if _, err := planRefunds(p, open); !errors.Is(err, render.ErrChanged) {
+		t.Errorf("refunds of the changed file: %v; want render.ErrChanged", err)
 	}
 }
