@@ -434,12 +434,18 @@ func (f *lazyFile) Sync() error {
 			return err
 		}
 		if d := l.j.Dirs[f.name]; d != nil {
+			// The journal forgets the removed names before their shelter
+			// links go: a kill in between must not leave a journal that
+			// restores a name from a link that is gone (the cut empties
+			// the shelter anyway).
 			for _, shelter := range d.Removed {
 				l.renamePaths(shelter, "", false)
-				os.Remove(shelter)
 			}
 			delete(l.j.Dirs, f.name)
 			l.save()
+			for _, shelter := range d.Removed {
+				os.Remove(shelter)
+			}
 		}
 		return nil
 	}
