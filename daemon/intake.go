@@ -135,6 +135,11 @@ func (d *Daemon) prepareIntake(ctx context.Context, cl spool.Claimed) (*intake, 
 	failpoint.Hit(failpoint.BeforeIntent)
 	open := func() (io.ReadCloser, error) { return os.Open(cl.Path) }
 	plan, err := render.Guarded(d.cfg, cl.Name, open, d.now(), d.guardOptions(ctx))
+	if plan != nil {
+		// The plan's spill is read by Render below only; what the group
+		// keeps of the plan (its numbers, problems) stays readable.
+		defer plan.Close()
+	}
 	if err != nil || !plan.Valid() || len(plan.Left) > 0 {
 		return nil, nil // taken alone, which says why
 	}
@@ -146,7 +151,7 @@ func (d *Daemon) prepareIntake(ctx context.Context, cl spool.Claimed) (*intake, 
 		return nil, nil
 	}
 	var pain bytes.Buffer
-	if err := plan.Render(open, &pain); err != nil {
+	if err := plan.Render(&pain); err != nil {
 		return nil, nil
 	}
 	log = log.With().Str(obs.FieldBatch, plan.Batch).Logger()
