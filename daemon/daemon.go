@@ -550,9 +550,17 @@ func (d *Daemon) runConfig(ctx context.Context) error {
 	d.warm(ctx)
 	d.resolveInDoubt(ctx)
 	download := true
+	var freed time.Time
 	for {
 		if err := d.step(ctx, download); err != nil {
 			return err
+		}
+		// An idle daemon needs a few MiB of heap; what the start's checks
+		// of the store or a big batch needed is given back to the system
+		// (a full collection: a few milliseconds, at most twice a minute).
+		if now := time.Now(); now.Sub(freed) >= idleFree {
+			debug.FreeOSMemory()
+			freed = now
 		}
 		if next := d.nextWake(); !next.IsZero() {
 			w.KickAt(next)
@@ -577,6 +585,10 @@ func (d *Daemon) runConfig(ctx context.Context) error {
 		}
 	}
 }
+
+// idleFree is how often at most the daemon gives unused heap back to the
+// system after a step.
+const idleFree = 30 * time.Second
 
 // fileEvent gives a file event to the folder it is of, which tells when
 // the file may be taken.
