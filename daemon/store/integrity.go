@@ -109,12 +109,13 @@ func (s *Store) StartCheck(ctx context.Context) (full bool, err error) {
 	if full {
 		fullAt = now
 	}
-	err = s.write(ctx, func(tx *txn) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO integrity_checked (id, full_at, through_event, at) VALUES (1, ?, ?, ?)
-			ON CONFLICT (id) DO UPDATE SET full_at = excluded.full_at, through_event = excluded.through_event, at = excluded.at`,
-			fullAt, through, now)
-		return err
-	})
+	// The record is bookkeeping of this check, not the state of a refund:
+	// one statement on its own, not a write under the lease, so that a
+	// standby records its start too without waiting on the leader's lease
+	// row (and without a write that the leader's fence would refuse).
+	_, err = s.w.ExecContext(ctx, `INSERT INTO integrity_checked (id, full_at, through_event, at) VALUES (1, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET full_at = excluded.full_at, through_event = excluded.through_event, at = excluded.at`,
+		fullAt, through, now)
 	if err != nil {
 		return full, fmt.Errorf("check store %s: record the check: %w", s.path, err)
 	}
