@@ -118,6 +118,14 @@
 // never grows a file after it was taken; such a writer should use 1 or 2
 // above.
 //
+// The kernel reports a close after writing for any handle opened for
+// writing, not only the writer's: a second process that opens the file
+// for writing and closes it while the writer still holds it open (and
+// the file ends at a record boundary) makes it look complete. Only one
+// program should write into the folder's files. A file that refundd puts
+// back into the folder after it changed while being claimed is never
+// taken early: its own rename back is not a writer's rename-in.
+//
 // # Finding files
 //
 // A Watcher watches the folders (not the files in them) with inotify

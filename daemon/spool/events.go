@@ -96,6 +96,12 @@ func (f *Folder) Note(ev FileEvent) time.Time {
 	case FileClosed, FileMovedIn:
 		if ev.Op == FileMovedIn {
 			h = hint{last: ev.At, moved: true}
+			if f.returned[ev.Name] {
+				// Claim put it back after it changed: refundd's own
+				// rename, not a writer's; still being written, perhaps.
+				delete(f.returned, ev.Name)
+				h = hint{last: ev.At, ended: true, doubt: true}
+			}
 		}
 		h.ended = true
 		if h.doubt {

@@ -1,6 +1,7 @@
 package spool
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -148,4 +149,42 @@ func TestNoteRescanOnly(t *testing.T) {
 	if names := scan(t, f, t0.Add(3*time.Second)); !slices.Equal(names, []string{"refunds.csv"}) {
 		t.Fatalf("at StableFor: %v", names)
 	}
+}
+
+// TestPutBackNotEarly: a file that changed while it was being claimed is
+// put back; the kernel reports that rename as a rename-in, which must not
+// make the file look complete: it waits for StableFor.
+func TestPutBackNotEarly(t *testing.T) {
+	t.Parallel()
+	f := newFolder(t, Config{StableFor: time.Hour})
+	p := filepath.Join(f.Dir(), "slow.csv")
+	writeFile(t, p, "Batch;RefNbr\nB1;CN1\n")
+	f.Note(FileEvent{Dir: f.Dir(), Name: "slow.csv", Op: FileClosed, At: time.Now()})
+	f.afterRename = func(path string) {
+		appendFile(t, path, "B1;CN2\n") // the writer came back, in work/
+	}
+	cs := scanCands(t, f, time.Now().Add(f.closeSettle))
+	if len(cs) != 1 || !cs[0].Early {
+		t.Fatalf("candidates %+v; want slow.csv taken early", cs)
+	}
+	if _, err := f.Claim(cs[0]); !errors.Is(err, ErrSkipped) {
+		t.Fatalf("Claim = %v; want ErrSkipped (put back)", err)
+	}
+	at := time.Now()
+	f.Note(FileEvent{Dir: f.Dir(), Name: "slow.csv", Op: FileMovedIn, At: at}) // the put-back's own rename
+	if got := scanCands(t, f, at.Add(time.Second)); len(got) != 0 {
+		t.Fatalf("taken a second after it was put back: %+v", got)
+	}
+	if got := scanCands(t, f, at.Add(2*time.Hour)); len(got) != 1 {
+		t.Fatalf("not taken after StableFor: %+v", got)
+	}
+}
+
+func scanCands(t *testing.T, f *Folder, now time.Time) []Candidate {
+	t.Helper()
+	cs, err := f.Scan(now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cs
 }

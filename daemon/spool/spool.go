@@ -136,6 +136,7 @@ type Folder struct {
 	waiting   int                    // seen by the last Scan, not yet ready
 	nextCheck time.Time              // when the first of those may be ready
 	hints     map[string]hint        // by name, what the file events told (Note)
+	returned  map[string]bool        // names Claim put back: their rename-in is refundd's own
 
 	// Seams for tests.
 	fsync       func(*os.File) error // (*os.File).Sync
@@ -190,6 +191,7 @@ func Open(cfg Config) (*Folder, error) {
 		now:       cfg.Now,
 		seen:      map[string]observation{},
 		hints:     map[string]hint{},
+		returned:  map[string]bool{},
 		fsync:     (*os.File).Sync,
 	}
 	f.closeSettle = cfg.CloseSettle
@@ -508,7 +510,11 @@ func (f *Folder) removeMarker(name string) error {
 func (f *Folder) putBack(claimed, orig, name string) error {
 	_, err := os.Lstat(orig)
 	if errors.Is(err, fs.ErrNotExist) {
+		// The rename back shows as a rename-in, which would make the file
+		// look complete; it was changing, so it waits for StableFor.
+		f.returned[name] = true
 		if err := os.Rename(claimed, orig); err != nil {
+			delete(f.returned, name)
 			return fmt.Errorf("claim %s: changed while being claimed, and putting it back: %w", orig, err)
 		}
 		if err := f.syncDir(f.dir); err != nil {
