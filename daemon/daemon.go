@@ -84,12 +84,15 @@ type Daemon struct {
 	metrics *obs.Metrics
 	now     func() time.Time
 
-	lock   *lock.Lock
-	store  *store.Store
-	export *spool.Folder
-	inbox  *spool.Folder
-	out    *erp.Writer
-	outbox string
+	lock *lock.Lock
+	// running is the marker file of a run in the state folder, removed
+	// when the store closes cleanly; "" when there is none.
+	running string
+	store   *store.Store
+	export  *spool.Folder
+	inbox   *spool.Folder
+	out     *erp.Writer
+	outbox  string
 
 	files *atomicfile.Writer // writes the outbox and the import folder
 
@@ -208,11 +211,21 @@ func (d *Daemon) open(cfg *config.Config) error {
 		st := d.store.Stats()
 		return obs.StoreStats{FencedWrites: st.FencedWrites, CommitsUnknown: st.CommitsUnknown}
 	})
-	full, err := d.store.StartCheck(ctx)
+	// The marker is there while refundd runs: found at the start, the
+	// last run was stopped without closing (killed, crashed, the power
+	// went), and the store is checked whole, not only what changed.
+	running := filepath.Join(state, runningMarker)
+	_, err = os.Lstat(running)
+	unclean := err == nil
+	full, err := d.store.StartCheck(ctx, unclean)
 	if err != nil {
 		return fmt.Errorf("start: %w", err)
 	}
-	d.log.Debug().Bool("full", full).Msg("state store checked")
+	d.log.Debug().Bool("full", full).Bool("unclean_stop", unclean).Msg("state store checked")
+	if err := markRunning(running); err != nil {
+		return fmt.Errorf("start: %w", err)
+	}
+	d.running = running
 	if !cfg.Postgres() {
 		// One instance, kept one by the lock file: it leads while it
 		// runs, and each run is an epoch of its own.
@@ -319,8 +332,16 @@ func (d *Daemon) Close() error {
 		d.sftp = nil
 	}
 	if d.store != nil {
-		errs = append(errs, d.store.Close())
+		err := d.store.Close()
+		if err == nil && d.running != "" {
+			// Closed cleanly: the next start need not check everything.
+			if rerr := os.Remove(d.running); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
+				err = rerr
+			}
+		}
+		errs = append(errs, err)
 		d.store = nil
+		d.running = ""
 	}
 	if d.lock != nil {
 		errs = append(errs, d.lock.Release())
@@ -584,6 +605,26 @@ func (d *Daemon) runConfig(ctx context.Context) error {
 			}
 		}
 	}
+}
+
+// runningMarker is the file in the state folder that is there while
+// refundd runs.
+const runningMarker = "running"
+
+// markRunning creates the marker file path, durably: after a power cut
+// the next start must find it.
+func markRunning(path string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("mark running %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("mark running %s: %w", path, err)
+	}
+	if err := fsync.Dir(filepath.Dir(path)); err != nil {
+		return fmt.Errorf("mark running %s: %w", path, err)
+	}
+	return nil
 }
 
 // idleFree is how often at most the daemon gives unused heap back to the

@@ -74,7 +74,9 @@ const FullCheckEvery = 24 * time.Hour
 
 // StartCheck checks the store at start-up, as IntegrityCheck does, but
 // reads the whole store only when the last full check that passed is
-// FullCheckEvery old or older (or there was none): otherwise it checks
+// FullCheckEvery old or older, there was none, or whole is set (the
+// caller's last run did not stop cleanly: a kill or a power cut may have
+// left damage that only the whole check sees): otherwise it checks
 // what changed since the last check that passed (the batches, refunds
 // and files with a later event, their counts, totals and statuses, the
 // open upload attempts and the epochs of the later events), so that a
@@ -84,12 +86,12 @@ const FullCheckEvery = 24 * time.Hour
 // A row changed without an event (which no refundd writes) is found by
 // the next full check, as is damage to the file that SQLite's own
 // structure check sees.
-func (s *Store) StartCheck(ctx context.Context) (full bool, err error) {
+func (s *Store) StartCheck(ctx context.Context, whole bool) (full bool, err error) {
 	var fullAt, at string
 	var since int64
 	err = s.r.QueryRowContext(ctx, `SELECT full_at, through_event, at FROM integrity_checked WHERE id = 1`).Scan(&fullAt, &since, &at)
 	switch {
-	case errors.Is(err, sql.ErrNoRows):
+	case errors.Is(err, sql.ErrNoRows), err == nil && whole:
 		full = true
 	case err != nil:
 		return false, fmt.Errorf("check store %s: read the last check: %w", s.path, err)

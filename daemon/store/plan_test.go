@@ -30,7 +30,7 @@ func TestIdleStepReadsByIndex(t *testing.T) {
 	b, rs := newBatch("B1", 0, 2)
 	mustCreate(t, s, b, rs)
 	mustSetBatch(t, s, b.MsgID, BatchSent)
-	if _, err := s.StartCheck(ctx); err != nil {
+	if _, err := s.StartCheck(ctx, false); err != nil {
 		t.Fatal(err)
 	}
 	var qs []string
@@ -44,7 +44,7 @@ func TestIdleStepReadsByIndex(t *testing.T) {
 		name string
 		read func() error
 	}{
-		{"the start-up check between full ones", func() error { _, err := s.StartCheck(ctx); return err }},
+		{"the start-up check between full ones", func() error { _, err := s.StartCheck(ctx, false); return err }},
 		{"uploads and batches in doubt", func() error { _, err := s.BatchesByStatus(ctx, BatchSending, BatchInDoubt); return err }},
 		{"batches to settle", func() error {
 			_, err := s.BatchesByStatus(ctx, BatchReceived, BatchReceiptOK, BatchAccepted, BatchPartiallyAccepted, BatchPending)

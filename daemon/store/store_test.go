@@ -402,7 +402,7 @@ func TestStartCheck(t *testing.T) {
 			mustCreate(t, s, b1, r1)
 			mustSetBatch(t, s, b1.MsgID, BatchSent)
 			for i, wantFull := range []bool{true, false} {
-				if full, err := s.StartCheck(ctx); err != nil || full != wantFull {
+				if full, err := s.StartCheck(ctx, false); err != nil || full != wantFull {
 					t.Fatalf("check %d: StartCheck() = %v, %v; want %v, nil", i+1, full, err, wantFull)
 				}
 			}
@@ -413,7 +413,7 @@ func TestStartCheck(t *testing.T) {
 				t.Fatal(err)
 			}
 			names := strings.NewReplacer("MSG1", b1.MsgID, "MSG2", b2.MsgID, "E2E1", r1[0].EndToEndID, "E2E2", r2[0].EndToEndID)
-			full, err := s.StartCheck(ctx)
+			full, err := s.StartCheck(ctx, false)
 			if c.want == "" {
 				if err != nil || full {
 					t.Fatalf("StartCheck() = %v, %v; want false, nil (B1 did not change)", full, err)
@@ -425,7 +425,7 @@ func TestStartCheck(t *testing.T) {
 				return
 			}
 			at = at.Add(FullCheckEvery)
-			full, err = s.StartCheck(ctx)
+			full, err = s.StartCheck(ctx, false)
 			if want := names.Replace(c.wantFull); !full || !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), want) {
 				t.Fatalf("a day later: StartCheck() = %v, %v; want true, ErrCorrupt saying %q", full, err, want)
 			}
