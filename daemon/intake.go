@@ -43,7 +43,15 @@ import (
 //   - the archive folder synced: an archived ERP file must not vanish;
 //   - work/ synced after the archiving: an archived file must not come
 //     back to work/ (it would be resumed, and found done, for nothing).
-const intakeGroup = 64
+//
+// A group is recorded once it has intakeGroup files or their pain.001
+// files together reach intakeGroupBytes, whichever comes first: many
+// small batches share the flushes, a few big ones are not all held in
+// memory at once.
+const (
+	intakeGroup      = 128
+	intakeGroupBytes = 16 << 20
+)
 
 // intake is a new batch file ready to be recorded in a group: valid, with
 // every refund in its batch, of a batch number and MsgId that the store
@@ -60,6 +68,7 @@ type intake struct {
 // group.
 type intakes struct {
 	items []intake
+	bytes int // of the items' pain.001 files
 	// hashes, numbers and msgIDs are those of items: a file that shares
 	// one with a file of the group is taken alone once the group is
 	// recorded, which refuses it as it should.
@@ -77,6 +86,7 @@ func (g *intakes) wasRecorded() {
 
 func (g *intakes) reset() {
 	g.items = g.items[:0]
+	g.bytes = 0
 	g.hashes, g.numbers, g.msgIDs = map[string]bool{}, map[string]bool{}, map[string]bool{}
 }
 
@@ -86,6 +96,7 @@ func (g *intakes) clashes(it *intake) bool {
 
 func (g *intakes) add(it intake) {
 	g.items = append(g.items, it)
+	g.bytes += len(it.pain)
 	g.hashes[it.cl.SHA256], g.numbers[it.plan.Batch], g.msgIDs[it.plan.MsgID] = true, true, true
 }
 
@@ -121,7 +132,7 @@ func (d *Daemon) takeOrGroup(ctx context.Context, g *intakes, cl spool.Claimed, 
 		return alone()
 	}
 	g.add(*it)
-	if len(g.items) >= intakeGroup {
+	if len(g.items) >= intakeGroup || g.bytes >= intakeGroupBytes {
 		return d.recordIntakes(ctx, g)
 	}
 	return nil

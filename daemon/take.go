@@ -91,7 +91,7 @@ func (d *Daemon) takeFiles(ctx context.Context, f *spool.Folder, component strin
 }
 
 // claimGroup is the most files claimed together (ClaimAll).
-const claimGroup = 64
+const claimGroup = 128
 
 // errStopRound ends a round of takeFiles without an error.
 var errStopRound = errors.New("no further file this round")
