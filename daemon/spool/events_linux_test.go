@@ -63,21 +63,6 @@ func offered(cs []Candidate, name string) bool {
 	return slices.ContainsFunc(cs, func(c Candidate) bool { return c.Name == name })
 }
 
-func claimNamed(t *testing.T, f *Folder, cs []Candidate, name string) Claimed {
-	t.Helper()
-	for _, c := range cs {
-		if c.Name == name {
-			cl, err := f.Claim(c)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return cl
-		}
-	}
-	t.Fatalf("%s not offered: %v", name, candNames(cs))
-	return Claimed{}
-}
-
 // With StableFor an hour, only the file events can take a file within
 // these tests.
 
@@ -140,16 +125,7 @@ func TestEventsAppendAfterClose(t *testing.T) {
 	)
 	write := func(t *testing.T, path, s string) time.Time {
 		t.Helper()
-		fh, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := fh.WriteString(s); err != nil {
-			t.Fatal(err)
-		}
-		if err := fh.Close(); err != nil {
-			t.Fatal(err)
-		}
+		appendFile(t, path, s)
 		return time.Now()
 	}
 

@@ -434,6 +434,12 @@ func claimName(t *testing.T, f *Folder, name string) Claimed {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return claimNamed(t, f, cs, name)
+}
+
+// claimNamed claims the candidate called name of cs.
+func claimNamed(t *testing.T, f *Folder, cs []Candidate, name string) Claimed {
+	t.Helper()
 	for _, c := range cs {
 		if c.Name == name {
 			cl, err := f.Claim(c)

@@ -19,8 +19,6 @@ type dialect struct {
 	// its arguments) before it is sent: the tests check the plans of the
 	// reads of a view with it.
 	reads atomic.Pointer[func(q string, args []any)]
-	// trace, when set (by tests), is given every statement as written.
-	trace func(q string)
 }
 
 // read tells d.reads of the query q, if it listens.
@@ -32,9 +30,6 @@ func (d *dialect) read(q string, args []any) {
 
 // bind returns q as the engine wants it.
 func (d *dialect) bind(q string) string {
-	if d.trace != nil {
-		d.trace(q)
-	}
 	if !d.pg {
 		return q
 	}

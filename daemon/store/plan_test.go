@@ -34,11 +34,11 @@ func TestIdleStepReadsByIndex(t *testing.T) {
 		t.Fatal(err)
 	}
 	var qs []string
-	s.d.trace = func(q string) {
+	ListenReads(t, s, func(q string, _ []any) {
 		if !slices.Contains(qs, q) {
 			qs = append(qs, q)
 		}
-	}
+	})
 	now := time.Now()
 	reads := []struct {
 		name string

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"refundd/formats"
+	"refundd/formats/internal/field"
 	"refundd/formats/internal/xmlin"
 )
 
@@ -494,7 +495,7 @@ func (p *parser) amount() (Amount, error) {
 		if !formats.ValidCurrency(string(ccy)) {
 			return p.invalid("currency %q is not three capital letters", ccy)
 		}
-		a.Currency = currency(ccy)
+		a.Currency = field.Intern(ccy)
 		b, err := d.TextBytes()
 		if err != nil {
 			return err
@@ -511,24 +512,6 @@ func (p *parser) amount() (Amount, error) {
 		err = p.require(seen, 1, "Amt", names)
 	}
 	return a, err
-}
-
-// currency returns b as a string, without allocating for the currencies
-// of nearly every refund.
-func currency(b []byte) string {
-	switch string(b) {
-	case "NOK":
-		return "NOK"
-	case "EUR":
-		return "EUR"
-	case "SEK":
-		return "SEK"
-	case "DKK":
-		return "DKK"
-	case "USD":
-		return "USD"
-	}
-	return string(b)
 }
 
 // party reads a PartyIdentification: Nm, PstlAdr/Ctry and
