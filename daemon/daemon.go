@@ -315,7 +315,9 @@ func (d *Daemon) configure(cfg *config.Config) error {
 	d.alive.limit.Store(int64(limit))
 	// A new configuration (a fixed host key or login) is tried at once.
 	d.refused, d.retries, d.warmAfter = dialHold{}, map[string]retry{}, time.Time{}
-	d.out = &erp.Writer{Dir: cfg.Paths.Import, Now: d.now, Files: d.files, Postings: erp.Postings{
+	// Each file for the ERP is given its name only while this instance
+	// leads (always, with SQLite); see sweepImport.
+	d.out = &erp.Writer{Dir: cfg.Paths.Import, Now: d.now, Files: d.files, Fence: d.leading, Postings: erp.Postings{
 		Format: cfg.Ledger.Format, Branch: cfg.Ledger.Branch, Ledger: cfg.Ledger.LedgerID, Subaccounts: cfg.Ledger.Subaccounts}}
 	if d.opts.Readiness != nil {
 		d.opts.Readiness.Set("config", nil)
@@ -516,6 +518,9 @@ func (d *Daemon) reload() *config.Config {
 
 // runConfig runs with the current configuration until ctx ends.
 func (d *Daemon) runConfig(ctx context.Context) error {
+	if err := d.sweepImport(); err != nil {
+		return fmt.Errorf("run: %w", err)
+	}
 	w, err := spool.NewWatcher(spool.Options{
 		Dirs:     []string{d.cfg.Paths.Export, d.cfg.Paths.Inbox},
 		Schedule: d.cfg.Watch.Rescan,
@@ -605,6 +610,24 @@ func (d *Daemon) runConfig(ctx context.Context) error {
 			}
 		}
 	}
+}
+
+// sweepImport removes the temporary files of writes for the ERP that did
+// not finish: those of a run that was killed, and, on PostgreSQL, those of
+// an instance that lost its lease and may still be running. This makes the
+// lease a fence for the import folder, which the database cannot guard:
+// the old instance checks its lease after its temporary file exists and
+// before it names it, so either its file was named before this sweep (and
+// is found by its contents, so the same postings are not written again),
+// or its temporary is gone and naming it fails, or its check comes after
+// the takeover and fails. It runs before this instance writes anything.
+func (d *Daemon) sweepImport() error {
+	removed, err := d.out.Sweep()
+	if len(removed) > 0 {
+		d.log.Info().Str(obs.FieldComponent, "import").Strs("removed", removed).
+			Msg("temporary files of unfinished writes for the ERP removed")
+	}
+	return err
 }
 
 // runningMarker is the file in the state folder that is there while

@@ -499,7 +499,7 @@ func failoverCases(t *testing.T) []failoverCase {
 		}},
 		{"split-brain", func(e *failoverEnv, _ *[]string) {
 			for _, point := range []failpoint.Name{failpoint.BeforeUpload, failpoint.BeforeRename, failpoint.BeforeBatchStatus,
-				failpoint.IntentRendered, failpoint.BeforeApply, ""} { // "": SIGSTOP from outside, at a random moment
+				failpoint.IntentRendered, failpoint.DuringLedgerWrite, failpoint.PostingsFenced, failpoint.BeforeApply, ""} { // "": SIGSTOP from outside, at a random moment
 				if err := splitBrain(e, point); err != nil {
 					t.Fatal(err)
 				}

@@ -36,6 +36,15 @@ type Writer struct {
 	FS FS
 	// Perm is the mode of new files before the umask; 0 means DefaultPerm.
 	Perm fs.FileMode
+	// Fence, when set, is called once the temporary file is complete and
+	// before it is given its final name; an error ends the write with
+	// nothing under the final name. A process that may only write while it
+	// holds a lease checks the lease here: the check comes after the
+	// temporary file exists, so that whoever takes the lease over and
+	// removes the temporaries it finds also stops a write that passed its
+	// check just before the takeover (the link of a removed temporary
+	// fails).
+	Fence func() error
 }
 
 // Write writes the file dir/name durably with the contents that fill writes
@@ -157,6 +166,11 @@ func (w *Writer) write(dir, name string, fill func(w io.Writer) error, syncFile,
 	closed = true
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("write %s: close: %w", final, err)
+	}
+	if w.Fence != nil {
+		if err := w.Fence(); err != nil {
+			return fmt.Errorf("write %s: %w", final, err)
+		}
 	}
 	if err := fsys.Link(tmp, final); err != nil {
 		return fmt.Errorf("write %s: %w", final, err)

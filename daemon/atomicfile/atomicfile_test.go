@@ -306,6 +306,41 @@ func TestWriteRealFS(t *testing.T) {
 	assertOnly(t, dir, "status-1.csv")
 }
 
+// TestWriteFence: the fence is asked once the temporary file is complete
+// and before the final name exists; its error ends the write with nothing
+// left, and a temporary removed while the fence runs (by an instance that
+// took a lease over) fails the write too.
+func TestWriteFence(t *testing.T) {
+	errLost := errors.New("lease lost")
+	for _, tc := range []struct {
+		name   string
+		fence  func(dir string) error
+		wantIs error
+	}{
+		{"refused", func(string) error { return errLost }, errLost},
+		{"temporary removed meanwhile", func(dir string) error {
+			tmps, _ := filepath.Glob(filepath.Join(dir, ".f.csv.*.tmp"))
+			if len(tmps) != 1 {
+				return fmt.Errorf("temporaries at the fence: %v, want one", tmps)
+			}
+			if got, _ := os.ReadFile(tmps[0]); string(got) != "complete" {
+				return fmt.Errorf("temporary at the fence holds %q", got)
+			}
+			return os.Remove(tmps[0])
+		}, fs.ErrNotExist},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			w := Writer{Fence: func() error { return tc.fence(dir) }}
+			err := w.Write(dir, "f.csv", fillString("complete"))
+			if !errors.Is(err, tc.wantIs) {
+				t.Fatalf("Write = %v, want %v", err, tc.wantIs)
+			}
+			assertOnly(t, dir)
+		})
+	}
+}
+
 func TestWriteRealFSNeverOverwrites(t *testing.T) {
 	dir := t.TempDir()
 	final := filepath.Join(dir, "f.csv")

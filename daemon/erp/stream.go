@@ -97,6 +97,12 @@ func (s *ExceptionStream) Close() (string, error) {
 		os.Remove(s.f.Name())
 		return name, nil
 	}
+	if s.w.Fence != nil {
+		if err := s.w.Fence(); err != nil {
+			os.Remove(s.f.Name())
+			return "", fmt.Errorf("write exceptions file: %w", err)
+		}
+	}
 	name := KindExceptions + "-" + s.w.stamp() + "-" + id + ".csv"
 	if err := os.Rename(s.f.Name(), filepath.Join(s.w.Dir, name)); err != nil {
 		os.Remove(s.f.Name())

@@ -4,14 +4,20 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/base32"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
 	"refundd/daemon/atomicfile"
 	"refundd/daemon/failpoint"
 	"refundd/daemon/refund"
+	"refundd/internal/fsync"
 )
 
 // The kinds of file written for the ERP; each is the prefix of its files'
@@ -42,6 +48,12 @@ type Writer struct {
 	// Postings is the format of the postings files; the zero value is
 	// refundd's own CSV.
 	Postings Postings
+	// Fence, when set, is called before each file is given its final name
+	// (see atomicfile.Writer.Fence); an error ends the write and nothing is
+	// left under the final name. With Sweep it keeps an instance that lost
+	// its lease from adding a file after the instance that took over has
+	// written its own.
+	Fence func() error
 
 	mu   sync.Mutex
 	last time.Time
@@ -153,9 +165,20 @@ func (w *Writer) write(kind, ext string, n int, enc func(io.Writer) error) (stri
 		return "", fmt.Errorf("encode %s file: %w", kind, err)
 	}
 	name := kind + "-" + w.stamp() + "-" + contentID(buf.Bytes()) + ext
-	files := w.Files
-	if files == nil {
-		files = &atomicfile.Writer{}
+	var files atomicfile.Writer
+	if w.Files != nil {
+		files = *w.Files
+	}
+	files.Fence = func() error {
+		if w.Fence != nil {
+			if err := w.Fence(); err != nil {
+				return err
+			}
+		}
+		if kind == KindPostings {
+			failpoint.Hit(failpoint.PostingsFenced)
+		}
+		return nil
 	}
 	err := files.Write(w.Dir, name, func(f io.Writer) error {
 		data := buf.Bytes()
@@ -170,6 +193,51 @@ func (w *Writer) write(kind, ext string, n int, enc func(io.Writer) error) (stri
 		return "", err
 	}
 	return name, nil
+}
+
+// Sweep removes the temporary files of writes in progress that it finds
+// in the import folder (".postings-….tmp" and the like, of every kind) and
+// returns their names. An instance that takes over from one that lost its
+// lease sweeps before it writes anything: a write of the old instance
+// still under way then ends without a file (its temporary is gone), or,
+// when its Fence check comes after the sweep, is refused; one that ended
+// before the sweep left its file, which the new instance finds by content
+// and does not write again. Sweep must not run while this Writer writes.
+func (w *Writer) Sweep() ([]string, error) {
+	es, err := os.ReadDir(w.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("sweep %s: %w", w.Dir, err)
+	}
+	var removed []string
+	for _, e := range es {
+		if !e.Type().IsRegular() || !tempName(e.Name()) {
+			continue
+		}
+		if err := os.Remove(filepath.Join(w.Dir, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return removed, fmt.Errorf("sweep %s: %w", w.Dir, err)
+		}
+		removed = append(removed, e.Name())
+	}
+	if len(removed) > 0 {
+		if err := fsync.Dir(w.Dir); err != nil {
+			return removed, fmt.Errorf("sweep %s: %w", w.Dir, err)
+		}
+	}
+	return removed, nil
+}
+
+// tempName reports whether name is that of a temporary file of a Writer:
+// a hidden file of one of the kinds, ending in ".tmp".
+func tempName(name string) bool {
+	if !strings.HasPrefix(name, ".") || !strings.HasSuffix(name, ".tmp") {
+		return false
+	}
+	for _, k := range []string{KindStatus, KindPostings, KindMatches, KindExceptions} {
+		if strings.HasPrefix(name[1:], k+"-") {
+			return true
+		}
+	}
+	return false
 }
 
 // stamp returns the time for the next file name, in UTC, later than the

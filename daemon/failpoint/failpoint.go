@@ -81,6 +81,9 @@ const (
 	// DuringLedgerWrite: part of a file for the ERP is in its temporary
 	// file.
 	DuringLedgerWrite Name = "during-ledger-write"
+	// PostingsFenced: a postings file is complete in its temporary file
+	// and the lease was checked; it is not yet under its final name.
+	PostingsFenced Name = "postings-fenced"
 	// AfterLedgerWrite: a file for the ERP is durable under its final
 	// name; the next one (or the store) not yet written.
 	AfterLedgerWrite Name = "after-ledger-write"
@@ -97,7 +100,7 @@ const (
 func Names() []Name {
 	return []Name{BeforeIntent, IntentRendered, AfterIntent, BatchFileFinished, BeforeUpload, AttemptRecorded, DuringUpload,
 		BeforeRename, AfterRemoteRename, BeforeBatchStatus, AfterBatchStatus, AfterDownload, AfterPlace, ReplyClaimed, ReplyParsed,
-		DuringLedgerWrite, AfterLedgerWrite, BeforeApply, AfterApply, InWriteTx}
+		DuringLedgerWrite, PostingsFenced, AfterLedgerWrite, BeforeApply, AfterApply, InWriteTx}
 }
 
 // Mutation names a deliberately broken variant.
