@@ -742,8 +742,9 @@ func fatal(err error) bool {
 
 // countBatches sets the batch gauge from the store's counts by status,
 // which it reads from the status index, not from the batches themselves,
-// and only when the store has a new event: every change of a batch's
-// status records one, whichever process makes it.
+// and the gauge of refunds to re-release, only when the store has a new
+// event: every change of a batch's or refund's status records one,
+// whichever process makes it, and so does a re-release's new batch.
 func (d *Daemon) countBatches(ctx context.Context) {
 	last, err := d.store.LastEvent(ctx)
 	if err != nil {
@@ -762,7 +763,13 @@ func (d *Daemon) countBatches(ctx context.Context) {
 	for _, s := range store.BatchStatuses() {
 		counts[string(s)] = byStatus[s]
 	}
+	toRerelease, err := d.store.ToRerelease(ctx)
+	if err != nil {
+		d.log.Warn().Err(err).Msg("counting refunds to re-release failed")
+		return
+	}
 	d.metrics.SetBatches(counts)
+	d.metrics.SetToRerelease(toRerelease)
 	d.counted = last
 }
 

@@ -81,6 +81,7 @@ type Metrics struct {
 	reloadOK     prometheus.Gauge
 	reloadTime   prometheus.Gauge
 	diskFull     prometheus.Gauge
+	rerelease    *prometheus.GaugeVec
 
 	leader      *prometheus.GaugeVec
 	leaseEpoch  prometheus.Gauge
@@ -118,6 +119,7 @@ type StoreStats struct {
 //	config_last_reload_successful                gauge: 1 if the last configuration (re)load worked
 //	config_last_reload_success_timestamp_seconds gauge: Unix time of the last good (re)load
 //	disk_full                                    gauge: 1 while no new files are taken because a write found the disk full
+//	refunds_to_rerelease{status}                 gauge: refunds the bank rejected or returned that no later batch pays again
 //	leader{company}                              gauge: 1 while this instance leads its company (PostgreSQL store)
 //	lease_epoch                                  gauge: the epoch (fencing token) of the lease this instance holds or last saw
 //	lease_remaining_seconds                      gauge: how long the lease runs without a renewal, at the last renewal
@@ -187,6 +189,10 @@ func NewMetrics() *Metrics {
 			Namespace: ns, Name: "disk_full",
 			Help: "1 while refundd takes no new files because a write found the disk (or the quota) full, else 0.",
 		}),
+		rerelease: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: ns, Name: "refunds_to_rerelease",
+			Help: "Refunds the bank rejected or returned that no later batch pays again, by status (rejected, returned): each needs an operator (fix the account, refundd rerelease).",
+		}, []string{"status"}),
 	}
 	m.leader = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Namespace: ns, Name: "leader",
@@ -251,6 +257,9 @@ func NewMetrics() *Metrics {
 	for _, k := range []string{"invalid", "held", "account-changed"} {
 		m.leftOut.WithLabelValues(k)
 	}
+	for _, st := range []refund.Status{refund.StatusRejected, refund.StatusReturned} {
+		m.rerelease.WithLabelValues(string(st))
+	}
 	for _, a := range []Alarm{AlarmNoStatus, AlarmNoBooking, AlarmNotSent} {
 		m.alarms.WithLabelValues(string(a))
 		m.overdue.WithLabelValues(string(a))
@@ -261,7 +270,7 @@ func NewMetrics() *Metrics {
 		collectors.NewBuildInfoCollector(),
 		m.batches, m.uploads, m.downloads, m.lastUpload, m.lastDownload,
 		m.replies, m.postings, m.exceptions, m.leftOut, m.alarms, m.overdue,
-		m.reloadOK, m.reloadTime, m.diskFull,
+		m.reloadOK, m.reloadTime, m.diskFull, m.rerelease,
 	)
 	return m
 }
@@ -306,6 +315,15 @@ func (m *Metrics) SetBatches(counts map[string]int) {
 	for s, n := range counts {
 		m.batchLabels[s] = true
 		m.batches.WithLabelValues(s).Set(float64(n))
+	}
+}
+
+// SetToRerelease sets the number of refunds the bank rejected
+// (refund.StatusRejected) or returned (refund.StatusReturned) that no
+// later batch pays again; a status missing from counts is set to 0.
+func (m *Metrics) SetToRerelease(counts map[refund.Status]int) {
+	for _, st := range []refund.Status{refund.StatusRejected, refund.StatusReturned} {
+		m.rerelease.WithLabelValues(string(st)).Set(float64(counts[st]))
 	}
 }
 

@@ -55,6 +55,8 @@ func TestMetrics(t *testing.T) {
 			`refundd_last_upload_success_timestamp_seconds 0`,
 			`refundd_last_download_success_timestamp_seconds 0`,
 			`refundd_config_last_reload_successful 0`,
+			`refundd_refunds_to_rerelease{status="rejected"} 0`,
+			`refundd_refunds_to_rerelease{status="returned"} 0`,
 		}, []string{"refundd_batches{", "refundd_exceptions_total{"}},
 		{"uploads", func(m *Metrics) {
 			m.Upload(ResultOK, at)
@@ -113,6 +115,13 @@ func TestMetrics(t *testing.T) {
 			`refundd_batches{status="sent"} 1`,
 			`refundd_batches{status="accepted"} 5`,
 			`refundd_batches{status="in-doubt"} 0`,
+		}, nil},
+		{"refunds to re-release", func(m *Metrics) {
+			m.SetToRerelease(map[refund.Status]int{refund.StatusRejected: 2, refund.StatusReturned: 1})
+			m.SetToRerelease(map[refund.Status]int{refund.StatusRejected: 1})
+		}, []string{
+			`refundd_refunds_to_rerelease{status="rejected"} 1`,
+			`refundd_refunds_to_rerelease{status="returned"} 0`,
 		}, nil},
 		{"config reloads", func(m *Metrics) {
 			m.ConfigLoaded(true, at)

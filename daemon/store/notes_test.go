@@ -132,3 +132,66 @@ func TestLaterRelease(t *testing.T) {
 		t.Error("NextRelease while release 1 is live: no error")
 	}
 }
+
+// TestToRerelease: a refund the bank rejected or returned counts until a
+// later release of its document is recorded; booked refunds, refunds of
+// paid batches and refunds the bank never answered for do not count.
+func TestToRerelease(t *testing.T) {
+	ctx := t.Context()
+	s := openTest(t)
+	want := func(step string, rejected, returned int) {
+		t.Helper()
+		got, err := s.ToRerelease(ctx)
+		if err != nil {
+			t.Fatalf("%s: %v", step, err)
+		}
+		if got[refund.StatusRejected] != rejected || got[refund.StatusReturned] != returned || len(got) > 2 {
+			t.Errorf("%s: ToRerelease() = %v; want rejected %d, returned %d", step, got, rejected, returned)
+		}
+	}
+	set := func(e2e string, to ...refund.Status) {
+		t.Helper()
+		for _, st := range to {
+			if _, err := s.SetRefundStatus(ctx, e2e, st, "AC04", "closed account"); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	want("empty store", 0, 0)
+
+	// Batch X: one refund rejected, one booked and then returned, one booked.
+	x, xs := newBatch("X", 0, 3)
+	mustCreate(t, s, x, xs)
+	mustSetBatch(t, s, x.MsgID, BatchSent)
+	want("sent, no answer", 0, 0)
+	set(xs[0].EndToEndID, refund.StatusRejected)
+	set(xs[1].EndToEndID, refund.StatusAccepted, refund.StatusBooked)
+	set(xs[2].EndToEndID, refund.StatusAccepted, refund.StatusBooked)
+	mustSetBatch(t, s, x.MsgID, BatchPartiallyAccepted)
+	want("one rejected", 1, 0)
+	set(xs[1].EndToEndID, refund.StatusReturned)
+	mustSetBatch(t, s, x.MsgID, BatchSettledWithExceptions)
+	want("one rejected, one returned", 1, 1)
+
+	// Batch P: paid, every refund booked.
+	p, ps := newBatch("P", 0, 1)
+	mustCreate(t, s, p, ps)
+	mustSetBatch(t, s, p.MsgID, BatchSent)
+	set(ps[0].EndToEndID, refund.StatusAccepted, refund.StatusBooked)
+	mustSetBatch(t, s, p.MsgID, BatchPaid)
+	want("a paid batch beside", 1, 1)
+
+	// The operator pays the rejected refund again: release 1, attempt 1 of X.
+	x1, _ := newBatch("X", 1, 0)
+	mustCreate(t, s, x1, []Refund{newRefund(xs[0].DocType, xs[0].RefNbr, 1, xs[0].Amount.Minor)})
+	want("rejected one re-released", 0, 1)
+
+	// The whole batch R is rejected by the bank.
+	r, rs := newBatch("R", 0, 2)
+	mustCreate(t, s, r, rs)
+	mustSetBatch(t, s, r.MsgID, BatchSent)
+	set(rs[0].EndToEndID, refund.StatusRejected)
+	set(rs[1].EndToEndID, refund.StatusRejected)
+	mustSetBatch(t, s, r.MsgID, BatchRejectedByBank)
+	want("a batch rejected by the bank", 2, 1)
+}

@@ -56,6 +56,7 @@ func TestIdleStepReadsByIndex(t *testing.T) {
 		}},
 		{"alarms", func() error { _, err := s.BatchesByStatus(ctx, BatchSent); return err }},
 		{"batch gauge", func() error { _, err := s.LastEvent(ctx); return err }},
+		{"refunds to re-release (gauge)", func() error { _, err := s.ToRerelease(ctx); return err }},
 		{"retention", func() error { _, err := s.Retention(ctx, RetentionCutoff(now, 5, time.UTC)); return err }},
 	}
 	for _, r := range reads {

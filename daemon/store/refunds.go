@@ -136,6 +136,42 @@ func (s *Store) LaterRelease(ctx context.Context, docType refund.DocType, refNbr
 	return n > 0, nil
 }
 
+// ToRerelease returns how many refunds the bank rejected or returned
+// that no later release pays again, by status (refund.StatusRejected,
+// refund.StatusReturned), for the metrics: each waits for an operator
+// (fix the account, re-release). A status without such refunds is
+// absent. Only the batches that can hold one are read, by the batches'
+// status index and the refunds' (msg_id, status) index: not paid or
+// completed ones, whose refunds were all booked or paid again, nor those
+// the bank never saw.
+func (s *Store) ToRerelease(ctx context.Context) (map[refund.Status]int, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT r.status, count(*) FROM batches b
+		JOIN refunds r ON r.msg_id = b.msg_id AND r.status IN (?, ?)
+		WHERE b.status IN (?, ?, ?, ?, ?, ?, ?, ?, ?)
+		AND NOT EXISTS (SELECT 1 FROM refunds l WHERE l.doc_type = r.doc_type AND l.ref_nbr = r.ref_nbr AND l.release_no > r.release_no)
+		GROUP BY r.status`,
+		string(refund.StatusRejected), string(refund.StatusReturned),
+		string(BatchSending), string(BatchSent), string(BatchInDoubt), string(BatchReceiptOK), string(BatchAccepted),
+		string(BatchPartiallyAccepted), string(BatchRejectedByBank), string(BatchPending), string(BatchSettledWithExceptions))
+	if err != nil {
+		return nil, fmt.Errorf("count refunds to re-release: %w", err)
+	}
+	defer rows.Close()
+	counts := map[refund.Status]int{}
+	for rows.Next() {
+		var st string
+		var n int
+		if err := rows.Scan(&st, &n); err != nil {
+			return nil, fmt.Errorf("count refunds to re-release: %w", err)
+		}
+		counts[refund.Status(st)] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("count refunds to re-release: %w", err)
+	}
+	return counts, nil
+}
+
 func (s *Store) nextRelease(ctx context.Context, docType refund.DocType, refNbr string) (int, error) {
 	var next int
 	err := s.read(ctx, func(tx *txn) error {
