@@ -108,3 +108,52 @@ func BenchmarkWrite(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkBatchGauges reads what the batch gauges of a step with a new
+// event read: the counts by status (BatchCounts) and the refunds to
+// re-release (ToRerelease), in a store with 5 batches settled with a
+// rejected refund each and a history of paid batches of 10 refunds, 100
+// or 1 000 of them: ToRerelease reads the open batches by index, so its
+// cost should not grow with the history.
+func BenchmarkBatchGauges(b *testing.B) {
+	onBoth(b, func(b *testing.B, open func(testing.TB) *Store) {
+		for _, paid := range []int{100, 1000} {
+			s := open(b)
+			ctx := b.Context()
+			for i := range paid {
+				batch, rs := newBatch(fmt.Sprintf("PAID%d", i), 0, 10)
+				if err := s.CreateBatch(ctx, batch, rs); err != nil {
+					b.Fatal(err)
+				}
+				mustSetBatch(b, s, batch.MsgID, BatchSent)
+				mustSetBatch(b, s, batch.MsgID, BatchPaid)
+			}
+			for i := range 5 {
+				batch, rs := newBatch(fmt.Sprintf("OPEN%d", i), 0, 2)
+				if err := s.CreateBatch(ctx, batch, rs); err != nil {
+					b.Fatal(err)
+				}
+				mustSetBatch(b, s, batch.MsgID, BatchSent)
+				if _, err := s.SetRefundStatus(ctx, rs[0].EndToEndID, refund.StatusRejected, "AC04", ""); err != nil {
+					b.Fatal(err)
+				}
+				mustSetBatch(b, s, batch.MsgID, BatchPartiallyAccepted)
+			}
+			b.Run(fmt.Sprintf("ToRerelease/paid=%d", paid), func(b *testing.B) {
+				for b.Loop() {
+					c, err := s.ToRerelease(ctx)
+					if err != nil || c[refund.StatusRejected] != 5 {
+						b.Fatalf("ToRerelease() = %v, %v; want 5 rejected", c, err)
+					}
+				}
+			})
+			b.Run(fmt.Sprintf("BatchCounts/paid=%d", paid), func(b *testing.B) {
+				for b.Loop() {
+					if _, err := s.BatchCounts(ctx); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	})
+}
