@@ -225,16 +225,30 @@ func (e *failoverEnv) reap(i int) bool {
 			return true
 		}
 		// Started while PostgreSQL could not be reached (restarting, or
-		// cut off by the proxy): it says so and exits; systemd starts it
-		// again, as the test does.
+		// cut off by the proxy), while opening the store or during the
+		// start's check of it: it says so and exits; systemd starts it
+		// again, as the test does. A check that found the store broken is
+		// no such case.
 		if ee.ExitCode() == exitFailure && strings.Contains(p.log.String(), `"message":"not started"`) &&
-			strings.Contains(p.log.String(), "open store") {
+			(strings.Contains(p.log.String(), "open store") || strings.Contains(p.log.String(), "check store") && pgUnreachable(p.log.String())) {
 			e.startFails++
 			return true
 		}
 	}
 	e.t.Fatalf("instance %s ended (%v); its log:\n%s", e.names[i], p.err, tail(p.log))
 	return true
+}
+
+// pgUnreachable reports whether log holds an error of a connection to
+// PostgreSQL that went away or could not be made: the server shutting
+// down or starting (SQLSTATE 57P01, 57P03), refused, reset or cut.
+func pgUnreachable(log string) bool {
+	for _, s := range []string{"SQLSTATE 57P01", "SQLSTATE 57P03", "connection refused", "connection reset", "unexpected EOF", "conn closed"} {
+		if strings.Contains(log, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // stopAll stops both instances as systemd does (SIGTERM), bounded.
