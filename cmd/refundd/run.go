@@ -45,14 +45,15 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	}
 	defer sess.close()
 	cfg, ctx := sess.cfg, sess.ctx
-	format, terminal := cfg.Log.Format, false
-	if f, ok := stdout.(*os.File); ok && obs.IsTerminal(f) {
-		terminal = true
-		if format == obs.FormatJSON {
+	format, out := cfg.Log.Format, obs.Output{}
+	if f, ok := stdout.(*os.File); ok {
+		// Under systemd: each line with its priority for the journal.
+		out = obs.DetectOutput(f)
+		if out.Terminal && format == obs.FormatJSON {
 			format = obs.FormatAuto // human-readable on a terminal
 		}
 	}
-	log, err := obs.NewLogger(stdout, cfg.Log.Level, format, terminal)
+	log, err := obs.NewLoggerTo(stdout, cfg.Log.Level, format, out)
 	if err != nil {
 		fmt.Fprintf(stderr, "refundd run: %v\n", err)
 		return exitFailure

@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
+	"strings"
+	"syscall"
 	"time"
 
 	"github.com/mattn/go-isatty"
@@ -55,7 +58,26 @@ const (
 // and shows what debug shows. NewLogger changes none of zerolog's
 // package-level settings; w may be written from many goroutines.
 func NewLogger(w io.Writer, level, format string, isTerminal bool) (zerolog.Logger, error) {
-	return newLogger(w, level, format, isTerminal, time.Now)
+	return NewLoggerTo(w, level, format, Output{Terminal: isTerminal})
+}
+
+// Output says what a log's writer is connected to (see DetectOutput).
+type Output struct {
+	// Terminal: a terminal, where "auto" means human-readable lines in
+	// colour.
+	Terminal bool
+	// Journal: systemd-journald's stream socket. Every line then starts
+	// with its level as a syslog priority, "<3>" for an error, "<4>" a
+	// warning, "<6>" info and "<7>" debug (see Priority), which journald
+	// takes off the line and records as the entry's PRIORITY, so that
+	// journalctl -p warning shows warnings and errors only. The rest of
+	// the line, the JSON object, is the entry's MESSAGE unchanged.
+	Journal bool
+}
+
+// NewLoggerTo is NewLogger for a writer connected to out.
+func NewLoggerTo(w io.Writer, level, format string, out Output) (zerolog.Logger, error) {
+	return newLoggerTo(w, level, format, out, time.Now)
 }
 
 // IsTerminal reports whether f is a terminal, for NewLogger's isTerminal.
@@ -64,22 +86,81 @@ func IsTerminal(f *os.File) bool {
 	return isatty.IsTerminal(f.Fd())
 }
 
+// DetectOutput reports what f, the log's file (stdout), is connected to:
+// a terminal, or the journal. systemd sets JOURNAL_STREAM to the device
+// and inode numbers ("dev:ino") of the stream it connects to stdout or
+// stderr with StandardOutput=journal; f is the journal's stream when its
+// own numbers are those, so that output redirected elsewhere by a child of
+// the service (or a shell under it) is not taken for the journal.
+func DetectOutput(f *os.File) Output {
+	return Output{Terminal: IsTerminal(f), Journal: journalStream(f, os.Getenv("JOURNAL_STREAM"))}
+}
+
+// journalStream reports whether f is the stream that the value of
+// JOURNAL_STREAM, env, names.
+func journalStream(f *os.File, env string) bool {
+	devS, inoS, ok := strings.Cut(env, ":")
+	if !ok {
+		return false
+	}
+	dev, err1 := strconv.ParseUint(devS, 10, 64)
+	ino, err2 := strconv.ParseUint(inoS, 10, 64)
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		return false
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	return ok && uint64(st.Dev) == dev && uint64(st.Ino) == ino
+}
+
+// Priority returns the syslog priority of a zerolog level, as the prefix
+// of a line to the journal: "<3>" (err) for error, "<4>" (warning) for
+// warn, "<6>" (info) for info and for lines without a level, "<7>" (debug)
+// for debug and trace, "<2>" (crit) for fatal and "<0>" (emerg) for panic.
+// refundd logs neither fatal nor panic; they are mapped for completeness.
+func Priority(l zerolog.Level) string {
+	switch l {
+	case zerolog.TraceLevel, zerolog.DebugLevel:
+		return "<7>"
+	case zerolog.WarnLevel:
+		return "<4>"
+	case zerolog.ErrorLevel:
+		return "<3>"
+	case zerolog.FatalLevel:
+		return "<2>"
+	case zerolog.PanicLevel:
+		return "<0>"
+	}
+	return "<6>"
+}
+
 func newLogger(w io.Writer, level, format string, isTerminal bool, now func() time.Time) (zerolog.Logger, error) {
+	return newLoggerTo(w, level, format, Output{Terminal: isTerminal}, now)
+}
+
+func newLoggerTo(w io.Writer, level, format string, o Output, now func() time.Time) (zerolog.Logger, error) {
 	lvl, err := parseLevel(level)
 	if err != nil {
 		return zerolog.Nop(), err
 	}
+	json := zerolog.SyncWriter(w)
+	if o.Journal {
+		json = zerolog.SyncWriter(priorityWriter{w: w})
+	}
 	var out io.Writer
 	switch format {
 	case FormatJSON:
-		out = zerolog.SyncWriter(w)
+		out = json
 	case FormatConsole:
-		out = consoleWriter(w, !isTerminal)
+		out = consoleWriter(w, !o.Terminal, o.Journal)
 	case FormatAuto, "":
-		if isTerminal {
-			out = consoleWriter(w, false)
+		if o.Terminal {
+			out = consoleWriter(w, false, o.Journal)
 		} else {
-			out = zerolog.SyncWriter(w)
+			out = json
 		}
 	default:
 		return zerolog.Nop(), fmt.Errorf("new logger: format %q is not json, console or auto", format)
@@ -89,6 +170,26 @@ func newLogger(w io.Writer, level, format string, isTerminal bool, now func() ti
 		Hook(timeHook{now: now}).
 		With().Str(FieldService, Service).
 		Logger(), nil
+}
+
+// priorityWriter writes each line with its level's syslog priority
+// before it, in one write, as the journal's stream protocol reads it.
+type priorityWriter struct{ w io.Writer }
+
+// Write writes p, a line of no known level, at info.
+func (p priorityWriter) Write(b []byte) (int, error) {
+	return p.WriteLevel(zerolog.NoLevel, b)
+}
+
+// WriteLevel writes b after the priority of l.
+func (p priorityWriter) WriteLevel(l zerolog.Level, b []byte) (int, error) {
+	prio := Priority(l)
+	line := make([]byte, 0, len(prio)+len(b))
+	line = append(append(line, prio...), b...)
+	if _, err := p.w.Write(line); err != nil {
+		return 0, err
+	}
+	return len(b), nil
 }
 
 func parseLevel(s string) (zerolog.Level, error) {
@@ -107,14 +208,33 @@ func parseLevel(s string) (zerolog.Level, error) {
 	return zerolog.NoLevel, fmt.Errorf("new logger: level %q is not trace, debug, info, warn or error", s)
 }
 
-func consoleWriter(w io.Writer, noColor bool) io.Writer {
-	return zerolog.SyncWriter(zerolog.ConsoleWriter{
+// consoleWriter writes human-readable lines to w; with journal, each
+// starts with its level's syslog priority (the time follows the level
+// then, as the prefix must open the line).
+func consoleWriter(w io.Writer, noColor, journal bool) io.Writer {
+	cw := zerolog.ConsoleWriter{
 		Out:           w,
 		NoColor:       noColor,
 		TimeFormat:    TimeFormat,
 		TimeLocation:  time.UTC,
 		FieldsExclude: []string{FieldService},
-	})
+	}
+	if journal {
+		cw.PartsOrder = []string{zerolog.LevelFieldName, zerolog.TimestampFieldName, zerolog.MessageFieldName}
+		cw.FormatLevel = func(i any) string {
+			s, _ := i.(string)
+			l, err := zerolog.ParseLevel(s)
+			if err != nil {
+				l = zerolog.NoLevel
+			}
+			name, ok := zerolog.FormattedLevels[l]
+			if !ok {
+				name = "???"
+			}
+			return Priority(l) + name
+		}
+	}
+	return zerolog.SyncWriter(cw)
 }
 
 // timeHook adds the time field in UTC with milliseconds without touching

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -249,4 +251,100 @@ func leaks(a string) []string {
 		out = append(out, digits[i:i+5])
 	}
 	return out
+}
+
+// TestJournalPriorities: with Output.Journal every line starts with the
+// syslog priority of its level, which journald strips, and what is left is
+// the line without it (JSON, or the console line).
+func TestJournalPriorities(t *testing.T) {
+	for _, format := range []string{"json", "console"} {
+		var buf bytes.Buffer
+		l, err := newLoggerTo(&buf, "debug", format, Output{Journal: true}, fixedClock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l.Debug().Msg("d")
+		l.Info().Msg("i")
+		l.Warn().Msg("w")
+		l.Error().Msg("e")
+		l.Log().Msg("none")
+		want := []struct{ prio, level, msg string }{{"7", "debug", "d"}, {"6", "info", "i"}, {"4", "warn", "w"}, {"3", "error", "e"}, {"6", "", "none"}}
+		lines := strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n")
+		if len(lines) != len(want) {
+			t.Fatalf("%s: %d lines, want %d:\n%s", format, len(lines), len(want), buf.String())
+		}
+		for i, line := range lines {
+			prio, rest, ok := journalPrefix(line)
+			if !ok || prio != want[i].prio {
+				t.Errorf("%s: line %q: priority %q, want <%s>", format, line, prio, want[i].prio)
+				continue
+			}
+			if format == "console" {
+				if !strings.HasSuffix(rest, " "+want[i].msg) {
+					t.Errorf("console line %q: want the message %q at its end", line, want[i].msg)
+				}
+				continue
+			}
+			var m struct{ Level, Message string }
+			if err := json.Unmarshal([]byte(rest), &m); err != nil || m.Level != want[i].level || m.Message != want[i].msg {
+				t.Errorf("json line %q without its prefix: %+v %v, want level %q message %q", line, m, err, want[i].level, want[i].msg)
+			}
+		}
+	}
+	// Fatal and panic, which refundd does not log, still map.
+	for l, want := range map[zerolog.Level]string{zerolog.FatalLevel: "<2>", zerolog.PanicLevel: "<0>", zerolog.TraceLevel: "<7>"} {
+		if got := Priority(l); got != want {
+			t.Errorf("Priority(%s) = %s, want %s", l, got, want)
+		}
+	}
+}
+
+// journalPrefix splits a line as journald's stream reader does with
+// SyslogLevelPrefix=yes: "<N>" with N a single digit 0-7 opens the line.
+func journalPrefix(line string) (prio, rest string, ok bool) {
+	if len(line) < 3 || line[0] != '<' || line[2] != '>' || line[1] < '0' || line[1] > '7' {
+		return "", line, false
+	}
+	return line[1:2], line[3:], true
+}
+
+// TestDetectOutputJournal: the journal is detected only when
+// JOURNAL_STREAM names the very file (its device and inode).
+func TestDetectOutputJournal(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	fi, err := w.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := fi.Sys().(*syscall.Stat_t)
+	other, err := os.CreateTemp(t.TempDir(), "other")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	for _, tc := range []struct {
+		name, env string
+		f         *os.File
+		want      bool
+	}{
+		{"matching", fmt.Sprintf("%d:%d", st.Dev, st.Ino), w, true},
+		{"unset", "", w, false},
+		{"another file", fmt.Sprintf("%d:%d", st.Dev, st.Ino), other, false},
+		{"another inode", fmt.Sprintf("%d:%d", st.Dev, st.Ino+1), w, false},
+		{"malformed", "journal", w, false},
+		{"not numbers", "a:b", w, false},
+	} {
+		if got := journalStream(tc.f, tc.env); got != tc.want {
+			t.Errorf("%s: journalStream(%q) = %v, want %v", tc.name, tc.env, got, tc.want)
+		}
+	}
+	t.Setenv("JOURNAL_STREAM", fmt.Sprintf("%d:%d", st.Dev, st.Ino))
+	if o := DetectOutput(w); !o.Journal || o.Terminal {
+		t.Errorf("DetectOutput = %+v, want the journal", o)
+	}
 }
