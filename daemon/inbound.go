@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/rs/zerolog"
 
+	"refundd/daemon/erp"
 	"refundd/daemon/reply"
 
 	"refundd/daemon/failpoint"
@@ -133,20 +136,96 @@ func (d *Daemon) takeReply(ctx context.Context, cl spool.Claimed, resumed bool) 
 			}
 		}
 	}
-	for _, c := range applied.Changes {
-		ev := log.Info().Str(obs.FieldStage, "apply").Str("subject", string(c.Subject)).Str(obs.FieldStatus, c.To).Str("from", c.From)
-		if c.Subject == store.SubjectBatch {
-			ev = ev.Str(obs.FieldMsgID, c.ID)
-		} else {
-			ev = ev.Str(obs.FieldE2E, c.ID)
-		}
-		ev.Msg("status changed")
-	}
-	log.Info().Str(obs.FieldStage, "apply").Str("message", res.Message.String()).Str(obs.FieldMsgID, res.MsgID).
+	sum := logChanges(log, applied.Changes, res.Statuses)
+	ev := log.Info().Str(obs.FieldStage, "apply").Str("message", res.Message.String()).Str(obs.FieldMsgID, res.MsgID).
 		Int("changes", len(applied.Changes)).Int("payments", res.Counts.Payments).Int("returns", res.Counts.Returns).
-		Int("exceptions", res.Counts.Exceptions).Int("duplicates", res.Counts.Duplicates).
-		Strs("written", res.Files.Names()).Str("archived", archived).Msg("reply applied")
+		Int("exceptions", res.Counts.Exceptions).Int("duplicates", res.Counts.Duplicates)
+	if res.OrgnlMsgID != "" {
+		ev = ev.Str("orgnl_msg_id", res.OrgnlMsgID)
+	}
+	sum.add(ev)
+	ev.Strs("written", res.Files.Names()).Str("archived", archived).Msg("reply applied")
 	return nil
+}
+
+// changeSummary is what a reply changed, for its one summary line: the
+// refunds by their new status, and the amounts booked and returned by
+// currency.
+type changeSummary struct {
+	refunds  map[string]int
+	booked   map[refund.Currency]int64
+	returned map[refund.Currency]int64
+}
+
+// add adds the summary to ev: refunds {status: count}, and booked and
+// returned {currency: amount} when there are any.
+func (s changeSummary) add(ev *zerolog.Event) {
+	counts := zerolog.Dict()
+	for _, st := range slices.Sorted(maps.Keys(s.refunds)) {
+		counts = counts.Int(st, s.refunds[st])
+	}
+	ev.Dict("refunds", counts)
+	for name, totals := range map[string]map[refund.Currency]int64{"booked": s.booked, "returned": s.returned} {
+		if len(totals) == 0 {
+			continue
+		}
+		d := zerolog.Dict()
+		for _, c := range slices.Sorted(maps.Keys(totals)) {
+			d = d.Str(string(c), refund.Amount{Minor: totals[c], Currency: c}.String())
+		}
+		ev.Dict(name, d)
+	}
+}
+
+// logChanges logs the status changes a reply made, so that a reply of
+// 10,000 refunds is not 10,000 lines at info: a batch's change at info; a
+// refund that needs someone to act (rejected or returned: fix the account,
+// release it again) at warn, each with its RefNbr, EndToEndId and the
+// bank's reason; every other refund's change at debug. It returns the
+// summary for the reply's one info line.
+func logChanges(log zerolog.Logger, changes []store.Change, rows []erp.StatusRow) changeSummary {
+	byE2E := make(map[string]*erp.StatusRow, len(rows))
+	for i := range rows {
+		byE2E[rows[i].EndToEndID] = &rows[i]
+	}
+	sum := changeSummary{refunds: map[string]int{}, booked: map[refund.Currency]int64{}, returned: map[refund.Currency]int64{}}
+	for _, c := range changes {
+		if c.Subject == store.SubjectBatch {
+			log.Info().Str(obs.FieldStage, "apply").Str("subject", string(c.Subject)).Str(obs.FieldStatus, c.To).Str("from", c.From).
+				Str(obs.FieldMsgID, c.ID).Msg("status changed")
+			continue
+		}
+		sum.refunds[c.To]++
+		row := byE2E[c.ID]
+		if row == nil {
+			row = &erp.StatusRow{EndToEndID: c.ID}
+		}
+		switch refund.Status(c.To) {
+		case refund.StatusBooked:
+			if row.Booked.Currency != "" {
+				sum.booked[row.Booked.Currency] += row.Booked.Minor
+			}
+		case refund.StatusReturned:
+			if row.Booked.Currency != "" {
+				sum.returned[row.Booked.Currency] += row.Booked.Minor
+			}
+		}
+		switch refund.Status(c.To) {
+		case refund.StatusRejected, refund.StatusReturned:
+			what := "refund rejected by the bank"
+			if c.To == string(refund.StatusReturned) {
+				what = "refund returned by the payee's bank"
+			}
+			log.Warn().Str(obs.FieldStage, "apply").Str(obs.FieldRef, row.RefNbr).Str(obs.FieldE2E, c.ID).Str(obs.FieldBatch, row.Batch).
+				Str(obs.FieldStatus, c.To).Str("from", c.From).Str("reason_code", row.ReasonCode).Str("reason", row.ReasonText).
+				Str("action", "correct the payee's account in the ERP if the reason asks, then pay it again: refundd rerelease "+c.ID).
+				Msg(what)
+		default:
+			log.Debug().Str(obs.FieldStage, "apply").Str("subject", string(c.Subject)).Str(obs.FieldStatus, c.To).Str("from", c.From).
+				Str(obs.FieldE2E, c.ID).Msg("status changed")
+		}
+	}
+	return sum
 }
 
 // replyOptions are the limits within which replies are read: the size
