@@ -113,7 +113,8 @@ func serve(ctx context.Context, d *daemon.Daemon, cfg *config.Config, log zerolo
 	httpDone := make(chan error, 1)
 	if cfg.HTTP.Listen != "" {
 		build := obs.BuildInfo(version)
-		srv, err := obs.NewHTTPServer(obs.HTTPConfig{Addr: cfg.HTTP.Listen, Ready: ready.Err, Metrics: metrics, Logger: log, Build: &build})
+		srv, err := obs.NewHTTPServer(obs.HTTPConfig{Addr: cfg.HTTP.Listen, WebConfigFile: cfg.HTTP.WebConfigFile,
+			Ready: ready.Err, Metrics: metrics, Logger: log, Build: &build})
 		if err == nil {
 			handleStatus(srv, d, cfg)
 			err = srv.Listen()

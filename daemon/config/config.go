@@ -267,9 +267,13 @@ type Log struct {
 	Format string `yaml:"format"`
 }
 
-// HTTP is the loopback listener for health, metrics and the status page.
+// HTTP is the listener for health, metrics and the status page: on
+// loopback, or on another address with TLS and authentication.
 type HTTP struct {
 	Listen string `yaml:"listen"`
+	// WebConfigFile is a web configuration file of the Prometheus
+	// exporter toolkit (TLS, basic authentication); "" for none.
+	WebConfigFile string `yaml:"web_config_file"`
 }
 
 // ErrInvalid marks an invalid configuration.
@@ -397,7 +401,7 @@ func (c *Config) Postgres() bool { return c.Store.Driver == DriverPostgres }
 
 func (c *Config) resolvePaths(dir string) {
 	for _, p := range []*string{&c.Paths.Export, &c.Paths.Inbox, &c.Paths.Import, &c.Paths.State, &c.Paths.Spool,
-		&c.SFTP.PrivateKey, &c.SFTP.KnownHosts, &c.SFTP.PassphraseFile} {
+		&c.SFTP.PrivateKey, &c.SFTP.KnownHosts, &c.SFTP.PassphraseFile, &c.HTTP.WebConfigFile} {
 		if *p != "" && !filepath.IsAbs(*p) {
 			*p = filepath.Join(dir, *p)
 		}
@@ -536,6 +540,9 @@ func (c *Config) validate() error {
 	case "json", "console":
 	default:
 		bad("log.format", "%q is not json or console", c.Log.Format)
+	}
+	if c.HTTP.WebConfigFile != "" && c.HTTP.Listen == "" {
+		bad("http.web_config_file", "needs http.listen")
 	}
 	if c.Watch.StableFor < 0 {
 		bad("watch.stable_for", "must not be negative")

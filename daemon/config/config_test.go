@@ -47,7 +47,7 @@ func TestConfigRelativePaths(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	src = append(src, []byte("sftp: {private_key: keys/id_ed25519, known_hosts: /etc/refundd/known_hosts}\n")...)
+	src = append(src, []byte("sftp: {private_key: keys/id_ed25519, known_hosts: /etc/refundd/known_hosts}\nhttp: {listen: \"127.0.0.1:9464\", web_config_file: web.yaml}\n")...)
 	if err := os.WriteFile(path, src, 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -56,10 +56,11 @@ func TestConfigRelativePaths(t *testing.T) {
 		t.Fatal(err)
 	}
 	for got, want := range map[string]string{
-		c.Paths.Export:    filepath.Join(dir, "export"),
-		c.Paths.State:     filepath.Join(dir, "state"),
-		c.SFTP.PrivateKey: filepath.Join(dir, "keys/id_ed25519"),
-		c.SFTP.KnownHosts: "/etc/refundd/known_hosts",
+		c.Paths.Export:       filepath.Join(dir, "export"),
+		c.Paths.State:        filepath.Join(dir, "state"),
+		c.SFTP.PrivateKey:    filepath.Join(dir, "keys/id_ed25519"),
+		c.SFTP.KnownHosts:    "/etc/refundd/known_hosts",
+		c.HTTP.WebConfigFile: filepath.Join(dir, "web.yaml"),
 	} {
 		if got != want {
 			t.Errorf("got %q; want %q", got, want)
@@ -90,6 +91,8 @@ func TestConfigErrors(t *testing.T) {
 		{"a currency account without a subaccount", strings.Replace(string(base), `ledger: {`,
 			`ledger: {currency_gain_account: "8060", currency_loss_account: "8160", format: visma-csv, subaccounts: {"1500": "0", "1920": "0", "7770": "0", "8060": "0"}, `, 1),
 			[]string{"ledger.subaccounts: no subaccount for account 8160 (ledger.currency_loss_account)"}},
+		{"a web configuration file without a listener", string(base) + "http: {web_config_file: web.yaml}\n",
+			[]string{"http.web_config_file: needs http.listen"}},
 		{"calendar: a bad date", string(base) + "calendar: {closed: [\"2027-12-31\", \"2027-13-01\", \"31.12.2027\"]}\n",
 			[]string{`calendar.closed[1]: "2027-13-01": not a date (YYYY-MM-DD)`, `calendar.closed[2]: "31.12.2027": not a date`}},
 		{"calendar: a day twice", string(base) + "calendar: {closed: [\"2027-12-31\", \"2027-12-24\", \"2027-12-31\"]}\n",

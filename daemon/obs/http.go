@@ -5,25 +5,32 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/prometheus/exporter-toolkit/web"
 	"github.com/rs/zerolog"
+	"go.yaml.in/yaml/v3"
 )
 
 // ErrNotLoopback is returned for an HTTP address that is not on the
-// loopback interface when HTTPConfig.AllowRemote is false.
+// loopback interface, unless the endpoints are protected (a web
+// configuration file with TLS and authentication, see
+// HTTPConfig.WebConfigFile) or HTTPConfig.AllowRemote is set.
 //
-// The endpoints have neither authentication nor TLS, and /metrics and the
-// status page tell anyone who can reach them how many refunds the company
-// pays and when. On loopback only local users (and a Prometheus agent or a
-// reverse proxy with TLS and authentication on the same host) can reach
+// /metrics and the status page tell anyone who can reach them how many
+// refunds the company pays, to whom and when. On loopback only local users
+// (and a Prometheus agent or a reverse proxy on the same host) can reach
 // them. Listening on another interface must therefore be a decision written
-// in the configuration, not the effect of a typo such as ":9464".
-var ErrNotLoopback = errors.New("not a loopback address (the HTTP endpoints have no authentication and no TLS)")
+// in the configuration, not the effect of a typo such as ":9464"; and it
+// needs TLS, so that names, amounts and passwords do not cross the network
+// in clear, and authentication, so that not everyone on it can read them.
+var ErrNotLoopback = errors.New("not a loopback address (the HTTP endpoints need a web configuration file with TLS and authentication for that)")
 
 // DefaultShutdownTimeout is how long Serve waits for requests in flight when
 // HTTPConfig.ShutdownTimeout is 0.
@@ -46,8 +53,21 @@ type HTTPConfig struct {
 	// "localhost" unless AllowRemote is set.
 	Addr string
 	// AllowRemote permits an address that is not loopback, including an
-	// empty host (all interfaces). See ErrNotLoopback for why it is off.
+	// empty host (all interfaces), without TLS and authentication. See
+	// ErrNotLoopback for why it is off. No configuration key sets it.
 	AllowRemote bool
+	// WebConfigFile is a web configuration file of the Prometheus
+	// exporter toolkit (http.web_config_file): TLS (tls_server_config:
+	// cert_file, key_file, min_version, client_auth_type, client_ca_file)
+	// and basic authentication (basic_auth_users, bcrypt hashes) for every
+	// endpoint, /healthz and /readyz included. "" serves plain HTTP without
+	// authentication. The file is checked by NewHTTPServer; it is read
+	// again for every request (users) and every TLS handshake
+	// (certificates), so a new password or certificate takes effect
+	// without a restart. An address that is not loopback is accepted
+	// when the file configures TLS and authentication (users, or client
+	// certificates that are required and verified).
+	WebConfigFile string
 	// Ready reports whether refundd is ready (config loaded, store open,
 	// last SFTP check good): nil when it is, else the reason, which
 	// /readyz shows as text. It must return at once (report the state that
@@ -76,8 +96,10 @@ type HTTPConfig struct {
 //	/api/health  200 and Health as JSON: the build and the uptime
 type HTTPServer struct {
 	cfg HTTPConfig
-	mux *http.ServeMux
-	srv *http.Server
+	// protected: the web configuration file has TLS and authentication.
+	protected bool
+	mux       *http.ServeMux
+	srv       *http.Server
 
 	mu sync.Mutex
 	ln net.Listener
@@ -85,14 +107,18 @@ type HTTPServer struct {
 
 // NewHTTPServer checks cfg and returns a server that is not listening yet.
 func NewHTTPServer(cfg HTTPConfig) (*HTTPServer, error) {
-	if err := checkAddr(cfg.Addr, cfg.AllowRemote); err != nil {
+	protected, err := checkWebConfig(cfg.WebConfigFile)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkAddr(cfg.Addr, cfg.AllowRemote || protected); err != nil {
 		return nil, err
 	}
 	if cfg.ShutdownTimeout <= 0 {
 		cfg.ShutdownTimeout = DefaultShutdownTimeout
 	}
 	cfg.Logger = cfg.Logger.With().Str(FieldComponent, "http").Logger()
-	s := &HTTPServer{cfg: cfg, mux: http.NewServeMux()}
+	s := &HTTPServer{cfg: cfg, protected: protected, mux: http.NewServeMux()}
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		text(w, http.StatusOK, "ok")
 	})
@@ -145,6 +171,56 @@ func checkAddr(addr string, allowRemote bool) error {
 	return fmt.Errorf("http server %q: %w", addr, ErrNotLoopback)
 }
 
+// webConfig is what checkWebConfig reads of a web configuration file;
+// web.Validate checks the whole file.
+type webConfig struct {
+	TLS struct {
+		Cert       string `yaml:"cert"`
+		CertFile   string `yaml:"cert_file"`
+		ClientAuth string `yaml:"client_auth_type"`
+	} `yaml:"tls_server_config"`
+	Users map[string]string `yaml:"basic_auth_users"`
+}
+
+// readWebConfig reads the parts of the web configuration file that
+// checkWebConfig needs.
+func readWebConfig(path string) (webConfig, error) {
+	var c webConfig
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return c, err
+	}
+	err = yaml.Unmarshal(data, &c)
+	return c, err
+}
+
+// checkWebConfig checks the web configuration file at path, as the
+// toolkit reads it (keys, bcrypt hashes, the certificate and key), and
+// reports whether it protects the endpoints: TLS, and authentication by
+// password or by a verified client certificate. "" is no file.
+func checkWebConfig(path string) (protected bool, err error) {
+	if path == "" {
+		return false, nil
+	}
+	if err := web.Validate(path); err != nil {
+		return false, fmt.Errorf("http server: web configuration file %s: %w", path, err)
+	}
+	c, err := readWebConfig(path)
+	if err != nil {
+		return false, fmt.Errorf("http server: web configuration file %s: %w", path, err)
+	}
+	tls := c.TLS.Cert != "" || c.TLS.CertFile != ""
+	auth := len(c.Users) > 0 || c.TLS.ClientAuth == "RequireAndVerifyClientCert"
+	return tls && auth, nil
+}
+
+// hasTLS reports whether the web configuration file at path configures
+// TLS; false when it cannot be read.
+func hasTLS(path string) bool {
+	c, err := readWebConfig(path)
+	return err == nil && (c.TLS.Cert != "" || c.TLS.CertFile != "")
+}
+
 // Handle adds a handler, as http.ServeMux.Handle does. Call it before Serve.
 func (s *HTTPServer) Handle(pattern string, h http.Handler) {
 	s.mux.Handle(pattern, h)
@@ -166,11 +242,16 @@ func (s *HTTPServer) Listen() error {
 		return fmt.Errorf("http server: %w", err)
 	}
 	if ta, ok := ln.Addr().(*net.TCPAddr); ok && !ta.IP.IsLoopback() {
-		if !s.cfg.AllowRemote {
+		switch {
+		case s.protected:
+			s.cfg.Logger.Info().Str("addr", ta.String()).Str(FieldFile, s.cfg.WebConfigFile).
+				Msg("http endpoints reachable from other hosts, with TLS and authentication")
+		case s.cfg.AllowRemote:
+			s.cfg.Logger.Warn().Str("addr", ta.String()).Msg("http endpoints reachable from other hosts, without authentication or TLS")
+		default:
 			ln.Close()
 			return fmt.Errorf("http server %q on %s: %w", s.cfg.Addr, ta, ErrNotLoopback)
 		}
-		s.cfg.Logger.Warn().Str("addr", ta.String()).Msg("http endpoints reachable from other hosts, without authentication or TLS")
 	}
 	s.ln = ln
 	return nil
@@ -196,9 +277,22 @@ func (s *HTTPServer) Serve(ctx context.Context) error {
 		return err
 	}
 	ln := s.ln
-	s.cfg.Logger.Info().Str("addr", ln.Addr().String()).Msg("http server listening")
 	served := make(chan error, 1)
-	go func() { served <- s.srv.Serve(ln) }()
+	if s.cfg.WebConfigFile == "" {
+		s.cfg.Logger.Info().Str("addr", ln.Addr().String()).Msg("http server listening")
+		go func() { served <- s.srv.Serve(ln) }()
+	} else {
+		s.cfg.Logger.Info().Str("addr", ln.Addr().String()).Str(FieldFile, s.cfg.WebConfigFile).Bool("tls", hasTLS(s.cfg.WebConfigFile)).
+			Msg("http server listening")
+		file := s.cfg.WebConfigFile
+		// The toolkit's own lines (a file that became unreadable: every
+		// request answered 500) from warn up; its start-up notes are
+		// the line above.
+		tl := s.cfg.Logger.Level(max(s.cfg.Logger.GetLevel(), zerolog.WarnLevel))
+		go func() {
+			served <- web.Serve(ln, s.srv, &web.FlagConfig{WebConfigFile: &file}, slog.New(zerolog.NewSlogHandler(tl)))
+		}()
+	}
 
 	select {
 	case err := <-served:
