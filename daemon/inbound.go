@@ -165,7 +165,11 @@ func (s changeSummary) add(ev *zerolog.Event) {
 		counts = counts.Int(st, s.refunds[st])
 	}
 	ev.Dict("refunds", counts)
-	for name, totals := range map[string]map[refund.Currency]int64{"booked": s.booked, "returned": s.returned} {
+	for _, t := range []struct {
+		name   string
+		totals map[refund.Currency]int64
+	}{{"booked", s.booked}, {"returned", s.returned}} {
+		name, totals := t.name, t.totals
 		if len(totals) == 0 {
 			continue
 		}

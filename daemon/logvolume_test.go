@@ -4,12 +4,14 @@ import (
 	"bufio"
 	"encoding/json"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/rs/zerolog"
 
+	"refundd/daemon/erp"
 	"refundd/daemon/obs"
 	"refundd/daemon/refund"
 	"refundd/daemon/sandbox"
@@ -147,4 +149,52 @@ func mapsEqual(a, b map[string]bool) bool {
 		}
 	}
 	return true
+}
+
+// TestLogChanges: the level of each status change of a reply, and the
+// summary of the reply's line.
+func TestLogChanges(t *testing.T) {
+	nok := func(minor int64) refund.Amount { return refund.Amount{Minor: minor, Currency: "NOK"} }
+	rows := []erp.StatusRow{
+		{RefNbr: "R1", Batch: "B1", EndToEndID: "E1", Status: refund.StatusBooked, Booked: nok(12345)},
+		{RefNbr: "R2", Batch: "B1", EndToEndID: "E2", Status: refund.StatusBooked, Booked: nok(100)},
+		{RefNbr: "R3", Batch: "B1", EndToEndID: "E3", Status: refund.StatusRejected, ReasonCode: "AC04", ReasonText: "Closed account"},
+		{RefNbr: "R4", Batch: "B1", EndToEndID: "E4", Status: refund.StatusReturned, ReasonCode: "AC01", ReasonText: "Wrong account", Booked: refund.Amount{Minor: 700, Currency: "EUR"}},
+		{RefNbr: "R5", Batch: "B1", EndToEndID: "E5", Status: refund.StatusAccepted},
+	}
+	changes := []store.Change{
+		{Subject: store.SubjectBatch, ID: "M1", From: "receipt-ok", To: "accepted"},
+		{Subject: store.SubjectRefund, ID: "E1", From: "accepted", To: "booked"},
+		{Subject: store.SubjectRefund, ID: "E2", From: "accepted", To: "booked"},
+		{Subject: store.SubjectRefund, ID: "E3", From: "sent", To: "rejected"},
+		{Subject: store.SubjectRefund, ID: "E4", From: "booked", To: "returned"},
+		{Subject: store.SubjectRefund, ID: "E5", From: "sent", To: "accepted"},
+	}
+	var buf strings.Builder
+	sum := logChanges(zerolog.New(&buf).Level(zerolog.DebugLevel), changes, rows)
+	var got []string
+	for l := range strings.Lines(buf.String()) {
+		var m map[string]string
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatalf("%v: %s", err, l)
+		}
+		id := m["e2e"] + m["msg_id"]
+		got = append(got, m["level"]+" "+id)
+		if m["level"] == "warn" && (m["ref"] == "" || m["reason_code"] == "" || m["reason"] == "" || !strings.Contains(m["action"], "rerelease "+m["e2e"])) {
+			t.Errorf("warning without ref, reason or action: %s", l)
+		}
+	}
+	want := []string{"info M1", "debug E1", "debug E2", "warn E3", "warn E4", "debug E5"}
+	if !slices.Equal(got, want) {
+		t.Errorf("levels %v, want %v", got, want)
+	}
+	var ev strings.Builder
+	l := zerolog.New(&ev)
+	e := l.Info()
+	sum.add(e)
+	e.Msg("reply applied")
+	const wantSum = `"refunds":{"accepted":1,"booked":2,"rejected":1,"returned":1},"booked":{"NOK":"124.45"},"returned":{"EUR":"7.00"}`
+	if !strings.Contains(ev.String(), wantSum) {
+		t.Errorf("summary %s, want %s", ev.String(), wantSum)
+	}
 }
