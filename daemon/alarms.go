@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"refundd/daemon/obs"
@@ -25,12 +26,15 @@ func (d *Daemon) checkAlarms(ctx context.Context) {
 		log.Warn().Err(err).Msg("checking the alarms failed")
 		return
 	}
+	var overdue []obs.Overdue
 	noStatus := 0
 	for _, b := range sent {
 		if !statusOverdue(b.Sent, now, d.cfg.Alarms.StatusWithin) {
 			continue
 		}
 		noStatus++
+		overdue = append(overdue, obs.Overdue{Kind: obs.AlarmNoStatus, Batch: b.Number, MsgID: b.MsgID, Since: b.Sent,
+			Detail: "no status report from the bank within " + d.cfg.Alarms.StatusWithin.String() + " of the upload"})
 		if key := "status " + b.MsgID; !d.alarmed[key] {
 			d.alarmed[key] = true
 			d.metrics.Raise(obs.AlarmNoStatus)
@@ -52,6 +56,11 @@ func (d *Daemon) checkAlarms(ctx context.Context) {
 			continue
 		}
 		notSent++
+		detail := "not known to be at the bank " + d.cfg.Alarms.StatusWithin.String() + " after it was recorded: its uploads keep failing"
+		if b.Status == store.BatchInDoubt {
+			detail = "in doubt, not known to be at the bank: " + b.Reason
+		}
+		overdue = append(overdue, obs.Overdue{Kind: obs.AlarmNotSent, Batch: b.Number, MsgID: b.MsgID, Since: b.Created, Detail: detail})
 		if key := "unsent " + b.MsgID; !d.alarmed[key] {
 			d.alarmed[key] = true
 			d.metrics.Raise(obs.AlarmNotSent)
@@ -86,6 +95,10 @@ func (d *Daemon) checkAlarms(ctx context.Context) {
 				continue
 			}
 			noBooking++
+			overdue = append(overdue, obs.Overdue{Kind: obs.AlarmNoBooking, Batch: r.Batch, MsgID: r.MsgID, EndToEndID: r.EndToEndID,
+				RefNbr: r.RefNbr, Since: r.ExecutionDate.Time(),
+				Detail: fmt.Sprintf("accepted, no booking from the bank within %d banking days of the execution date %s",
+					d.cfg.Alarms.BookingWithinDays, r.ExecutionDate)})
 			if key := "booking " + r.EndToEndID; !d.alarmed[key] {
 				d.alarmed[key] = true
 				d.metrics.Raise(obs.AlarmNoBooking)
@@ -97,6 +110,7 @@ func (d *Daemon) checkAlarms(ctx context.Context) {
 		}
 	}
 	d.metrics.SetOverdue(obs.AlarmNoBooking, noBooking)
+	d.overdueHealth(overdue)
 }
 
 // statusOverdue reports whether a batch sent at sent and still without a

@@ -103,6 +103,8 @@ type Daemon struct {
 	full    error            // the last "disk full" error while no new work is taken; nil when writing works
 	alive   liveness
 	lead    *Leadership
+	// health is the state that /api/health and the status page show.
+	health health
 
 	// The warm-up of the SFTP connection (see warm): under way (its
 	// result comes on warmCh), and not again before warmAfter after a
@@ -521,11 +523,13 @@ func (d *Daemon) runConfig(ctx context.Context) error {
 	if err := d.sweepImport(); err != nil {
 		return fmt.Errorf("run: %w", err)
 	}
+	// File events see no other host's writes to a shared folder.
+	noEvents := d.opts.NoEvents || d.cfg.Postgres()
+	d.watchHealth(noEvents)
 	w, err := spool.NewWatcher(spool.Options{
 		Dirs:     []string{d.cfg.Paths.Export, d.cfg.Paths.Inbox},
 		Schedule: d.cfg.Watch.Rescan,
-		// File events see no other host's writes to a shared folder.
-		NoEvents: d.opts.NoEvents || d.cfg.Postgres(),
+		NoEvents: noEvents,
 		OnError: func(err error) {
 			d.log.Warn().Err(err).Str(obs.FieldComponent, "watch").Msg("watcher trouble; the rescan covers it")
 		},

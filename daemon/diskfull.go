@@ -26,6 +26,7 @@ func (d *Daemon) setFull(log zerolog.Logger, file string, err error) {
 	first := d.full == nil
 	d.full = err
 	d.metrics.SetDiskFull(true)
+	d.diskHealth(err)
 	if d.opts.Readiness != nil {
 		d.opts.Readiness.Set("disk", err)
 	}
@@ -44,6 +45,7 @@ func (d *Daemon) clearFull(log zerolog.Logger) {
 	}
 	d.full = nil
 	d.metrics.SetDiskFull(false)
+	d.diskHealth(nil)
 	if d.opts.Readiness != nil {
 		d.opts.Readiness.Set("disk", nil)
 	}

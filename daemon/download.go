@@ -11,7 +11,6 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"time"
 
 	"github.com/rs/zerolog"
 
@@ -40,7 +39,7 @@ func (d *Daemon) download(ctx context.Context) {
 		if sftpx.IsPermanent(err) {
 			r = obs.ResultPermanent
 		}
-		d.metrics.Download(r, time.Now())
+		d.downloaded(r)
 		d.sftpState(err)
 		log.Error().Err(err).Str("result", string(r)).Msg("download failed; tried again at the next scheduled download")
 	}
@@ -140,7 +139,7 @@ func (d *Daemon) download(ctx context.Context) {
 		log.Info().Str(obs.FieldFile, remote).Str("local", filepath.Base(local)).Func(archivedAt(where)).
 			Int64(obs.FieldBytes, n).Msg("reply downloaded")
 	}
-	d.metrics.Download(obs.ResultOK, time.Now())
+	d.downloaded(obs.ResultOK)
 	d.sftpState(nil)
 }
 

@@ -92,6 +92,7 @@ func (d *Daemon) refusedAlarm(err error) {
 
 // sftpState tells the readiness whether the last SFTP call worked.
 func (d *Daemon) sftpState(err error) {
+	d.sftpHealth(err)
 	if d.opts.Readiness != nil {
 		d.opts.Readiness.Set("sftp", err)
 	}

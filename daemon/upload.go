@@ -140,14 +140,14 @@ func (d *Daemon) upload(ctx context.Context, b store.Batch) {
 	case err == nil:
 		failpoint.Hit(failpoint.AfterRemoteRename)
 		delete(d.retries, b.MsgID)
-		d.metrics.Upload(obs.ResultOK, time.Now())
+		d.uploaded(obs.ResultOK)
 		log.Info().Int(obs.FieldBytes, len(data)).Msg("pain.001 uploaded")
 		if !early {
 			d.setBatch(ctx, b, store.BatchSent, "", log)
 		}
 	case errors.Is(err, sftpx.ErrTargetExists), errors.Is(err, sftpx.ErrInDoubt):
 		delete(d.retries, b.MsgID)
-		d.metrics.Upload(obs.ResultPermanent, time.Now())
+		d.uploaded(obs.ResultPermanent)
 		d.setBatch(ctx, b, store.BatchInDoubt, fmt.Sprintf("upload attempt %d: %v", a.N, err), log)
 	default:
 		// The file is not under its final name: the rename was never sent,
@@ -324,12 +324,12 @@ func (d *Daemon) uploadFailed(b store.Batch, err error, permanent bool, log zero
 	r.at = time.Now().Add(r.wait)
 	d.retries[b.MsgID] = r
 	if permanent {
-		d.metrics.Upload(obs.ResultPermanent, time.Now())
+		d.uploaded(obs.ResultPermanent)
 		log.Error().Err(err).Bool("alarm", true).Str(obs.FieldStatus, string(b.Status)).Time("next_try", r.at).
 			Msg("upload failed and needs an operator; the batch waits")
 		return
 	}
-	d.metrics.Upload(obs.ResultTransient, time.Now())
+	d.uploaded(obs.ResultTransient)
 	log.Warn().Err(err).Str(obs.FieldStatus, string(b.Status)).Time("next_try", r.at).Msg("upload failed; tried again later")
 }
 

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"runtime/debug"
 	"sync"
-	"time"
 
 	"github.com/rs/zerolog"
 
@@ -214,7 +213,7 @@ func (d *Daemon) uploadMany(ctx context.Context, bs []store.Batch) {
 		case err == nil:
 			failpoint.Hit(failpoint.AfterRemoteRename)
 			delete(d.retries, it.b.MsgID)
-			d.metrics.Upload(obs.ResultOK, time.Now())
+			d.uploaded(obs.ResultOK)
 			it.log.Info().Int(obs.FieldBytes, len(it.data)).Msg("pain.001 uploaded")
 			if !early {
 				sent = append(sent, it)
@@ -224,7 +223,7 @@ func (d *Daemon) uploadMany(ctx context.Context, bs []store.Batch) {
 			// version that recorded no attempts): settled by its size.
 		case errors.Is(err, sftpx.ErrTargetExists), errors.Is(err, sftpx.ErrInDoubt):
 			delete(d.retries, it.b.MsgID)
-			d.metrics.Upload(obs.ResultPermanent, time.Now())
+			d.uploaded(obs.ResultPermanent)
 			d.setBatch(ctx, it.b, store.BatchInDoubt, fmt.Sprintf("upload attempt %d: %v", it.a.N, err), it.log)
 		default:
 			// The file is not under its final name: the rename was never

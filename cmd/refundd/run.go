@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 
 	"refundd/daemon/status"
@@ -114,7 +115,7 @@ func serve(ctx context.Context, d *daemon.Daemon, cfg *config.Config, log zerolo
 	if cfg.HTTP.Listen != "" {
 		build := obs.BuildInfo(version)
 		srv, err := obs.NewHTTPServer(obs.HTTPConfig{Addr: cfg.HTTP.Listen, WebConfigFile: cfg.HTTP.WebConfigFile,
-			Ready: ready.Err, Metrics: metrics, Logger: log, Build: &build})
+			Ready: ready.Err, Metrics: metrics, Logger: log, Build: &build, Health: d})
 		if err == nil {
 			handleStatus(srv, d, cfg)
 			err = srv.Listen()
@@ -169,7 +170,9 @@ func alive(d *daemon.Daemon, log zerolog.Logger) func() error {
 
 // handleStatus adds the status page and its JSON API to srv.
 func handleStatus(srv *obs.HTTPServer, d *daemon.Daemon, cfg *config.Config) {
-	status.Handle(srv, d.Store(), self(d, cfg))
+	status.HandleWith(srv, d.Store(), status.Options{Self: self(d, cfg), Health: srv.Health, Config: cfg.File,
+		Failed: []status.FailedDir{{Kind: "export", Dir: filepath.Join(cfg.Paths.Export, "failed")},
+			{Kind: "inbox", Dir: filepath.Join(cfg.Paths.Inbox, "failed")}}})
 	// 200 while this instance leads its company, 503 while it stands by
 	// (or has lost the lease): for a load balancer or a check that wants
 	// the leader.

@@ -116,7 +116,7 @@ func runSandbox(ctx context.Context, o sandboxOptions, stdout io.Writer) error {
 		return err
 	}
 	defer d.Close()
-	srv, err := obs.NewHTTPServer(obs.HTTPConfig{Addr: o.http, Ready: ready.Err, Metrics: metrics, Logger: log, Build: &build})
+	srv, err := obs.NewHTTPServer(obs.HTTPConfig{Addr: o.http, Ready: ready.Err, Metrics: metrics, Logger: log, Build: &build, Health: d})
 	if err != nil {
 		return err
 	}

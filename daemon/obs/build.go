@@ -93,19 +93,10 @@ func BuildOf(bi *debug.BuildInfo, version string) Build {
 	return b
 }
 
-// Health is the answer of GET /api/health: which build runs, and since
-// when. It never holds account numbers or other data of refunds.
-type Health struct {
-	Build Build `json:"build"`
-	// UptimeSeconds is the time since the HTTP server was made, at
-	// start-up, in whole seconds.
-	UptimeSeconds int64 `json:"uptimeSeconds"`
-}
-
-// healthHandler serves GET /api/health for build b, up since start.
-func healthHandler(b Build, start time.Time) http.HandlerFunc {
+// healthHandler serves GET /api/health: r's Health now.
+func healthHandler(r *HealthReport) http.HandlerFunc {
 	return func(w http.ResponseWriter, _ *http.Request) {
-		h := Health{Build: b, UptimeSeconds: int64(time.Since(start) / time.Second)}
+		h := r.Health(time.Now())
 		hd := w.Header()
 		hd.Set("Content-Type", "application/json")
 		hd.Set("Cache-Control", "no-store")

@@ -85,6 +85,9 @@ type HTTPConfig struct {
 	// Build is the build that /api/health reports; nil means
 	// BuildInfo("").
 	Build *Build
+	// Health is the running daemon, whose state /api/health reports
+	// beside the build; nil reports the build and uptime alone.
+	Health HealthSource
 }
 
 // HTTPServer serves /healthz, /readyz, /metrics and /api/health (and
@@ -93,13 +96,15 @@ type HTTPConfig struct {
 //	/healthz     200 "ok" while the process serves HTTP at all
 //	/readyz      200 "ready", or 503 "not ready: " and the reason from Ready
 //	/metrics     the Prometheus metrics
-//	/api/health  200 and Health as JSON: the build and the uptime
+//	/api/health  200 and Health as JSON: the build, the uptime and the
+//	             daemon's state (uploads, downloads, SFTP, disk, alarms)
 type HTTPServer struct {
 	cfg HTTPConfig
 	// protected: the web configuration file has TLS and authentication.
 	protected bool
 	mux       *http.ServeMux
 	srv       *http.Server
+	health    *HealthReport
 
 	mu sync.Mutex
 	ln net.Listener
@@ -139,7 +144,8 @@ func NewHTTPServer(cfg HTTPConfig) (*HTTPServer, error) {
 		b := BuildInfo("")
 		build = &b
 	}
-	s.mux.Handle("GET /api/health", healthHandler(*build, time.Now()))
+	s.health = NewHealthReport(*build, time.Now(), cfg.Health)
+	s.mux.Handle("GET /api/health", healthHandler(s.health))
 	s.srv = &http.Server{
 		Handler:           s.mux,
 		ReadHeaderTimeout: httpReadHeaderTimeout,
@@ -225,6 +231,9 @@ func hasTLS(path string) bool {
 func (s *HTTPServer) Handle(pattern string, h http.Handler) {
 	s.mux.Handle(pattern, h)
 }
+
+// Health returns what /api/health answers now, for a page that shows it.
+func (s *HTTPServer) Health() Health { return s.health.Health(time.Now()) }
 
 // Handler returns the server's handler, for tests.
 func (s *HTTPServer) Handler() http.Handler { return s.mux }

@@ -86,6 +86,11 @@ type Refund struct {
 	// BankRefs are the bank's references of the refund's bookings (its
 	// payment, then its return), when the store offers them.
 	BankRefs []string `json:"bankRefs,omitempty"`
+	// Batch, MsgID and Account (the creditor account, masked) are given
+	// where a refund is shown apart from its batch.
+	Batch   string `json:"batch,omitempty"`
+	MsgID   string `json:"msgId,omitempty"`
+	Account string `json:"account,omitempty"`
 }
 
 // PageSize is how many refunds of a batch the status page and its JSON
@@ -214,11 +219,25 @@ func page(ctx context.Context, s Store, b *Batch, at store.PageAt) error {
 func refunds(p store.RefundPage) []Refund {
 	out := make([]Refund, 0, len(p.Refunds))
 	for _, r := range p.Refunds {
-		out = append(out, Refund{RefNbr: r.RefNbr, DocType: string(r.DocType), Release: r.Release,
-			CustomerID: r.CustomerID, EndToEndID: r.EndToEndID, Amount: r.Amount.String() + " " + string(r.Amount.Currency),
-			ExecutionDate: r.ExecutionDate.String(), Status: string(r.Status), ReasonCode: r.ReasonCode,
-			ReasonText: r.ReasonText, BankRefs: p.BankRefs[r.EndToEndID], Created: r.Created, Updated: r.Updated})
+		out = append(out, itemOf(r, p.BankRefs[r.EndToEndID]))
 	}
+	return out
+}
+
+// itemOf returns r, with its bank references refs, as a row of its
+// batch's refunds.
+func itemOf(r store.Refund, refs []string) Refund {
+	return Refund{RefNbr: r.RefNbr, DocType: string(r.DocType), Release: r.Release,
+		CustomerID: r.CustomerID, EndToEndID: r.EndToEndID, Amount: r.Amount.String() + " " + string(r.Amount.Currency),
+		ExecutionDate: r.ExecutionDate.String(), Status: string(r.Status), ReasonCode: r.ReasonCode,
+		ReasonText: r.ReasonText, BankRefs: refs, Created: r.Created, Updated: r.Updated}
+}
+
+// refundOf returns r, with its bank references refs, shown on its own:
+// with its batch and its creditor account, masked.
+func refundOf(r store.Refund, refs []string) Refund {
+	out := itemOf(r, refs)
+	out.Batch, out.MsgID, out.Account = r.Batch, r.MsgID, refund.MaskAccount(r.CreditorAccount)
 	return out
 }
 

@@ -18,6 +18,7 @@ var migrations = []string{
 	schemaV7,
 	schemaV8RefundsByBatch,
 	schemaOpenWork,
+	schemaStatusSearch,
 }
 
 // schemaV1 is the first schema. Times are TEXT in timeLayout (UTC), dates
@@ -325,6 +326,21 @@ CREATE TABLE integrity_checked (
 	through_event INTEGER NOT NULL CHECK (through_event >= 0),
 	at            TEXT NOT NULL
 ) STRICT;
+`
+
+// schemaStatusSearch lets the status page find what needs an operator
+// and search refunds without reading every row:
+//
+//   - bank_entries_exceptions: the entries written to an exceptions file
+//     for the ERP (kind exception, and the exception lines of status
+//     reports, account "pain.002"), by the time they were applied, so
+//     that the page lists the recent ones;
+//   - refunds_account_tail: the refunds by the last four characters of
+//     the creditor account, for a search by an account's last digits
+//     (the account itself is shown masked).
+const schemaStatusSearch = `
+CREATE INDEX bank_entries_exceptions ON bank_entries (applied) WHERE kind = 'exception' OR account = 'pain.002';
+CREATE INDEX refunds_account_tail ON refunds (substr(creditor_account, -4));
 `
 
 // migrate brings the database to version len(migs). Each migration runs in

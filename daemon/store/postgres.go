@@ -219,7 +219,7 @@ func (s *Store) settleCommit(xid string, cerr error) error {
 // are text in the same layout, money bigint minor units. refunds.rowid is
 // an identity column named as SQLite's implicit one, so that "ORDER BY
 // rowid" (insertion order) reads the same on both.
-var pgMigrations = []string{pgSchemaV1, pgSchemaV2, pgSchemaV3, pgSchemaV4, pgSchemaV5, pgSchemaV6, schemaV7, pgSchemaV8RefundsByBatch, pgSchemaOpenWork}
+var pgMigrations = []string{pgSchemaV1, pgSchemaV2, pgSchemaV3, pgSchemaV4, pgSchemaV5, pgSchemaV6, schemaV7, pgSchemaV8RefundsByBatch, pgSchemaOpenWork, pgSchemaStatusSearch}
 
 const pgSchemaV1 = `
 CREATE TABLE files (
@@ -461,4 +461,11 @@ CREATE TABLE integrity_checked (
 	through_event bigint NOT NULL CHECK (through_event >= 0),
 	at            text NOT NULL
 );
+`
+
+// pgSchemaStatusSearch is schemaStatusSearch; the account's last four
+// characters are right(), which SQLite lacks.
+const pgSchemaStatusSearch = `
+CREATE INDEX bank_entries_exceptions ON bank_entries (applied) WHERE kind = 'exception' OR account = 'pain.002';
+CREATE INDEX refunds_account_tail ON refunds (right(creditor_account, 4));
 `

@@ -23,7 +23,7 @@ var allowed = map[string][]string{
 		"refundd/daemon/refund", "refundd/formats", "refundd/sftpx", "refundd/internal/fsync"},
 	"refundd/daemon/validate": {"refundd/daemon/config", "refundd/daemon/erp", "refundd/daemon/render", "refundd/daemon/reply",
 		"refundd/daemon/refund", "refundd/formats/..."},
-	"refundd/daemon/status": {"refundd/daemon/store", "refundd/daemon/refund"},
+	"refundd/daemon/status": {"refundd/daemon/store", "refundd/daemon/refund", "refundd/daemon/obs"},
 	"refundd/daemon/doctor": {"refundd/daemon/config", "refundd/daemon/store", "refundd/sftpx"},
 	"refundd/daemon/render": {"refundd/daemon/config", "refundd/daemon/erp", "refundd/daemon/refund",
 		"refundd/formats", "refundd/formats/pain001"},
