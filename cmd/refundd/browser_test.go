@@ -57,10 +57,32 @@ func headless(t *testing.T, bin string, args ...string) string {
 }
 
 // TestBrowserStatusPage opens the status page in Chromium during a
-// sandbox run and checks that the rejected refund shows its reason.
+// sandbox run whose example batch has one refund rejected by the bank and
+// one returned, and checks what an operator acts from: "needs attention"
+// lists both with the bank's reason and the command that pays them
+// again, the health strip shows a recent upload, a search by RefNbr finds
+// the returned refund, and its timeline shows the bank's references of
+// its booking and its return. It takes a screenshot of each page, into
+// $REFUNDD_SCREENSHOTS when set (to look at them), else a temporary
+// folder.
 func TestBrowserStatusPage(t *testing.T) {
 	bin := chromium(t)
-	shots := t.TempDir()
+	shots := os.Getenv("REFUNDD_SCREENSHOTS")
+	if shots == "" {
+		shots = t.TempDir()
+	} else if err := os.MkdirAll(shots, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	screenshot := func(name, url string) {
+		t.Helper()
+		shot := filepath.Join(shots, name)
+		headless(t, bin, "--window-size=1400,1300", "--screenshot="+shot, url)
+		if fi, err := os.Stat(shot); err != nil || fi.Size() == 0 {
+			t.Errorf("no screenshot %s: %v", name, err)
+		} else {
+			t.Logf("screenshot %s", shot)
+		}
+	}
 	var checked bool
 	o := sandboxOptions{dir: filepath.Join(t.TempDir(), "sandbox"), once: true, delay: 500 * time.Millisecond,
 		http: "127.0.0.1:0", limit: time.Minute,
@@ -79,13 +101,61 @@ func TestBrowserStatusPage(t *testing.T) {
 			if !strings.Contains(dom, `id="content"`) {
 				t.Errorf("the page has no content:\n%s", dom)
 			}
-			shot := filepath.Join(shots, "status.png")
-			headless(t, bin, "--window-size=1400,900", "--screenshot="+shot, page)
-			if fi, err := os.Stat(shot); err != nil || fi.Size() == 0 {
-				t.Errorf("no screenshot: %v", err)
-			} else {
-				t.Logf("screenshot %s", shot)
+			screenshot("batch.png", page)
+
+			// The front page: needs attention, then the health strip.
+			dom = headless(t, bin, "--dump-dom", statusURL)
+			attention := regexp.MustCompile(`(?s)<section id="attention".*?</section>`).FindString(dom)
+			for _, ref := range []string{sandbox.ExampleRejected, sandbox.ExampleReturned} {
+				row := regexp.MustCompile(`(?s)<tr data-ref="` + ref + `">.*?</tr>`).FindString(attention)
+				for _, want := range []string{"AC04", "account closed", "refundd rerelease -config ", sandbox.ExampleBatchNumber} {
+					if !strings.Contains(row, want) {
+						t.Errorf("needs attention: %s lacks %q; row %q in:\n%s", ref, want, row, attention)
+					}
+				}
 			}
+			if !strings.Contains(attention, `>rejected<`) || !strings.Contains(attention, `>returned<`) {
+				t.Errorf("needs attention does not say rejected and returned:\n%s", attention)
+			}
+			upload := regexp.MustCompile(`data-health="upload">last upload: <b>(\w+) ago</b>`).FindStringSubmatch(dom)
+			if upload == nil {
+				t.Errorf("the health strip shows no upload:\n%s", dom)
+			} else if age, err := time.ParseDuration(upload[1]); err != nil || age > time.Minute {
+				t.Errorf("the health strip's last upload is %s ago (%v); want within the run", upload[1], err)
+			}
+			if !strings.Contains(dom, `data-health="sftp">SFTP: <b class="good">reachable</b>`) {
+				t.Errorf("the health strip does not show SFTP reachable:\n%s", dom)
+			}
+			batches := regexp.MustCompile(`(?s)<table id="batches">.*?</table>`).FindString(dom)
+			if !strings.Contains(batches, "booked 3") || !strings.Contains(batches, "rejected 1") || !strings.Contains(batches, "returned 1") ||
+				!strings.Contains(batches, "settled-with-exceptions") {
+				t.Errorf("the batch does not show its counts and that it settled with exceptions:\n%s", batches)
+			}
+			screenshot("status.png", statusURL)
+
+			// Search by RefNbr (what the form's GET sends), then the
+			// refund's timeline.
+			search := statusURL + "/search?q=" + sandbox.ExampleReturned
+			dom = headless(t, bin, "--dump-dom", search)
+			found := regexp.MustCompile(`(?s)<table id="found">.*?</table>`).FindString(dom)
+			link := regexp.MustCompile(`<tr data-ref="` + sandbox.ExampleReturned + `"><td><a href="(/status/refund/[^"]+)">`).FindStringSubmatch(found)
+			if link == nil {
+				t.Fatalf("the search for %s does not find it:\n%s", sandbox.ExampleReturned, dom)
+			}
+			screenshot("search.png", search)
+			refundURL := strings.TrimSuffix(statusURL, "/status") + link[1]
+			dom = headless(t, bin, "--dump-dom", refundURL)
+			timeline := regexp.MustCompile(`(?s)<table id="timeline">.*?</table>`).FindString(dom)
+			refs := regexp.MustCompile(`<code class="bankref">(SBX\w+)</code>`).FindAllStringSubmatch(timeline, -1)
+			if len(refs) != 2 || !strings.Contains(timeline, "booked by the bank") || !strings.Contains(timeline, "returned by the bank") {
+				t.Errorf("the timeline does not show the booking and the return with their bank references (%v):\n%s", refs, timeline)
+			}
+			for _, want := range []string{"taken from the ERP", "in pain.001 RFD-", "uploaded to the bank", "receipt from the bank", "AC04 account closed"} {
+				if !strings.Contains(timeline, want) {
+					t.Errorf("the timeline lacks %q:\n%s", want, timeline)
+				}
+			}
+			screenshot("refund.png", refundURL)
 		}}
 	var out testutil.SyncBuffer
 	if err := runSandbox(t.Context(), o, &out); err != nil {
