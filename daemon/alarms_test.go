@@ -73,6 +73,13 @@ func TestDaemonAlarmNotSent(t *testing.T) {
 	if got := metric(t, opts.Metrics, "refundd_overdue", "alarm", string(obs.AlarmNotSent)); got != 1 {
 		t.Errorf("overdue{not_sent} = %v, want 1", got)
 	}
+	// The health that the status page shows: the alarm, SFTP failing,
+	// no upload yet.
+	h := d.DaemonHealth()
+	if len(h.Overdue) != 1 || h.Overdue[0].Kind != obs.AlarmNotSent || h.Overdue[0].MsgID != testMsgID ||
+		h.SFTP.Reachable || h.SFTP.LastError == "" || !h.Upload.Last.IsZero() {
+		t.Errorf("health while the uploads fail: %+v", h)
+	}
 	d.Close()
 
 	e.cfg.SFTP.Address = good
@@ -83,6 +90,10 @@ func TestDaemonAlarmNotSent(t *testing.T) {
 	}
 	if got := metric(t, opts.Metrics, "refundd_overdue", "alarm", string(obs.AlarmNotSent)); got != 0 {
 		t.Errorf("overdue{not_sent} = %v after the upload, want 0", got)
+	}
+	// (Uploaded at a clock past alarms.status_within: now no_status.)
+	if h := d.DaemonHealth(); len(h.Overdue) != 1 || h.Overdue[0].Kind != obs.AlarmNoStatus || !h.SFTP.Reachable || h.Upload.Last.IsZero() {
+		t.Errorf("health after the upload: %+v", h)
 	}
 }
 
