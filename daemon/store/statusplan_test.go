@@ -117,3 +117,39 @@ func (s firstPages) RefundPage(ctx context.Context, msgID string, at store.PageA
 	}
 	return p, err
 }
+
+// BenchmarkStatusPages serves the status pages over a batch of 100,000
+// booked refunds (and 30 more in another batch): the list with what
+// needs attention and each batch's counts, a search by RefNbr and by an
+// account's last digits (which all 100,000 share), a refund's timeline,
+// and, as the baseline, the first page of the big batch that the page
+// served before.
+func BenchmarkStatusPages(b *testing.B) {
+	s := store.OpenTest(b)
+	store.BigBookedBatch(b, s, "SMALL", 30)
+	store.BigBookedBatch(b, s, "BIG", statusPlanRefunds)
+	mux := http.NewServeMux()
+	status.Handle(mux, s, nil)
+	mid := fmt.Sprint(statusPlanRefunds / 2)
+	one, err := s.Refund(b.Context(), "CN-BIG-"+mid)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, p := range []struct{ name, url string }{
+		{"batch-page-baseline", "/status?batch=BIG"},
+		{"list-with-attention", "/status"},
+		{"search-refnbr", "/status/search?q=BIG-" + mid},
+		{"search-account-tail", "/status/search?q=" + one.CreditorAccount[len(one.CreditorAccount)-6:]},
+		{"timeline", "/status/refund/CN-BIG-" + mid},
+	} {
+		b.Run(p.name, func(b *testing.B) {
+			for b.Loop() {
+				rec := httptest.NewRecorder()
+				mux.ServeHTTP(rec, httptest.NewRequest("GET", p.url, nil))
+				if rec.Code != http.StatusOK {
+					b.Fatalf("%s: %d", p.url, rec.Code)
+				}
+			}
+		})
+	}
+}
