@@ -52,6 +52,7 @@ type Config struct {
 	HA             HA              `yaml:"ha"`
 	Limits         Limits          `yaml:"limits"`
 	Retention      Retention       `yaml:"retention"`
+	Notify         Notify          `yaml:"notify"`
 
 	// File is the path the configuration was loaded from.
 	File string `yaml:"-"`
@@ -406,6 +407,11 @@ func (c *Config) resolvePaths(dir string) {
 			*p = filepath.Join(dir, *p)
 		}
 	}
+	for i := range c.Notify.Webhooks {
+		if p := &c.Notify.Webhooks[i].SecretFile; *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(dir, *p)
+		}
+	}
 }
 
 // validate checks every key and reports every problem at once, each
@@ -556,6 +562,7 @@ func (c *Config) validate() error {
 	c.validateBatches(bad)
 	c.validateLimits(bad)
 	c.validateRetention(bad)
+	c.validateNotify(bad)
 	cal := c.validateCalendar(bad)
 	if c.Alarms.BookingWithinDays < 0 {
 		bad("alarms.booking_within_days", "must not be negative")

@@ -19,6 +19,7 @@ var migrations = []string{
 	schemaV8RefundsByBatch,
 	schemaOpenWork,
 	schemaStatusSearch,
+	schemaWebhookOutbox,
 }
 
 // schemaV1 is the first schema. Times are TEXT in timeLayout (UTC), dates
@@ -342,6 +343,65 @@ const schemaStatusSearch = `
 CREATE INDEX bank_entries_exceptions ON bank_entries (applied) WHERE kind = 'exception' OR account = 'pain.002';
 CREATE INDEX refunds_account_tail ON refunds (substr(creditor_account, -4));
 `
+
+// schemaWebhookOutbox (version 11) makes the business events that
+// webhooks announce durable and deliverable:
+//
+//   - events of subject type alarm: an alarm raised or cleared, recorded
+//     in the transaction that changes the alarm's row. The CHECK of
+//     events.subject_type allows more values than before, which leaves
+//     every stored row valid: it is edited as schemaV5 edits that of
+//     batches;
+//   - alarms: each alarm raised (kind and subject), and when it was
+//     cleared ("" while raised);
+//   - events_notify: the events a webhook may announce, by id, so that
+//     a receiver's next events and its backlog are read from them alone;
+//   - webhooks: per receiver (its URL), the last event it was given or
+//     does not take (through_event), and its delivery state. The delivery
+//     reads the notifiable events after through_event and moves it past
+//     each only once the receiver answered 2xx; it never moves back.
+const schemaWebhookOutbox = `
+PRAGMA writable_schema = ON;
+UPDATE sqlite_schema SET sql = replace(sql, '''file'', ''purge'')', '''file'', ''purge'', ''alarm'')')
+WHERE type = 'table' AND name = 'events';
+PRAGMA writable_schema = OFF;
+CREATE TEMP TABLE schema_edit (ok INTEGER NOT NULL CHECK (ok = 1));
+INSERT INTO schema_edit SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'events'
+	AND sql LIKE '%''alarm''%';
+DROP TABLE schema_edit;
+
+CREATE TABLE alarms (
+	key     TEXT NOT NULL PRIMARY KEY CHECK (key <> ''),
+	kind    TEXT NOT NULL CHECK (kind <> ''),
+	subject TEXT NOT NULL,
+	detail  TEXT NOT NULL DEFAULT '',
+	raised  TEXT NOT NULL,
+	cleared TEXT NOT NULL DEFAULT ''
+) STRICT;
+CREATE INDEX alarms_open ON alarms (key) WHERE cleared = '';
+
+CREATE INDEX events_notify ON events (id) WHERE ` + notifiable + `;
+
+CREATE TABLE webhooks (
+	hook          TEXT NOT NULL PRIMARY KEY CHECK (hook <> ''),
+	through_event INTEGER NOT NULL CHECK (through_event >= 0),
+	created       TEXT NOT NULL,
+	delivered     INTEGER NOT NULL DEFAULT 0 CHECK (delivered >= 0),
+	failures      INTEGER NOT NULL DEFAULT 0 CHECK (failures >= 0),
+	last_success  TEXT NOT NULL DEFAULT '',
+	last_error    TEXT NOT NULL DEFAULT '',
+	last_error_at TEXT NOT NULL DEFAULT ''
+) STRICT;
+CREATE TRIGGER webhooks_forward BEFORE UPDATE ON webhooks WHEN NEW.through_event < OLD.through_event
+BEGIN SELECT RAISE(ABORT, 'a webhook cursor only moves forward'); END;
+`
+
+// notifiable is the condition of the events a webhook may announce: a
+// refund rejected or returned, a batch rejected (by refundd or the bank)
+// or in doubt, an alarm raised or cleared. The partial index
+// events_notify holds them; a query that reads them repeats it as it is.
+const notifiable = `(subject_type = 'alarm' OR (subject_type = 'refund' AND to_status IN ('rejected', 'returned'))
+	OR (subject_type = 'batch' AND to_status IN ('rejected', 'rejected-by-bank', 'in-doubt')))`
 
 // migrate brings the database to version len(migs). Each migration runs in
 // its own write transaction together with the new user_version, so a crash

@@ -219,7 +219,7 @@ func (s *Store) settleCommit(xid string, cerr error) error {
 // are text in the same layout, money bigint minor units. refunds.rowid is
 // an identity column named as SQLite's implicit one, so that "ORDER BY
 // rowid" (insertion order) reads the same on both.
-var pgMigrations = []string{pgSchemaV1, pgSchemaV2, pgSchemaV3, pgSchemaV4, pgSchemaV5, pgSchemaV6, schemaV7, pgSchemaV8RefundsByBatch, pgSchemaOpenWork, pgSchemaStatusSearch}
+var pgMigrations = []string{pgSchemaV1, pgSchemaV2, pgSchemaV3, pgSchemaV4, pgSchemaV5, pgSchemaV6, schemaV7, pgSchemaV8RefundsByBatch, pgSchemaOpenWork, pgSchemaStatusSearch, pgSchemaWebhookOutbox}
 
 const pgSchemaV1 = `
 CREATE TABLE files (
@@ -468,4 +468,43 @@ CREATE TABLE integrity_checked (
 const pgSchemaStatusSearch = `
 CREATE INDEX bank_entries_exceptions ON bank_entries (applied) WHERE kind = 'exception' OR account = 'pain.002';
 CREATE INDEX refunds_account_tail ON refunds (right(creditor_account, 4));
+`
+
+// pgSchemaWebhookOutbox is schemaWebhookOutbox: alarm events, the alarms,
+// the notifiable events by id and each webhook's cursor.
+const pgSchemaWebhookOutbox = `
+ALTER TABLE events DROP CONSTRAINT events_subject_type_check;
+ALTER TABLE events ADD CONSTRAINT events_subject_type_check CHECK (subject_type IN ('batch', 'refund', 'file', 'purge', 'alarm'));
+
+CREATE TABLE alarms (
+	key     text NOT NULL PRIMARY KEY CHECK (key <> ''),
+	kind    text NOT NULL CHECK (kind <> ''),
+	subject text NOT NULL,
+	detail  text NOT NULL DEFAULT '',
+	raised  text NOT NULL,
+	cleared text NOT NULL DEFAULT ''
+);
+CREATE INDEX alarms_open ON alarms (key) WHERE cleared = '';
+
+CREATE INDEX events_notify ON events (id) WHERE ` + notifiable + `;
+
+CREATE TABLE webhooks (
+	hook          text NOT NULL PRIMARY KEY CHECK (hook <> ''),
+	through_event bigint NOT NULL CHECK (through_event >= 0),
+	created       text NOT NULL,
+	delivered     bigint NOT NULL DEFAULT 0 CHECK (delivered >= 0),
+	failures      bigint NOT NULL DEFAULT 0 CHECK (failures >= 0),
+	last_success  text NOT NULL DEFAULT '',
+	last_error    text NOT NULL DEFAULT '',
+	last_error_at text NOT NULL DEFAULT ''
+);
+CREATE FUNCTION refundd_cursor_forward() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	IF NEW.through_event < OLD.through_event THEN
+		RAISE EXCEPTION 'a webhook cursor only moves forward' USING ERRCODE = 'restrict_violation';
+	END IF;
+	RETURN NEW;
+END $$;
+CREATE TRIGGER webhooks_forward BEFORE UPDATE ON webhooks
+FOR EACH ROW EXECUTE FUNCTION refundd_cursor_forward();
 `

@@ -212,4 +212,7 @@ const (
 	// SubjectPurge: a purge of the personal data whose retention ended;
 	// its subject id is PurgeSubject.
 	SubjectPurge SubjectType = "purge"
+	// SubjectAlarm: an alarm raised or cleared; its subject id is the
+	// alarm's key (see SyncAlarms).
+	SubjectAlarm SubjectType = "alarm"
 )

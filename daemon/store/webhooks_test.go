@@ -1,0 +1,155 @@
+package store
+
+import (
+	"errors"
+	"slices"
+	"testing"
+
+	"refundd/daemon/refund"
+)
+
+// TestWebhookOutbox: the notifiable events (a refund rejected or
+// returned, a batch in doubt or rejected, an alarm raised and cleared)
+// are read after a webhook's cursor, oldest first, filtered by the
+// notices it takes; the cursor moves only forward and only when told of a
+// delivery; a webhook started later begins at the last event; the
+// backlog and delivery state are read back.
+func TestWebhookOutbox(t *testing.T) {
+	ctx := t.Context()
+	s := openTest(t)
+	const hook, alarmsOnly = "https://erp.example/hooks/refundd", "https://chat.example/hook"
+	if err := s.StartWebhook(ctx, hook); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.StartWebhook(ctx, hook); err != nil { // again: kept as it is
+		t.Fatal(err)
+	}
+	if through, err := s.WebhookCursor(ctx, hook); err != nil || through != 0 {
+		t.Fatalf("WebhookCursor() = %d, %v; want 0", through, err)
+	}
+
+	b, rs := newBatch("W1", 0, 3)
+	mustCreate(t, s, b, rs)
+	mustSetBatch(t, s, b.MsgID, BatchInDoubt)
+	for _, st := range refundPath[refund.StatusRejected] {
+		if _, err := s.SetRefundStatus(ctx, rs[0].EndToEndID, st, "AC04", "closed"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, st := range refundPath[refund.StatusReturned] {
+		if _, err := s.SetRefundStatus(ctx, rs[1].EndToEndID, st, "", ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b2, rs2 := newBatch("W2", 0, 1)
+	b2.Status = BatchReceived
+	mustCreate(t, s, b2, rs2)
+	mustSetBatch(t, s, b2.MsgID, BatchRejected)
+	due := []Alarm{{Key: AlarmKey("no_status", b.MsgID), Kind: "no_status", Subject: b.MsgID, Detail: "no status report"}}
+	if raised, cleared, err := s.SyncAlarms(ctx, due); err != nil || len(raised) != 1 || len(cleared) != 0 {
+		t.Fatalf("SyncAlarms(raise) = %v, %v, %v; want one raised", raised, cleared, err)
+	}
+	last, _ := s.LastEvent(ctx)
+	if raised, cleared, err := s.SyncAlarms(ctx, due); err != nil || len(raised)+len(cleared) != 0 {
+		t.Fatalf("SyncAlarms(same) = %v, %v, %v; want no change", raised, cleared, err)
+	}
+	if again, _ := s.LastEvent(ctx); again != last {
+		t.Errorf("SyncAlarms without a change recorded events %d..%d", last, again)
+	}
+	if raised, cleared, err := s.SyncAlarms(ctx, nil); err != nil || len(raised) != 0 || len(cleared) != 1 {
+		t.Fatalf("SyncAlarms(clear) = %v, %v, %v; want one cleared", raised, cleared, err)
+	}
+	if a, err := s.Alarm(ctx, due[0].Key); err != nil || a.Cleared.IsZero() || a.Subject != b.MsgID {
+		t.Errorf("Alarm() = %+v, %v; want it cleared", a, err)
+	}
+	if err := s.StartWebhook(ctx, alarmsOnly); err != nil {
+		t.Fatal(err)
+	}
+	if raised, _, err := s.SyncAlarms(ctx, due); err != nil || len(raised) != 1 { // raised again
+		t.Fatalf("SyncAlarms(raise again) = %v, %v", raised, err)
+	}
+
+	type got struct {
+		n        Notice
+		subject  string
+		from, to string
+	}
+	want := []got{
+		{NoticeBatchInDoubt, b.MsgID, "sending", "in-doubt"},
+		{NoticeRefundRejected, rs[0].EndToEndID, "new", "rejected"},
+		{NoticeRefundReturned, rs[1].EndToEndID, "booked", "returned"},
+		{NoticeBatchRejected, b2.MsgID, "received", "rejected"},
+		{NoticeRefundRejected, rs2[0].EndToEndID, "new", "rejected"}, // with its batch
+		{NoticeAlarm, due[0].Key, "", "raised"},
+		{NoticeAlarm, due[0].Key, "raised", "cleared"},
+		{NoticeAlarm, due[0].Key, "cleared", "raised"},
+	}
+	es, err := s.NoticesAfter(ctx, 0, Notices(), 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var have []got
+	for i, e := range es {
+		have = append(have, got{NoticeOf(e), e.SubjectID, e.From, e.To})
+		if i > 0 && e.ID <= es[i-1].ID {
+			t.Errorf("events out of order: %d after %d", e.ID, es[i-1].ID)
+		}
+	}
+	if !slices.Equal(have, want) {
+		t.Fatalf("NoticesAfter(0) =\n%v\nwant\n%v", have, want)
+	}
+	if es[1].Reason != "AC04" || es[1].Detail != "closed" {
+		t.Errorf("rejection event %+v; want its reason AC04, closed", es[1])
+	}
+	// A page, and a filter.
+	page, err := s.NoticesAfter(ctx, es[1].ID, Notices(), 2)
+	if err != nil || len(page) != 2 || page[0].ID != es[2].ID {
+		t.Errorf("NoticesAfter(page) = %v, %v; want events %d and %d", page, err, es[2].ID, es[3].ID)
+	}
+	refunds, err := s.NoticesAfter(ctx, 0, []Notice{NoticeRefundReturned, NoticeRefundRejected}, 100)
+	if err != nil || len(refunds) != 3 || refunds[0].ID != es[1].ID || refunds[1].ID != es[2].ID || refunds[2].ID != es[4].ID {
+		t.Errorf("NoticesAfter(refunds) = %v, %v; want the three refund events", refunds, err)
+	}
+	if _, err := s.NoticesAfter(ctx, 0, []Notice{"refund-lost"}, 1); !errors.Is(err, ErrInvalid) {
+		t.Errorf("NoticesAfter(unknown notice) = %v; want ErrInvalid", err)
+	}
+
+	// The state: all pending; the later webhook sees only what came after
+	// it started.
+	st, err := s.WebhookStatus(ctx, hook, Notices())
+	if err != nil || st.Pending != int64(len(want)) || !st.Oldest.Equal(es[0].At) || st.Delivered != 0 {
+		t.Errorf("WebhookStatus() = %+v, %v; want %d pending since %v", st, err, len(want), es[0].At)
+	}
+	st, err = s.WebhookStatus(ctx, alarmsOnly, []Notice{NoticeAlarm})
+	if err != nil || st.Pending != 1 || st.Through != es[6].ID {
+		t.Errorf("WebhookStatus(later) = %+v, %v; want 1 pending after event %d", st, err, es[6].ID)
+	}
+
+	// A failure keeps the cursor; a delivery moves it, and only forward.
+	if err := s.WebhookFailed(ctx, hook, "connection refused"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.WebhookDelivered(ctx, hook, es[2].ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.WebhookDelivered(ctx, hook, es[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	st, err = s.WebhookStatus(ctx, hook, Notices())
+	if err != nil || st.Through != es[2].ID || st.Pending != int64(len(want)-3) || st.Delivered != 2 || st.Failures != 0 ||
+		st.LastError != "connection refused" || st.LastErrorAt.IsZero() || st.LastSuccess.IsZero() {
+		t.Errorf("WebhookStatus(after) = %+v, %v; want through %d, %d pending, 2 delivered, the last error kept", st, err, es[2].ID, len(want)-3)
+	}
+	if _, err := s.w.Exec(`UPDATE webhooks SET through_event = 0 WHERE hook = ?`, hook); err == nil {
+		t.Error("a webhook cursor moved back")
+	}
+	if err := s.WebhookDelivered(ctx, "https://unknown.example/", 1); !errors.Is(err, ErrNotFound) {
+		t.Errorf("WebhookDelivered(unknown) = %v; want ErrNotFound", err)
+	}
+	if _, err := s.WebhookStatus(ctx, "https://unknown.example/", Notices()); !errors.Is(err, ErrNotFound) {
+		t.Errorf("WebhookStatus(unknown) = %v; want ErrNotFound", err)
+	}
+	if err := s.IntegrityCheck(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
