@@ -90,6 +90,8 @@ type Metrics struct {
 	takeover    prometheus.Histogram
 	storeStats  atomic.Pointer[func() StoreStats]
 	build       *prometheus.GaugeVec
+
+	webhooks *webhookMetrics
 }
 
 // StoreStats are the state store's counts that the metrics show.
@@ -128,6 +130,10 @@ type StoreStats struct {
 //	fenced_writes_total                          counter: writes the store refused because this instance no longer led
 //	store_commit_unknown_total                   counter: COMMITs whose reply was lost (each settled by asking the server)
 //	build_info{version,revision,modified,goversion} gauge: 1, for the build that runs (BuildInfo, or SetBuild)
+//	webhook_deliveries_total{webhook}            counter: events a webhook's receiver took (answered 2xx)
+//	webhook_failed_attempts_total{webhook}       counter: delivery attempts that failed (each is tried again)
+//	webhook_pending{webhook}                     gauge: events waiting for the receiver
+//	webhook_oldest_pending_seconds{webhook}      gauge: age of the oldest of them (0: none)
 func NewMetrics() *Metrics {
 	const ns = "refundd"
 	m := &Metrics{
@@ -272,6 +278,7 @@ func NewMetrics() *Metrics {
 		m.replies, m.postings, m.exceptions, m.leftOut, m.alarms, m.overdue,
 		m.reloadOK, m.reloadTime, m.diskFull, m.rerelease,
 	)
+	m.webhooks = newWebhookMetrics(m.reg, ns)
 	return m
 }
 
@@ -424,4 +431,78 @@ func (m *Metrics) LeadershipChange(reason string, epoch int64, took time.Duratio
 	if took > 0 {
 		m.takeover.Observe(took.Seconds())
 	}
+}
+
+// webhookMetrics are the metrics of the webhook deliveries, by webhook
+// name (a configured name, never data).
+type webhookMetrics struct {
+	delivered *prometheus.CounterVec
+	failed    *prometheus.CounterVec
+	pending   *prometheus.GaugeVec
+	oldestAge *prometheus.Desc
+
+	mu     sync.Mutex
+	oldest map[string]time.Time // by webhook: when its oldest pending event happened; zero for none
+}
+
+func newWebhookMetrics(reg *prometheus.Registry, ns string) *webhookMetrics {
+	w := &webhookMetrics{
+		delivered: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Name: "webhook_deliveries_total",
+			Help: "Events a webhook's receiver took (answered 2xx).",
+		}, []string{"webhook"}),
+		failed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Name: "webhook_failed_attempts_total",
+			Help: "Webhook delivery attempts that failed; the event is tried again.",
+		}, []string{"webhook"}),
+		pending: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: ns, Name: "webhook_pending",
+			Help: "Events waiting for a webhook's receiver.",
+		}, []string{"webhook"}),
+		oldestAge: prometheus.NewDesc(ns+"_webhook_oldest_pending_seconds",
+			"Age of the oldest event waiting for a webhook's receiver; 0 for none.", []string{"webhook"}, nil),
+		oldest: map[string]time.Time{},
+	}
+	reg.MustRegister(w.delivered, w.failed, w.pending, w)
+	return w
+}
+
+// Describe and Collect make the oldest pending age a collector of its
+// own: the age is taken when scraped, not when last set.
+func (w *webhookMetrics) Describe(ch chan<- *prometheus.Desc) { ch <- w.oldestAge }
+
+func (w *webhookMetrics) Collect(ch chan<- prometheus.Metric) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	now := time.Now()
+	for name, t := range w.oldest {
+		age := 0.0
+		if !t.IsZero() {
+			age = max(0, now.Sub(t).Seconds())
+		}
+		ch <- prometheus.MustNewConstMetric(w.oldestAge, prometheus.GaugeValue, age, name)
+	}
+}
+
+// WebhookConfigured makes the series of the webhook name exist from the
+// first scrape on.
+func (m *Metrics) WebhookConfigured(name string) {
+	m.webhooks.delivered.WithLabelValues(name)
+	m.webhooks.failed.WithLabelValues(name)
+	m.WebhookPending(name, 0, time.Time{})
+}
+
+// WebhookDelivered counts an event the receiver of webhook name took.
+func (m *Metrics) WebhookDelivered(name string) { m.webhooks.delivered.WithLabelValues(name).Inc() }
+
+// WebhookFailed counts a failed delivery attempt to webhook name.
+func (m *Metrics) WebhookFailed(name string) { m.webhooks.failed.WithLabelValues(name).Inc() }
+
+// WebhookPending sets the backlog of webhook name: n events, the oldest of
+// which happened at oldest (zero for none).
+func (m *Metrics) WebhookPending(name string, n int64, oldest time.Time) {
+	m.webhooks.pending.WithLabelValues(name).Set(float64(n))
+	m.webhooks.mu.Lock()
+	m.webhooks.oldest[name] = oldest
+	m.webhooks.mu.Unlock()
 }
