@@ -17,10 +17,18 @@ import (
 // refund accepted without a booking for more than
 // alarms.booking_within_days banking days after its execution date. Each
 // batch or refund is warned about once per run; the overdue gauges hold
-// how many are overdue now.
+// how many are overdue now. The alarms due are recorded in the store: each
+// new one raised, each no longer due cleared, with an event each that the
+// webhooks announce.
 func (d *Daemon) checkAlarms(ctx context.Context) {
 	now := d.now()
 	log := d.log.With().Str(obs.FieldComponent, "alarms").Logger()
+	// due are the alarms due now; once every check is done they are
+	// recorded, each raised or cleared with its event, for the webhooks.
+	var due []store.Alarm
+	alarm := func(kind obs.Alarm, subject, detail string) {
+		due = append(due, store.Alarm{Key: store.AlarmKey(string(kind), subject), Kind: string(kind), Subject: subject, Detail: detail})
+	}
 	sent, err := d.store.BatchesByStatus(ctx, store.BatchSent)
 	if err != nil {
 		log.Warn().Err(err).Msg("checking the alarms failed")
@@ -35,6 +43,8 @@ func (d *Daemon) checkAlarms(ctx context.Context) {
 		noStatus++
 		overdue = append(overdue, obs.Overdue{Kind: obs.AlarmNoStatus, Batch: b.Number, MsgID: b.MsgID, Since: b.Sent,
 			Detail: "no status report from the bank within " + d.cfg.Alarms.StatusWithin.String() + " of the upload"})
+		alarm(obs.AlarmNoStatus, b.MsgID, "no status report from the bank for batch "+b.Number+" sent "+
+			b.Sent.UTC().Format(time.RFC3339)+" (alarms.status_within "+d.cfg.Alarms.StatusWithin.String()+")")
 		if key := "status " + b.MsgID; !d.alarmed[key] {
 			d.alarmed[key] = true
 			d.metrics.Raise(obs.AlarmNoStatus)
@@ -61,6 +71,11 @@ func (d *Daemon) checkAlarms(ctx context.Context) {
 			detail = "in doubt, not known to be at the bank: " + b.Reason
 		}
 		overdue = append(overdue, obs.Overdue{Kind: obs.AlarmNotSent, Batch: b.Number, MsgID: b.MsgID, Since: b.Created, Detail: detail})
+		if b.Status == store.BatchInDoubt {
+			alarm(obs.AlarmNotSent, b.MsgID, "batch "+b.Number+" in doubt, not known to be at the bank: "+b.Reason)
+		} else {
+			alarm(obs.AlarmNotSent, b.MsgID, "batch "+b.Number+" not known to be at the bank: its uploads keep failing")
+		}
 		if key := "unsent " + b.MsgID; !d.alarmed[key] {
 			d.alarmed[key] = true
 			d.metrics.Raise(obs.AlarmNotSent)
@@ -99,6 +114,8 @@ func (d *Daemon) checkAlarms(ctx context.Context) {
 				RefNbr: r.RefNbr, Since: r.ExecutionDate.Time(),
 				Detail: fmt.Sprintf("accepted, no booking from the bank within %d banking days of the execution date %s",
 					d.cfg.Alarms.BookingWithinDays, r.ExecutionDate)})
+			alarm(obs.AlarmNoBooking, r.EndToEndID, "no booking from the bank for refund "+r.RefNbr+" of batch "+r.Batch+
+				" accepted for "+r.ExecutionDate.String())
 			if key := "booking " + r.EndToEndID; !d.alarmed[key] {
 				d.alarmed[key] = true
 				d.metrics.Raise(obs.AlarmNoBooking)
@@ -111,6 +128,17 @@ func (d *Daemon) checkAlarms(ctx context.Context) {
 	}
 	d.metrics.SetOverdue(obs.AlarmNoBooking, noBooking)
 	d.overdueHealth(overdue)
+	raised, cleared, err := d.store.SyncAlarms(ctx, due)
+	if err != nil {
+		log.Warn().Err(err).Msg("recording the alarms failed; tried again at the next step")
+		return
+	}
+	for _, a := range cleared {
+		log.Info().Str("alarm_kind", a.Kind).Str("subject", a.Subject).Msg("alarm cleared: " + a.Detail)
+	}
+	if len(raised)+len(cleared) > 0 && d.hooks != nil {
+		d.hooks.Kick()
+	}
 }
 
 // statusOverdue reports whether a batch sent at sent and still without a

@@ -80,6 +80,14 @@ func TestDaemonAlarmNotSent(t *testing.T) {
 		h.SFTP.Reachable || h.SFTP.LastError == "" || !h.Upload.Last.IsZero() {
 		t.Errorf("health while the uploads fail: %+v", h)
 	}
+	// Recorded once, with its event, for the webhooks.
+	key := store.AlarmKey(string(obs.AlarmNotSent), testMsgID)
+	if open, err := d.store.OpenAlarms(t.Context()); err != nil || len(open) != 1 || open[key].Subject != testMsgID {
+		t.Errorf("OpenAlarms() = %v, %v; want %s", open, err, key)
+	}
+	if es, err := d.store.Events(t.Context(), store.SubjectAlarm, key); err != nil || len(es) != 1 || es[0].To != "raised" {
+		t.Errorf("alarm events %+v, %v; want one raised", es, err)
+	}
 	d.Close()
 
 	e.cfg.SFTP.Address = good
@@ -94,6 +102,10 @@ func TestDaemonAlarmNotSent(t *testing.T) {
 	// (Uploaded at a clock past alarms.status_within: now no_status.)
 	if h := d.DaemonHealth(); len(h.Overdue) != 1 || h.Overdue[0].Kind != obs.AlarmNoStatus || !h.SFTP.Reachable || h.Upload.Last.IsZero() {
 		t.Errorf("health after the upload: %+v", h)
+	}
+	// Cleared once it is sent.
+	if es, err := d.store.Events(t.Context(), store.SubjectAlarm, key); err != nil || len(es) != 2 || es[1].From != "raised" || es[1].To != "cleared" {
+		t.Errorf("alarm events %+v, %v; want raised, then cleared", es, err)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"refundd/internal/fsync"
@@ -24,6 +25,7 @@ import (
 	"refundd/daemon/obs"
 	"refundd/daemon/spool"
 	"refundd/daemon/store"
+	"refundd/daemon/webhook"
 	"refundd/sftpx"
 )
 
@@ -118,6 +120,11 @@ type Daemon struct {
 	// counted is the last event in the store when the batch gauge was
 	// last set; -1: not yet.
 	counted int64
+	// hooks delivers the announcements of the running configuration
+	// (nil: no webhooks); webhooks holds its receivers for Webhooks,
+	// which other goroutines call.
+	hooks    *webhook.Deliverer
+	webhooks atomic.Pointer[[]webhook.Hook]
 }
 
 // retry is the state of a failed upload.
@@ -310,6 +317,8 @@ func (d *Daemon) configure(cfg *config.Config) error {
 		d.sftp = nil
 	}
 	d.cfg, d.export, d.inbox = cfg, export, inbox
+	hooks := webhookHooks(cfg)
+	d.webhooks.Store(&hooks)
 	limit := d.opts.StuckAfter
 	if limit <= 0 {
 		limit = stuckAfter(cfg)
@@ -577,6 +586,12 @@ func (d *Daemon) runConfig(ctx context.Context) error {
 			d.warmed(<-d.warmCh)
 		}
 	}()
+	// The announcements go out beside the steps, until this returns;
+	// each receiver is recorded before the first step, so that it hears
+	// of every change from now on.
+	if err := d.startWebhooks(ctx, &wg); err != nil {
+		return err
+	}
 	d.warm(ctx)
 	d.resolveInDoubt(ctx)
 	download := true
@@ -584,6 +599,9 @@ func (d *Daemon) runConfig(ctx context.Context) error {
 	for {
 		if err := d.step(ctx, download); err != nil {
 			return err
+		}
+		if d.hooks != nil {
+			d.hooks.Kick()
 		}
 		// An idle daemon needs a few MiB of heap; what the start's checks
 		// of the store or a big batch needed is given back to the system

@@ -12,6 +12,7 @@ import (
 	"syscall"
 
 	"refundd/daemon/status"
+	"refundd/daemon/webhook"
 
 	"github.com/rs/zerolog"
 
@@ -173,6 +174,8 @@ func handleStatus(srv *obs.HTTPServer, d *daemon.Daemon, cfg *config.Config) {
 	status.HandleWith(srv, d.Store(), status.Options{Self: self(d, cfg), Health: srv.Health, Config: cfg.File,
 		Failed: []status.FailedDir{{Kind: "export", Dir: filepath.Join(cfg.Paths.Export, "failed")},
 			{Kind: "inbox", Dir: filepath.Join(cfg.Paths.Inbox, "failed")}}})
+	// The delivery state of each webhook of the running configuration.
+	srv.Handle("GET /api/webhooks", webhook.Handler(d.Store(), d.Hooks))
 	// 200 while this instance leads its company, 503 while it stands by
 	// (or has lost the lease): for a load balancer or a check that wants
 	// the leader.
