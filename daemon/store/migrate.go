@@ -397,11 +397,13 @@ BEGIN SELECT RAISE(ABORT, 'a webhook cursor only moves forward'); END;
 `
 
 // notifiable is the condition of the events a webhook may announce: a
-// refund rejected or returned, a batch rejected (by refundd or the bank)
-// or in doubt, an alarm raised or cleared. The partial index
-// events_notify holds them; a query that reads them repeats it as it is.
+// refund rejected or returned, a batch rejected (by the bank; or by
+// refundd's checks: its file failed) or in doubt, an alarm raised or
+// cleared. The partial index events_notify holds them; a query that reads
+// them repeats it as it is.
 const notifiable = `(subject_type = 'alarm' OR (subject_type = 'refund' AND to_status IN ('rejected', 'returned'))
-	OR (subject_type = 'batch' AND to_status IN ('rejected', 'rejected-by-bank', 'in-doubt')))`
+	OR (subject_type = 'batch' AND to_status IN ('rejected', 'rejected-by-bank', 'in-doubt'))
+	OR (subject_type = 'file' AND to_status = 'failed'))`
 
 // migrate brings the database to version len(migs). Each migration runs in
 // its own write transaction together with the new user_version, so a crash

@@ -23,8 +23,9 @@ const (
 	NoticeRefundRejected Notice = "refund-rejected"
 	// NoticeRefundReturned: the payee's bank returned a booked refund.
 	NoticeRefundReturned Notice = "refund-returned"
-	// NoticeBatchRejected: a batch was rejected, by refundd's checks
-	// (status rejected) or by the bank (rejected-by-bank).
+	// NoticeBatchRejected: a batch was rejected, by refundd's checks (its
+	// batch file failed: no batch is recorded for it) or by the bank
+	// (rejected-by-bank).
 	NoticeBatchRejected Notice = "batch-rejected"
 	// NoticeBatchInDoubt: a batch's upload has an unknown outcome.
 	NoticeBatchInDoubt Notice = "batch-in-doubt"
@@ -42,15 +43,19 @@ func Notices() []Notice {
 var noticeCond = map[Notice]string{
 	NoticeRefundRejected: `(subject_type = 'refund' AND to_status = 'rejected')`,
 	NoticeRefundReturned: `(subject_type = 'refund' AND to_status = 'returned')`,
-	NoticeBatchRejected:  `(subject_type = 'batch' AND to_status IN ('rejected', 'rejected-by-bank'))`,
-	NoticeBatchInDoubt:   `(subject_type = 'batch' AND to_status = 'in-doubt')`,
-	NoticeAlarm:          `(subject_type = 'alarm')`,
+	NoticeBatchRejected: `(subject_type = 'batch' AND to_status IN ('rejected', 'rejected-by-bank'))
+		OR (subject_type = 'file' AND to_status = 'failed' AND EXISTS (SELECT 1 FROM files f WHERE f.hash = subject_id AND f.kind = 'batch'))`,
+	NoticeBatchInDoubt: `(subject_type = 'batch' AND to_status = 'in-doubt')`,
+	NoticeAlarm:        `(subject_type = 'alarm')`,
 }
 
 // NoticeOf returns the notice an event gives, "" for an event that no
-// webhook announces.
+// webhook announces. A file's failure is taken to be a batch file's: of
+// the files' failures, NoticesAfter returns those of batch files only.
 func NoticeOf(e Event) Notice {
 	switch {
+	case e.SubjectType == SubjectFile && e.To == string(FileFailed):
+		return NoticeBatchRejected
 	case e.SubjectType == SubjectAlarm:
 		return NoticeAlarm
 	case e.SubjectType == SubjectRefund && e.To == "rejected":
@@ -73,7 +78,7 @@ func noticesCond(ns []Notice) (string, error) {
 		if !ok {
 			return "", fmt.Errorf("%w: notice %q", ErrInvalid, n)
 		}
-		cs = append(cs, c)
+		cs = append(cs, "("+c+")")
 	}
 	if len(cs) == 0 {
 		return "", fmt.Errorf("%w: no notices", ErrInvalid)

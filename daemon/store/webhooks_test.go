@@ -45,6 +45,19 @@ func TestWebhookOutbox(t *testing.T) {
 	b2.Status = BatchReceived
 	mustCreate(t, s, b2, rs2)
 	mustSetBatch(t, s, b2.MsgID, BatchRejected)
+	// A batch file that failed refundd's checks is a rejected batch; a
+	// reply file that failed is not announced.
+	for _, f := range []struct {
+		name string
+		kind FileKind
+	}{{"batch-bad.csv", FileBatch}, {"pain002-bad.xml", FileReply}} {
+		if _, err := s.RecordFile(ctx, hashOf(f.name), f.name, f.kind); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.FinishFile(ctx, hashOf(f.name), FileFailed, "2 problem(s)"); err != nil {
+			t.Fatal(err)
+		}
+	}
 	due := []Alarm{{Key: AlarmKey("no_status", b.MsgID), Kind: "no_status", Subject: b.MsgID, Detail: "no status report"}}
 	if raised, cleared, err := s.SyncAlarms(ctx, due); err != nil || len(raised) != 1 || len(cleared) != 0 {
 		t.Fatalf("SyncAlarms(raise) = %v, %v, %v; want one raised", raised, cleared, err)
@@ -80,6 +93,7 @@ func TestWebhookOutbox(t *testing.T) {
 		{NoticeRefundReturned, rs[1].EndToEndID, "booked", "returned"},
 		{NoticeBatchRejected, b2.MsgID, "received", "rejected"},
 		{NoticeRefundRejected, rs2[0].EndToEndID, "new", "rejected"}, // with its batch
+		{NoticeBatchRejected, hashOf("batch-bad.csv"), "processing", "failed"},
 		{NoticeAlarm, due[0].Key, "", "raised"},
 		{NoticeAlarm, due[0].Key, "raised", "cleared"},
 		{NoticeAlarm, due[0].Key, "cleared", "raised"},
@@ -121,8 +135,8 @@ func TestWebhookOutbox(t *testing.T) {
 		t.Errorf("WebhookStatus() = %+v, %v; want %d pending since %v", st, err, len(want), es[0].At)
 	}
 	st, err = s.WebhookStatus(ctx, alarmsOnly, []Notice{NoticeAlarm})
-	if err != nil || st.Pending != 1 || st.Through != es[6].ID {
-		t.Errorf("WebhookStatus(later) = %+v, %v; want 1 pending after event %d", st, err, es[6].ID)
+	if err != nil || st.Pending != 1 || st.Through != es[7].ID {
+		t.Errorf("WebhookStatus(later) = %+v, %v; want 1 pending after event %d", st, err, es[7].ID)
 	}
 
 	// A failure keeps the cursor; a delivery moves it, and only forward.

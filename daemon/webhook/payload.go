@@ -45,13 +45,24 @@ type Company struct {
 
 // Batch is the batch an event is about, or the batch of its refund.
 type Batch struct {
-	MsgID  string `json:"msg_id"`
-	Number string `json:"number"`
+	// MsgID and Number are "" for a batch file that refundd's checks
+	// rejected: no batch was recorded for it (File names it).
+	MsgID  string `json:"msg_id,omitempty"`
+	Number string `json:"number,omitempty"`
+	// File is the batch file refundd rejected, as it was named in the
+	// export folder (it is in export/failed/ with a .err file beside).
+	File *File `json:"file,omitempty"`
 	// Status is the batch's status the event records (for a batch
 	// event), or its status when the announcement was made.
-	Status string `json:"status"`
+	Status string `json:"status,omitempty"`
 	// RejectedBy is "refundd" (its checks) or "bank", for batch-rejected.
 	RejectedBy string `json:"rejected_by,omitempty"`
+}
+
+// File is a batch file.
+type File struct {
+	Name   string `json:"name"`
+	SHA256 string `json:"sha256"`
 }
 
 // Refund is the refund an event is about.
@@ -98,6 +109,7 @@ func EventID(org string, id int64) string { return "refundd-" + org + "-" + strc
 
 // reader is what building a body reads from the store.
 type reader interface {
+	File(ctx context.Context, hash string) (store.File, error)
 	Refund(ctx context.Context, e2e string) (store.Refund, error)
 	Batch(ctx context.Context, msgID string) (store.Batch, error)
 }
@@ -125,6 +137,13 @@ func build(ctx context.Context, s reader, co Company, statusURL string, e store.
 		if e.Reason != "" {
 			b.Reason = &Reason{Text: e.Reason}
 		}
+	case store.SubjectFile:
+		f, err := s.File(ctx, e.SubjectID)
+		if err != nil {
+			return nil, err
+		}
+		b.Batch = &Batch{File: &File{Name: f.Name, SHA256: f.Hash}, RejectedBy: "refundd"}
+		b.Reason = &Reason{Text: e.Reason}
 	case store.SubjectAlarm:
 		kind := e.Reason
 		subject := strings.TrimPrefix(e.SubjectID, kind+" ")

@@ -62,7 +62,8 @@ func newBatch(t *testing.T, s *store.Store, number string, n int) (store.Batch, 
 }
 
 // events makes round r's business events: a batch in doubt, one refund
-// rejected, one returned, an alarm raised and cleared.
+// rejected, one returned, a batch file rejected, an alarm raised and
+// cleared.
 func events(t *testing.T, s *store.Store, r int) {
 	t.Helper()
 	ctx := t.Context()
@@ -77,6 +78,14 @@ func events(t *testing.T, s *store.Store, r int) {
 		if _, err := s.SetRefundStatus(ctx, rs[1].EndToEndID, st, "", ""); err != nil {
 			t.Fatal(err)
 		}
+	}
+	name := fmt.Sprintf("batch-bad-%d.csv", r)
+	hash := fmt.Sprintf("%064x", r)
+	if _, err := s.RecordFile(ctx, hash, name, store.FileBatch); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.FinishFile(ctx, hash, store.FileFailed, "2 problem(s)"); err != nil {
+		t.Fatal(err)
 	}
 	a := store.Alarm{Key: store.AlarmKey("no_status", b.MsgID), Kind: "no_status", Subject: b.MsgID, Detail: "no status report"}
 	if _, _, err := s.SyncAlarms(ctx, []store.Alarm{a}); err != nil {
@@ -246,8 +255,8 @@ func TestDeliveryFailingReceiver(t *testing.T) {
 	events(t, s, 1)
 	d.Kick()
 	waitFor(t, "failed attempts while the receiver is down", func() bool { return strings.Contains(status().LastError, "connection refused") })
-	if st := status(); st.Delivered != 0 || st.Pending != 5 {
-		t.Errorf("while down: %+v; want 5 pending", st)
+	if st := status(); st.Delivered != 0 || st.Pending != 6 {
+		t.Errorf("while down: %+v; want 6 pending", st)
 	}
 	// Up, but it stalls, fails and refuses before it takes anything.
 	rc.start("stall", "stall", "500", "429", "400", "500")
@@ -295,8 +304,8 @@ func TestDeliveryFailingReceiver(t *testing.T) {
 	if !slices.Equal(first, ids) {
 		t.Errorf("first deliveries in the order\n%v\nwant the events' order\n%v", first, ids)
 	}
-	if len(want) != 20 || rc.stalled != 2 {
-		t.Errorf("%d events, %d stalled requests; want 20 and 2", len(want), rc.stalled)
+	if len(want) != 24 || rc.stalled != 2 {
+		t.Errorf("%d events, %d stalled requests; want 24 and 2", len(want), rc.stalled)
 	}
 	if st := status(); st.Delivered != int64(len(want)) || st.Failures != 0 {
 		t.Errorf("at the end: %+v; want %d delivered", st, len(want))
@@ -335,7 +344,7 @@ func TestDeliveryStopsDuringRequest(t *testing.T) {
 	ctx, cancel = context.WithCancel(t.Context())
 	defer cancel()
 	go New(opts).Run(ctx)
-	waitFor(t, "every event", func() bool { rc.mu.Lock(); defer rc.mu.Unlock(); return len(rc.got) == 5 })
+	waitFor(t, "every event", func() bool { rc.mu.Lock(); defer rc.mu.Unlock(); return len(rc.got) == 6 })
 }
 
 // TestBody: what an announcement says of a rejected refund, and its
@@ -346,8 +355,8 @@ func TestBody(t *testing.T) {
 		t.Fatal(err)
 	}
 	events(t, s, 1)
-	es, err := s.NoticesAfter(t.Context(), 0, []store.Notice{store.NoticeRefundRejected, store.NoticeAlarm, store.NoticeBatchInDoubt}, 10)
-	if err != nil || len(es) != 4 {
+	es, err := s.NoticesAfter(t.Context(), 0, []store.Notice{store.NoticeRefundRejected, store.NoticeAlarm, store.NoticeBatchInDoubt, store.NoticeBatchRejected}, 10)
+	if err != nil || len(es) != 5 {
 		t.Fatalf("NoticesAfter() = %v, %v", es, err)
 	}
 	var bodies []Body
@@ -365,7 +374,11 @@ func TestBody(t *testing.T) {
 		}
 		bodies = append(bodies, b)
 	}
-	in, rj, raised, cleared := bodies[0], bodies[1], bodies[2], bodies[3]
+	in, rj, failed, raised, cleared := bodies[0], bodies[1], bodies[2], bodies[3], bodies[4]
+	if failed.Type != "batch-rejected" || failed.Batch == nil || failed.Batch.RejectedBy != "refundd" || failed.Batch.File == nil ||
+		failed.Batch.File.Name != "batch-bad-1.csv" || failed.Reason == nil || failed.Reason.Text != "2 problem(s)" || failed.StatusURL != "" {
+		t.Errorf("batch file rejected: %+v %+v", failed, failed.Batch)
+	}
 	msgID := refund.MsgID(org, "WH001", 0)
 	if in.Type != "batch-in-doubt" || in.Batch == nil || in.Batch.MsgID != msgID || in.Batch.Number != "WH001" || in.Refund != nil ||
 		in.Reason == nil || in.Reason.Text != "the connection broke during the upload" || in.ID != EventID(org, es[0].ID) {
