@@ -2,7 +2,9 @@ package store
 
 import (
 	"errors"
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"refundd/daemon/refund"
@@ -165,5 +167,70 @@ func TestWebhookOutbox(t *testing.T) {
 	}
 	if err := s.IntegrityCheck(ctx); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// BenchmarkRejectReply applies replies that reject every refund of a
+// batch of 1 000: each rejection is an event that a webhook announces, so
+// each enters the partial index events_notify. The sub-benchmark
+// without-index drops that index first: the same work without the
+// outbox's cost, side by side in one run.
+func BenchmarkRejectReply(b *testing.B) {
+	onBoth(b, func(b *testing.B, open func(testing.TB) *Store) {
+		for _, index := range []bool{true, false} {
+			name := "outbox"
+			if !index {
+				name = "without-index"
+			}
+			b.Run(name, func(b *testing.B) {
+				ctx := b.Context()
+				s := open(b)
+				if !index {
+					if _, err := s.w.Exec(`DROP INDEX events_notify`); err != nil {
+						b.Fatal(err)
+					}
+				}
+				const n = 1000
+				for i := 0; i < b.N; i++ {
+					b.StopTimer()
+					number := fmt.Sprintf("BENCH%d", i)
+					batch, rs := sentBatch(b, s, number, n)
+					h := claimReply(b, s, "reply "+number)
+					r := Reply{Batches: []BatchStatusChange{{MsgID: batch.MsgID, To: BatchRejectedByBank}}}
+					for _, x := range rs {
+						r.Refunds = append(r.Refunds, RefundStatusChange{EndToEndID: x.EndToEndID, To: refund.StatusRejected, Code: "AC04", Text: "closed"})
+					}
+					b.StartTimer()
+					if _, err := s.ApplyReply(ctx, h, r); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "refunds/s")
+			})
+		}
+	})
+}
+
+// TestNoticesReadByIndex: a webhook's next events and its backlog are read
+// from the partial index of the notifiable events, from its cursor on,
+// without a sort: not every refund event of the history (SQLite's planner
+// takes events_subject for the OR of subject types unless told).
+func TestNoticesReadByIndex(t *testing.T) {
+	sqliteOnly(t)
+	s := openTest(t)
+	cond, err := noticesCond(Notices())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`SELECT id FROM ` + s.notifyEvents() + ` WHERE id > ? AND ` + notifiable + ` AND ` + cond + ` ORDER BY id LIMIT ?`,
+		`SELECT count(*), min(at) FROM ` + s.notifyEvents() + ` WHERE id > ? AND ` + notifiable + ` AND ` + cond,
+	} {
+		plan := explain(t, s, q)
+		if len(plan) == 0 || plan[0] != "SEARCH events USING INDEX events_notify (id>?)" || slices.ContainsFunc(plan, func(p string) bool {
+			return strings.Contains(p, "TEMP B-TREE") || strings.Contains(p, "events_subject")
+		}) {
+			t.Errorf("plan of %s:\n%s", q, strings.Join(plan, "\n"))
+		}
 	}
 }
