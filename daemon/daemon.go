@@ -732,6 +732,7 @@ func (d *Daemon) step(ctx context.Context, download bool) (err error) {
 	}
 	d.settleBatches(work)
 	d.checkAlarms(work)
+	d.webhookHealth(work)
 	d.countBatches(work)
 	d.purgeDaily(work)
 	return nil

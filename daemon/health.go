@@ -1,11 +1,13 @@
 package daemon
 
 import (
+	"context"
 	"slices"
 	"sync"
 	"time"
 
 	"refundd/daemon/obs"
+	"refundd/daemon/webhook"
 )
 
 // health is what the daemon records of its own work for /api/health and
@@ -21,6 +23,7 @@ func (h *health) get() obs.DaemonHealth {
 	defer h.mu.Unlock()
 	out := h.h
 	out.Overdue = slices.Clone(h.h.Overdue)
+	out.Webhooks = slices.Clone(h.h.Webhooks)
 	return out
 }
 
@@ -92,4 +95,34 @@ func (d *Daemon) watchHealth(noEvents bool) {
 // overdueHealth records what the last check of the alarms found overdue.
 func (d *Daemon) overdueHealth(overdue []obs.Overdue) {
 	d.health.set(func(h *obs.DaemonHealth) { h.Overdue = overdue })
+}
+
+// webhookHealth records the delivery state of the configured webhooks,
+// read from the store (indexed reads; nothing when there are none).
+func (d *Daemon) webhookHealth(ctx context.Context) {
+	hooks := d.Hooks()
+	if len(hooks) == 0 {
+		d.health.set(func(h *obs.DaemonHealth) { h.Webhooks = nil })
+		return
+	}
+	states, err := webhook.States(ctx, d.store, hooks)
+	if err != nil {
+		d.log.Warn().Err(err).Msg("reading the webhooks' delivery state failed")
+		return
+	}
+	out := make([]obs.WebhookHealth, len(states))
+	for i, st := range states {
+		w := obs.WebhookHealth{Name: st.Name, Pending: st.Pending, LastError: st.LastError, Failing: st.Failing()}
+		if st.OldestPending != nil {
+			w.OldestPending = *st.OldestPending
+		}
+		if st.LastSuccess != nil {
+			w.LastSuccess = *st.LastSuccess
+		}
+		if st.LastErrorAt != nil {
+			w.LastErrorAt = *st.LastErrorAt
+		}
+		out[i] = w
+	}
+	d.health.set(func(h *obs.DaemonHealth) { h.Webhooks = out })
 }

@@ -40,8 +40,24 @@ type DaemonHealth struct {
 	// Overdue are the answers from the bank that are overdue now (the
 	// alarms of alarms.status_within and alarms.booking_within_days).
 	Overdue []Overdue `json:"overdue"`
-	// Notifications that the daemon delivers (webhooks) add their
-	// delivery state here, beside the rest of the daemon's work.
+	// Webhooks is the delivery state of each configured webhook, as of the
+	// daemon's last step.
+	Webhooks []WebhookHealth `json:"webhooks"`
+}
+
+// WebhookHealth is the delivery state of one webhook.
+type WebhookHealth struct {
+	Name string `json:"name"`
+	// Pending events wait for the receiver, the oldest since
+	// OldestPending.
+	Pending       int64     `json:"pending"`
+	OldestPending time.Time `json:"oldestPending,omitzero"`
+	LastSuccess   time.Time `json:"lastSuccess,omitzero"`
+	// LastError is the last failed attempt's error, at LastErrorAt.
+	LastError   string    `json:"lastError,omitempty"`
+	LastErrorAt time.Time `json:"lastErrorAt,omitzero"`
+	// Failing reports that the last attempt failed.
+	Failing bool `json:"failing"`
 }
 
 // How the daemon finds new files (DaemonHealth.Watch).

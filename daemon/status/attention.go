@@ -69,11 +69,15 @@ type Attention struct {
 	Failed []FailedFile `json:"failed"`
 	// Overdue are the answers from the bank that are overdue (alarms).
 	Overdue []obs.Overdue `json:"overdue"`
+	// Webhooks are the webhooks whose last delivery failed while events
+	// wait for them.
+	Webhooks []obs.WebhookHealth `json:"webhooks"`
 }
 
 // Empty reports whether nothing needs attention.
 func (a *Attention) Empty() bool {
-	return len(a.Refunds) == 0 && len(a.InDoubt) == 0 && len(a.Exceptions) == 0 && len(a.Failed) == 0 && len(a.Overdue) == 0
+	return len(a.Refunds) == 0 && len(a.InDoubt) == 0 && len(a.Exceptions) == 0 && len(a.Failed) == 0 && len(a.Overdue) == 0 &&
+		len(a.Webhooks) == 0
 }
 
 // Unpaid is a refund that the bank rejected or returned and that was not
@@ -143,7 +147,8 @@ func shellWord(s string) string {
 // offers it, from the failed/ folders of o, and the overdue alarms of the
 // daemon's health h (nil for none).
 func NeedsAttention(ctx context.Context, s Store, o Options, h *obs.Health, now time.Time) (*Attention, error) {
-	a := &Attention{Refunds: []Unpaid{}, InDoubt: []InDoubt{}, Exceptions: []Exception{}, Failed: []FailedFile{}, Overdue: []obs.Overdue{}}
+	a := &Attention{Refunds: []Unpaid{}, InDoubt: []InDoubt{}, Exceptions: []Exception{}, Failed: []FailedFile{}, Overdue: []obs.Overdue{},
+		Webhooks: []obs.WebhookHealth{}}
 	if as, ok := s.(AttentionStore); ok {
 		rs, err := as.NotPaidAgain(ctx, attentionMax+1)
 		if err != nil {
@@ -193,6 +198,11 @@ func NeedsAttention(ctx context.Context, s Store, o Options, h *obs.Health, now 
 	}
 	if h != nil && h.Daemon != nil {
 		a.Overdue = append(a.Overdue, h.Daemon.Overdue...)
+		for _, w := range h.Daemon.Webhooks {
+			if w.Failing && w.Pending > 0 {
+				a.Webhooks = append(a.Webhooks, w)
+			}
+		}
 	}
 	return a, nil
 }

@@ -105,6 +105,11 @@ func cockpit(t *testing.T) (*http.ServeMux, *[]string) {
 		Watch:  obs.WatchEvents,
 		Overdue: []obs.Overdue{{Kind: obs.AlarmNoBooking, Batch: "B1", MsgID: "RFD-B1-X", EndToEndID: "CN-CN1-AAAA", RefNbr: "CN1",
 			Detail: "accepted, no booking"}},
+		Webhooks: []obs.WebhookHealth{
+			{Name: "erp", Pending: 3, Failing: true, LastError: "POST: 503 Service Unavailable", LastErrorAt: time.Now(),
+				OldestPending: time.Now().Add(-time.Hour)},
+			{Name: "chat", Pending: 0, LastSuccess: time.Now()},
+		},
 	}}
 	var searched []string
 	mux := http.NewServeMux()
@@ -145,6 +150,9 @@ func TestNeedsAttention(t *testing.T) {
 		// The health strip.
 		`last upload: <b>42s ago</b>`, `last download: <b>never</b>`, `<b class="bad">failing</b> (dial tcp: connection refused)`,
 		`new files by: <b>file events</b>`, `version <b>v9.9.9</b>`, `up <b>1h0m0s</b>`,
+		`webhook erp: <b class="bad">failing</b>, 3 waiting`, `webhook chat: <b class="good">delivered</b>`,
+		// The webhook that fails with events waiting; not the one that works.
+		`<tr data-webhook="erp"><td>erp</td><td class="bad">3</td>`, `POST: 503 Service Unavailable`,
 		// The batches with their counts.
 		`booked 1</span> · <span class="bad">rejected 1`,
 		// The search box works without a script.
@@ -172,7 +180,8 @@ func TestNeedsAttention(t *testing.T) {
 		t.Fatalf("/api/attention: %v\n%s", err, api.Body)
 	}
 	if len(a.Refunds) != 1 || a.Refunds[0].Account != "*******0044" || a.Refunds[0].Words == "" || len(a.InDoubt) != 1 ||
-		len(a.Exceptions) != 1 || len(a.Failed) != 2 || len(a.Overdue) != 1 {
+		len(a.Exceptions) != 1 || len(a.Failed) != 2 || len(a.Overdue) != 1 ||
+		len(a.Webhooks) != 1 || a.Webhooks[0].Name != "erp" {
 		t.Errorf("/api/attention: %s", api.Body)
 	}
 	for _, absent := range []string{creditorAccount, ourAccount} {

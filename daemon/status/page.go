@@ -522,6 +522,18 @@ form.search input[type=search] { width: 36em; max-width: 70%; padding: .3em; }
 </tbody>
 </table>
 {{- end}}
+{{- if .Webhooks}}
+<h3>Notifications not delivered</h3>
+<table id="webhooks">
+<thead><tr><th>Webhook</th><th>Waiting</th><th>Oldest</th><th>Last error</th><th>Last delivered</th></tr></thead>
+<tbody>
+{{- range .Webhooks}}
+<tr data-webhook="{{.Name}}"><td>{{.Name}}</td><td class="bad">{{.Pending}}</td><td>{{when .OldestPending}}</td><td class="reason">{{.LastError}} ({{when .LastErrorAt}})</td><td>{{if .LastSuccess.IsZero}}never{{else}}{{when .LastSuccess}}{{end}}</td></tr>
+{{- end}}
+</tbody>
+</table>
+<p class="meta">Nothing is dropped: each waits until its receiver answers 2xx (GET /api/webhooks has the details).</p>
+{{- end}}
 {{- if .Exceptions}}
 <h3>Written to an exceptions file for the ERP (last 7 days)</h3>
 <table id="exceptions">
@@ -597,6 +609,9 @@ form.search input[type=search] { width: 36em; max-width: 70%; padding: .3em; }
 <span data-health="download">last download: <b>{{age .Download.AgeSeconds}}</b></span>
 <span data-health="sftp">SFTP: {{if .SFTP.Reachable}}<b class="good">reachable</b>{{else if .SFTP.LastError}}<b class="bad">failing</b> ({{.SFTP.LastError}}){{else}}<b>not tried yet</b>{{end}}</span>
 <span data-health="disk">disk: {{if .DiskFull}}<b class="bad">full</b> ({{.DiskFullError}}){{else}}<b class="good">ok</b>{{end}}</span>
+{{- range .Webhooks}}
+<span data-health="webhook">webhook {{.Name}}: {{if and .Failing .Pending}}<b class="bad">failing</b>, {{.Pending}} waiting{{else if .Pending}}<b>{{.Pending}} waiting</b>{{else}}<b class="good">delivered</b>{{end}}</span>
+{{- end}}
 <span data-health="watch">new files by: <b>{{if eq .Watch "events"}}file events{{else if eq .Watch "rescans"}}rescans only{{else}}–{{end}}</b></span>
 {{- end}}
 <span data-health="version">version <b>{{.Build.Version}}</b>{{if .Build.Revision}} ({{printf "%.12s" .Build.Revision}}{{if .Build.Modified}}, modified{{end}}){{end}}</span>
