@@ -90,6 +90,10 @@ var commonDirectives = []directive{
 	{"Service", "ExecReload", `/bin/kill -HUP \$MAINPID`},
 	{"Service", "RestartSec", `[1-9][0-9]*s`},
 	{"Service", "RestartPreventExitStatus", `2`},
+	// Lines refundd writes without a priority (before its log exists, a
+	// crash) must not pass as info: journalctl -p warning would hide why
+	// refundd does not start.
+	{"Service", "SyslogLevel", `err`},
 	{"Service", "User", `refundd`},
 	{"Service", "Group", `refundd`},
 	{"Service", "UMask", `0027`},

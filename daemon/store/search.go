@@ -52,11 +52,10 @@ func (s *Store) FindRefunds(ctx context.Context, by SearchBy, value string, limi
 		if s.d.pg {
 			tail = func(n int) string { return fmt.Sprintf("right(r.creditor_account, %d)", n) }
 		}
+		// Only the digits that a masked account shows count: matching more
+		// would tell whoever can search the digits the mask hides, one at
+		// a time.
 		where, args = tail(AccountTailMin)+` = ?`, []any{value[len(value)-AccountTailMin:]}
-		if len(value) > AccountTailMin {
-			where += ` AND ` + tail(len(value)) + ` = ?`
-			args = append(args, value)
-		}
 	default:
 		return nil, fmt.Errorf("find refunds: %w: search by %q", ErrInvalid, by)
 	}
@@ -237,7 +236,8 @@ func normalTail(s string) string { return refund.AccountKey(strings.TrimSpace(s)
 
 // AccountTail returns the account tail that FindRefunds searches by for
 // what an operator typed (spaces, dots and dashes dropped), and whether
-// it is one: AccountTailMin or more digits.
+// it is one: AccountTailMin or more digits. FindRefunds matches the last
+// AccountTailMin of them only, the digits a masked account shows.
 func AccountTail(typed string) (string, bool) {
 	t := normalTail(typed)
 	if len(t) < AccountTailMin {
