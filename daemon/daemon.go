@@ -494,16 +494,22 @@ func (d *Daemon) run(ctx context.Context, reload <-chan struct{}) error {
 		if ctx.Err() != nil {
 			return nil
 		}
-		if err := d.configure(next); err != nil {
-			d.log.Error().Err(err).Str(obs.FieldFile, next.File).Msg("configuration not reloaded; the running one stays")
-			d.metrics.ConfigLoaded(false, time.Now())
-			logErr(d.log, notify.Ready())
-			continue
-		}
+		d.applyConfig(next)
+	}
+}
+
+// applyConfig makes next, a configuration read again, the running one,
+// or keeps the running one when that fails; either way the log, the
+// metric and systemd are told. The leader and a standby both use it.
+func (d *Daemon) applyConfig(next *config.Config) {
+	if err := d.configure(next); err != nil {
+		d.log.Error().Err(err).Str(obs.FieldFile, next.File).Msg("configuration not reloaded; the running one stays")
+		d.metrics.ConfigLoaded(false, time.Now())
+	} else {
 		d.log.Info().Str(obs.FieldFile, next.File).Msg("configuration reloaded")
 		d.metrics.ConfigLoaded(true, time.Now())
-		logErr(d.log, notify.Ready())
 	}
+	logErr(d.log, notify.Ready())
 }
 
 // reload reads the configuration file again and returns it, or nil when it

@@ -184,6 +184,7 @@ func TestDaemonNoEvents(t *testing.T) {
 func TestDaemonReload(t *testing.T) {
 	e := newDaemonEnv(t)
 	opts := e.options(t)
+	opts.Metrics = obs.NewMetrics()
 	var logs testutil.SyncBuffer
 	opts.Logger = zerolog.New(io.MultiWriter(zerolog.NewTestWriter(t), &logs))
 	d := e.daemon(t, opts)
@@ -196,6 +197,7 @@ func TestDaemonReload(t *testing.T) {
 		t.Fatal(err)
 	}
 	reload <- struct{}{}
+	waitFor(t, "the refusal", func() bool { return metric(t, opts.Metrics, "refundd_config_last_reload_successful") == 0 })
 	drop(t, filepath.Join(e.dir, "export"), "batch-ok.csv", readFile(t, "testdata/batch-ok.csv"))
 	waitFor(t, "the upload with the old configuration", func() bool { return len(files(t, e.up)) == 1 })
 
@@ -208,6 +210,9 @@ func TestDaemonReload(t *testing.T) {
 	}
 	reload <- struct{}{}
 	waitFor(t, "the reload", func() bool { return strings.Contains(logs.String(), "configuration reloaded") })
+	if got := metric(t, opts.Metrics, "refundd_config_last_reload_successful"); got != 1 {
+		t.Errorf("refundd_config_last_reload_successful = %v after a good reload, want 1", got)
+	}
 	changed := readFile(t, "testdata/batch-ok.csv")
 	for _, r := range []string{"B2026-0042:B2026-0043", "CN100:CN200", "PP100:PP200", "PY100:PY200"} {
 		from, to, _ := strings.Cut(r, ":")

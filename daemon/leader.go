@@ -190,10 +190,7 @@ func (d *Daemon) runHA(ctx context.Context, reload <-chan struct{}) error {
 		case <-reload:
 			t.Stop()
 			if next := d.reload(); next != nil {
-				if err := d.configure(next); err != nil {
-					log.Error().Err(err).Msg("configuration not reloaded; the running one stays")
-				}
-				logErr(d.log, notify.Ready())
+				d.applyConfig(next) // also while standing by: the metric follows
 			}
 		case <-t.C:
 		}
