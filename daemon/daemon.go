@@ -216,8 +216,11 @@ func (d *Daemon) open(cfg *config.Config) error {
 		}
 		d.store = s
 	}
+	// The store itself, not d.store, which Close clears: /metrics may be
+	// scraped while refundd stops.
+	s := d.store
 	d.metrics.StoreStatsFrom(func() obs.StoreStats {
-		st := d.store.Stats()
+		st := s.Stats()
 		return obs.StoreStats{FencedWrites: st.FencedWrites, CommitsUnknown: st.CommitsUnknown}
 	})
 	// The marker is there while refundd runs: found at the start, the

@@ -147,7 +147,7 @@ func (d *Daemon) upload(ctx context.Context, b store.Batch) {
 		}
 	case errors.Is(err, sftpx.ErrTargetExists), errors.Is(err, sftpx.ErrInDoubt):
 		delete(d.retries, b.MsgID)
-		d.uploaded(obs.ResultPermanent)
+		d.uploaded(obs.ResultInDoubt)
 		d.setBatch(ctx, b, store.BatchInDoubt, fmt.Sprintf("upload attempt %d: %v", a.N, err), log)
 	default:
 		// The file is not under its final name: the rename was never sent,

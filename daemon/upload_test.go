@@ -17,6 +17,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"refundd/daemon/config"
+	"refundd/daemon/obs"
 	"refundd/daemon/store"
 	"refundd/internal/testutil"
 	"refundd/sftpx/sshdtest"
@@ -71,10 +72,22 @@ func TestDaemonInDoubt(t *testing.T) {
 	if err := os.WriteFile(remote, foreign, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	e.once(t)
+	opts := e.options(t)
+	opts.Metrics = obs.NewMetrics()
+	d := e.daemon(t, opts)
+	if err := d.RunOnce(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	d.Close()
 	e.once(t)
 	if st, _ := e.statuses(t, testMsgID); st != store.BatchInDoubt {
 		t.Fatalf("batch is %s, want in-doubt", st)
+	}
+	// Not counted as an upload refused (the alert for that sends the
+	// operator to the login and the host key). The metrics are read after
+	// the daemon closed, as a scrape while refundd stops may.
+	if perm := metric(t, opts.Metrics, "refundd_uploads_total", "result", "permanent"); perm != 0 {
+		t.Errorf("uploads_total{permanent} = %v for a batch in doubt, want 0", perm)
 	}
 	if got := readFile(t, remote); !bytes.Equal(got, foreign) {
 		t.Error("the file on the server was replaced")

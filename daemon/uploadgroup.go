@@ -223,7 +223,7 @@ func (d *Daemon) uploadMany(ctx context.Context, bs []store.Batch) {
 			// version that recorded no attempts): settled by its size.
 		case errors.Is(err, sftpx.ErrTargetExists), errors.Is(err, sftpx.ErrInDoubt):
 			delete(d.retries, it.b.MsgID)
-			d.uploaded(obs.ResultPermanent)
+			d.uploaded(obs.ResultInDoubt)
 			d.setBatch(ctx, it.b, store.BatchInDoubt, fmt.Sprintf("upload attempt %d: %v", it.a.N, err), it.log)
 		default:
 			// The file is not under its final name: the rename was never

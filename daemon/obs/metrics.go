@@ -23,6 +23,9 @@ const (
 	ResultOK        Result = "ok"
 	ResultTransient Result = "transient" // failed; retried later (network, timeout)
 	ResultPermanent Result = "permanent" // failed; needs an operator (auth, host key, permission)
+	// ResultInDoubt: an upload whose outcome is unknown (its batch is in
+	// doubt: the server may have taken the file); uploads only.
+	ResultInDoubt Result = "in-doubt"
 )
 
 // ReplyOutcome is what became of a file from the bank. Every file ends in
@@ -254,6 +257,7 @@ func NewMetrics() *Metrics {
 		m.uploads.WithLabelValues(string(r))
 		m.downloads.WithLabelValues(string(r))
 	}
+	m.uploads.WithLabelValues(string(ResultInDoubt))
 	for _, k := range []formats.Type{formats.Pain002, formats.Camt054, formats.Camt053} {
 		for _, o := range []ReplyOutcome{ReplyProcessed, ReplyDuplicate, ReplyFailed} {
 			m.replies.WithLabelValues(string(k), string(o))
