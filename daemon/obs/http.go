@@ -215,9 +215,45 @@ func checkWebConfig(path string) (protected bool, err error) {
 	if err != nil {
 		return false, fmt.Errorf("http server: web configuration file %s: %w", path, err)
 	}
+	return c.protects(), nil
+}
+
+// protects reports whether the web configuration has TLS, and
+// authentication by password or by a verified client certificate.
+func (c webConfig) protects() bool {
 	tls := c.TLS.Cert != "" || c.TLS.CertFile != ""
 	auth := len(c.Users) > 0 || c.TLS.ClientAuth == "RequireAndVerifyClientCert"
-	return tls && auth, nil
+	return tls && auth
+}
+
+// stillProtected wraps next for a server off loopback that is allowed
+// there because its web configuration file protects it: the toolkit reads
+// the file again for every request, so a file edited while refundd runs
+// (the users taken out while passwords are changed) would open the
+// endpoints to everyone on the network. Each request reads the file again
+// too, and while it no longer protects them the answer is 503 and an
+// error is logged (at most once a minute).
+func (s *HTTPServer) stillProtected(next http.Handler) http.Handler {
+	var mu sync.Mutex
+	var logged time.Time
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := readWebConfig(s.cfg.WebConfigFile)
+		if err == nil && c.protects() {
+			next.ServeHTTP(w, r)
+			return
+		}
+		mu.Lock()
+		if time.Since(logged) >= time.Minute {
+			logged = time.Now()
+			ev := s.cfg.Logger.Error().Str(FieldFile, s.cfg.WebConfigFile)
+			if err != nil {
+				ev = ev.Err(err)
+			}
+			ev.Msg("the web configuration file no longer has TLS and authentication: every request is refused until it does (the endpoints are reachable from other hosts)")
+		}
+		mu.Unlock()
+		text(w, http.StatusServiceUnavailable, "refused: the web configuration file no longer protects this address")
+	})
 }
 
 // hasTLS reports whether the web configuration file at path configures
@@ -298,6 +334,9 @@ func (s *HTTPServer) Serve(ctx context.Context) error {
 		// request answered 500) from warn up; its start-up notes are
 		// the line above.
 		tl := s.cfg.Logger.Level(max(s.cfg.Logger.GetLevel(), zerolog.WarnLevel))
+		if ta, ok := ln.Addr().(*net.TCPAddr); ok && !ta.IP.IsLoopback() && !s.cfg.AllowRemote {
+			s.srv.Handler = s.stillProtected(s.srv.Handler)
+		}
 		go func() {
 			served <- web.Serve(ln, s.srv, &web.FlagConfig{WebConfigFile: &file}, slog.New(zerolog.NewSlogHandler(tl)))
 		}()

@@ -221,3 +221,55 @@ func TestHTTPWebConfigRemote(t *testing.T) {
 		t.Errorf("loopback with a password only: %v", err)
 	}
 }
+
+// TestHTTPWebConfigEditedOffLoopback: a server reachable from other hosts
+// because its web configuration file has TLS and users keeps that rule
+// while it runs: with the users taken out of the file (the toolkit would
+// then serve everyone), every request is refused with 503 until the file
+// protects the address again.
+func TestHTTPWebConfigEditedOffLoopback(t *testing.T) {
+	dir := t.TempDir()
+	pool := testCert(t, dir)
+	path := writeWebConfig(t, dir, testTLS, "right horse")
+	s, err := NewHTTPServer(HTTPConfig{Addr: "0.0.0.0:0", WebConfigFile: path, Logger: zerolog.Nop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, _ := serve(t, s)
+	_, port, err := net.SplitHostPort(strings.TrimPrefix(base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := "https://127.0.0.1:" + port + "/healthz"
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	get := func(auth bool) int {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodGet, url, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if auth {
+			req.SetBasicAuth("operator", "right horse")
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatalf("GET %s: %v", url, err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := get(true); code != http.StatusOK {
+		t.Fatalf("with the password: %d, want 200", code)
+	}
+	if code := get(false); code != http.StatusUnauthorized {
+		t.Fatalf("without credentials: %d, want 401", code)
+	}
+	writeWebConfig(t, dir, testTLS, "") // the users taken out
+	if code := get(false); code != http.StatusServiceUnavailable {
+		t.Errorf("without users in the file, off loopback: %d, want 503", code)
+	}
+	writeWebConfig(t, dir, testTLS, "right horse")
+	if code := get(true); code != http.StatusOK {
+		t.Errorf("with the users back: %d, want 200", code)
+	}
+}
