@@ -186,6 +186,7 @@ func (d *Daemon) open(cfg *config.Config) error {
 	}
 	d.lock = l
 	ctx := context.Background()
+	changed := false // the SQLite file was changed while refundd did not run
 	if cfg.Postgres() {
 		// The state is in PostgreSQL and the files on the shared folder;
 		// the state folder holds only the lock.
@@ -210,6 +211,7 @@ func (d *Daemon) open(cfg *config.Config) error {
 		if err := checkStateKept(state, d.outbox); err != nil {
 			return err
 		}
+		changed = changedWhileStopped(state)
 		s, err := store.Open(filepath.Join(state, store.FileName))
 		if err != nil {
 			return fmt.Errorf("start: %w", err)
@@ -229,11 +231,11 @@ func (d *Daemon) open(cfg *config.Config) error {
 	running := filepath.Join(state, runningMarker)
 	_, err = os.Lstat(running)
 	unclean := err == nil
-	full, err := d.store.StartCheck(ctx, unclean)
+	full, err := d.store.StartCheck(ctx, unclean || changed)
 	if err != nil {
 		return fmt.Errorf("start: %w", err)
 	}
-	d.log.Debug().Bool("full", full).Bool("unclean_stop", unclean).Msg("state store checked")
+	d.log.Debug().Bool("full", full).Bool("unclean_stop", unclean).Bool("changed_while_stopped", changed).Msg("state store checked")
 	if err := markRunning(running); err != nil {
 		return fmt.Errorf("start: %w", err)
 	}
@@ -348,7 +350,13 @@ func (d *Daemon) Close() error {
 		d.sftp = nil
 	}
 	if d.store != nil {
+		pg := d.store.Postgres()
 		err := d.store.Close()
+		if err == nil && d.running != "" && !pg {
+			// What the file looks like as this run leaves it: a start that
+			// finds it otherwise checks everything.
+			err = recordStopped(filepath.Dir(d.running))
+		}
 		if err == nil && d.running != "" {
 			// Closed cleanly: the next start need not check everything.
 			if rerr := os.Remove(d.running); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {

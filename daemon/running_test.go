@@ -6,6 +6,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"refundd/daemon/store"
 
 	"github.com/rs/zerolog"
 )
@@ -61,6 +64,28 @@ func TestUncleanStopChecksWhole(t *testing.T) {
 	d, line = start()
 	if !strings.Contains(line, `"full":true`) || !strings.Contains(line, `"unclean_stop":true`) {
 		t.Errorf("start after an unclean stop: %s", line)
+	}
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// The file changed while refundd did not run (restored, edited,
+	// damaged; here only its times are touched): the start checks the
+	// whole store, and the one after a clean stop again what changed.
+	db := filepath.Join(e.cfg.Paths.State, store.FileName)
+	if err := os.Chtimes(db, time.Now(), time.Now().Add(-time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	d, line = start()
+	if !strings.Contains(line, `"full":true`) || !strings.Contains(line, `"changed_while_stopped":true`) {
+		t.Errorf("start after the file changed while stopped: %s", line)
+	}
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	d, line = start()
+	if !strings.Contains(line, `"full":false`) || !strings.Contains(line, `"changed_while_stopped":false`) {
+		t.Errorf("start after a clean stop: %s", line)
 	}
 	d.Close()
 }

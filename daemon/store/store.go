@@ -248,7 +248,8 @@ func (s *Store) Close() error {
 // the original error, and no answer ErrCommitUnknown. It is never
 // retried blindly: a committed intent sent again would come back as a
 // duplicate.
-func (s *Store) write(ctx context.Context, fn func(tx *txn) error) error {
+func (s *Store) write(ctx context.Context, fn func(tx *txn) error) (err error) {
+	defer func() { err = s.corrupt(err) }()
 	tx, err := s.w.begin(ctx, nil)
 	if err != nil {
 		return err
@@ -278,7 +279,8 @@ func (s *Store) write(ctx context.Context, fn func(tx *txn) error) error {
 }
 
 // read runs fn in a read transaction, so that its queries see one snapshot.
-func (s *Store) read(ctx context.Context, fn func(tx *txn) error) error {
+func (s *Store) read(ctx context.Context, fn func(tx *txn) error) (err error) {
+	defer func() { err = s.corrupt(err) }()
 	opts := &sql.TxOptions{ReadOnly: true}
 	if s.d.pg {
 		opts.Isolation = sql.LevelRepeatableRead // one snapshot for the whole transaction
@@ -337,6 +339,22 @@ func isUnique(err error) bool {
 // isForeignKey reports whether err is a FOREIGN KEY violation.
 func isForeignKey(err error) bool {
 	return sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY || pgCode(err) == pgForeignKeyViolation
+}
+
+// corrupt marks an error of SQLite that says the database file is
+// damaged (SQLITE_CORRUPT: "database disk image is malformed", or
+// SQLITE_NOTADB) as ErrCorrupt, so that refundd stops on it as on a failed
+// check rather than trying the file again: the start's check reads only
+// what changed since the last one, and the damage may be met later.
+func (s *Store) corrupt(err error) error {
+	if err == nil || errors.Is(err, ErrCorrupt) {
+		return err
+	}
+	switch sqliteCode(err) & 0xff {
+	case sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB:
+		return fmt.Errorf("%w: %s: %w", ErrCorrupt, s.path, err)
+	}
+	return err
 }
 
 // IsFull reports whether err is SQLite's "database or disk is full"
