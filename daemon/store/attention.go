@@ -9,10 +9,12 @@ import (
 
 // openBatchStatuses are the statuses of a batch whose refunds the bank
 // may have rejected or returned and that is not completed: a completed
-// batch has every such refund re-released, and refundd's own rejection
-// sent nothing.
+// batch has every such refund re-released, a paid one has every refund
+// booked (a return moves it on), and refundd's own rejection sent
+// nothing. The status page's list (NotPaidAgain) and the metric
+// (ToRerelease) read the same batches, so that they agree.
 var openBatchStatuses = []BatchStatus{BatchSending, BatchSent, BatchInDoubt, BatchReceiptOK, BatchAccepted,
-	BatchPartiallyAccepted, BatchRejectedByBank, BatchPending, BatchPaid, BatchSettledWithExceptions}
+	BatchPartiallyAccepted, BatchRejectedByBank, BatchPending, BatchSettledWithExceptions}
 
 // NotPaidAgain returns up to limit refunds that the bank rejected or
 // returned and that were not re-released (no later release of the same

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"refundd/daemon/refund"
@@ -145,14 +146,15 @@ func (s *Store) LaterRelease(ctx context.Context, docType refund.DocType, refNbr
 // completed ones, whose refunds were all booked or paid again, nor those
 // the bank never saw.
 func (s *Store) ToRerelease(ctx context.Context) (map[refund.Status]int, error) {
+	args := []any{string(refund.StatusRejected), string(refund.StatusReturned)}
+	for _, st := range openBatchStatuses {
+		args = append(args, string(st))
+	}
 	rows, err := s.r.QueryContext(ctx, `SELECT r.status, count(*) FROM batches b
 		JOIN refunds r ON r.msg_id = b.msg_id AND r.status IN (?, ?)
-		WHERE b.status IN (?, ?, ?, ?, ?, ?, ?, ?, ?)
+		WHERE b.status IN (?`+strings.Repeat(", ?", len(openBatchStatuses)-1)+`)
 		AND NOT EXISTS (SELECT 1 FROM refunds l WHERE l.doc_type = r.doc_type AND l.ref_nbr = r.ref_nbr AND l.release_no > r.release_no)
-		GROUP BY r.status`,
-		string(refund.StatusRejected), string(refund.StatusReturned),
-		string(BatchSending), string(BatchSent), string(BatchInDoubt), string(BatchReceiptOK), string(BatchAccepted),
-		string(BatchPartiallyAccepted), string(BatchRejectedByBank), string(BatchPending), string(BatchSettledWithExceptions))
+		GROUP BY r.status`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("count refunds to re-release: %w", err)
 	}
