@@ -148,7 +148,7 @@ func TestNeedsAttention(t *testing.T) {
 		`<code>huge.xml</code></td><td class="reason">too large: 9 GiB`,
 		`<tr data-alarm="no_booking">`, `<a href="/status/refund/CN-CN1-AAAA">CN1</a>`,
 		// The health strip.
-		`last upload: <b>42s ago</b>`, `last download: <b>never</b>`, `<b class="bad">failing</b> (dial tcp: connection refused)`,
+		`last upload: <b>42s ago</b>`, `last download: <b>none since start</b>`, `<b class="bad">failing</b> (dial tcp: connection refused)`,
 		`new files by: <b>file events</b>`, `version <b>v9.9.9</b>`, `up <b>1h0m0s</b>`,
 		`webhook erp: <b class="bad">failing</b>, 3 waiting`, `webhook chat: <b class="good">delivered</b>`,
 		// The webhook that fails with events waiting; not the one that works.

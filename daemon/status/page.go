@@ -323,7 +323,9 @@ var statusPage = template.Must(template.New("status").Funcs(template.FuncMap{
 	},
 	"age": func(secs *int64) string {
 		if secs == nil {
-			return "never"
+			// The daemon keeps the time of its last upload and download
+			// while it runs; an earlier run's are in the batches' times.
+			return "none since start"
 		}
 		return (time.Duration(*secs) * time.Second).String() + " ago"
 	},
