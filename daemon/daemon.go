@@ -749,7 +749,6 @@ func (d *Daemon) step(ctx context.Context, download bool) (err error) {
 	}
 	d.settleBatches(work)
 	d.checkAlarms(work)
-	d.webhookHealth(work)
 	d.countBatches(work)
 	d.purgeDaily(work)
 	return nil

@@ -1,12 +1,12 @@
 package daemon
 
 import (
-	"context"
 	"slices"
 	"sync"
 	"time"
 
 	"refundd/daemon/obs"
+	"refundd/daemon/store"
 	"refundd/daemon/webhook"
 )
 
@@ -97,32 +97,27 @@ func (d *Daemon) overdueHealth(overdue []obs.Overdue) {
 	d.health.set(func(h *obs.DaemonHealth) { h.Overdue = overdue })
 }
 
-// webhookHealth records the delivery state of the configured webhooks,
-// read from the store (indexed reads; nothing when there are none).
-func (d *Daemon) webhookHealth(ctx context.Context) {
-	hooks := d.Hooks()
-	if len(hooks) == 0 {
-		d.health.set(func(h *obs.DaemonHealth) { h.Webhooks = nil })
-		return
+// webhookHealth starts the health's list of webhooks afresh for hooks,
+// the receivers of the running configuration, each with nothing known
+// yet.
+func (d *Daemon) webhookHealth(hooks []webhook.Hook) {
+	ws := make([]obs.WebhookHealth, len(hooks))
+	for i, h := range hooks {
+		ws[i].Name = h.Name
 	}
-	states, err := webhook.States(ctx, d.store, hooks)
-	if err != nil {
-		d.log.Warn().Err(err).Msg("reading the webhooks' delivery state failed")
-		return
-	}
-	out := make([]obs.WebhookHealth, len(states))
-	for i, st := range states {
-		w := obs.WebhookHealth{Name: st.Name, Pending: st.Pending, LastError: st.LastError, Failing: st.Failing()}
-		if st.OldestPending != nil {
-			w.OldestPending = *st.OldestPending
+	d.health.set(func(h *obs.DaemonHealth) { h.Webhooks = ws })
+}
+
+// webhookState records the delivery state of the receiver h, as its
+// delivery read it from the store.
+func (d *Daemon) webhookState(h webhook.Hook, st store.WebhookState) {
+	w := obs.WebhookHealth{Name: h.Name, Pending: st.Pending, OldestPending: st.Oldest, LastSuccess: st.LastSuccess,
+		LastError: st.LastError, LastErrorAt: st.LastErrorAt, Failing: st.Failing()}
+	d.health.set(func(dh *obs.DaemonHealth) {
+		for i := range dh.Webhooks {
+			if dh.Webhooks[i].Name == h.Name {
+				dh.Webhooks[i] = w
+			}
 		}
-		if st.LastSuccess != nil {
-			w.LastSuccess = *st.LastSuccess
-		}
-		if st.LastErrorAt != nil {
-			w.LastErrorAt = *st.LastErrorAt
-		}
-		out[i] = w
-	}
-	d.health.set(func(h *obs.DaemonHealth) { h.Webhooks = out })
+	})
 }

@@ -17,6 +17,7 @@ import (
 func (d *Daemon) startWebhooks(ctx context.Context, wg *sync.WaitGroup) error {
 	hooks := d.Hooks()
 	d.hooks = nil
+	d.webhookHealth(hooks)
 	if len(hooks) == 0 {
 		return nil
 	}
@@ -27,6 +28,7 @@ func (d *Daemon) startWebhooks(ctx context.Context, wg *sync.WaitGroup) error {
 		Store:     d.store,
 		Metrics:   d.metrics,
 		Logger:    d.log,
+		OnState:   d.webhookState,
 	})
 	if err := w.Start(ctx); err != nil {
 		if errors.Is(err, store.ErrNotLeader) {
@@ -51,13 +53,6 @@ func webhookHooks(cfg *config.Config) []webhook.Hook {
 		hooks = append(hooks, h)
 	}
 	return hooks
-}
-
-// Webhooks returns the delivery state of each configured webhook, for the
-// status page and GET /api/webhooks. It is safe to call from any
-// goroutine.
-func (d *Daemon) Webhooks(ctx context.Context) ([]webhook.State, error) {
-	return webhook.States(ctx, d.store, d.Hooks())
 }
 
 // Hooks returns the webhooks of the running configuration (of the last

@@ -380,6 +380,11 @@ type WebhookState struct {
 	LastErrorAt time.Time
 }
 
+// Failing reports whether the receiver's last attempt failed.
+func (w WebhookState) Failing() bool {
+	return !w.LastErrorAt.IsZero() && w.LastErrorAt.After(w.LastSuccess)
+}
+
 // WebhookStatus returns the delivery state of hook, whose receiver takes
 // the notices ns; ErrNotFound when StartWebhook did not record it.
 func (s *Store) WebhookStatus(ctx context.Context, hook string, ns []Notice) (WebhookState, error) {

@@ -53,6 +53,10 @@ type Options struct {
 	Poll time.Duration
 	// Seed seeds the jitter of the waits (0: a random seed).
 	Seed uint64
+	// OnState, when set, is given each receiver's delivery state as the
+	// Deliverer reads it from the store: before each pass and after each
+	// failed delivery (for the daemon's health, without reading it again).
+	OnState func(Hook, store.WebhookState)
 }
 
 // pageSize is how many events are read from the store at once.
@@ -145,6 +149,7 @@ func (d *Deliverer) run(ctx context.Context, h *Hook, kick <-chan struct{}, rnd 
 			return
 		}
 		failures++
+		d.pending(ctx, h, log) // the failure shows while the wait runs
 		delay := backoff(h, failures, rnd)
 		var ra retryAfter
 		if errors.As(err, &ra) && time.Duration(ra) > delay {
@@ -263,7 +268,8 @@ func (d *Deliverer) post(ctx context.Context, h *Hook, id string, n store.Notice
 	return resp.StatusCode, err
 }
 
-// pending sets the backlog metrics of h from the store.
+// pending sets the backlog metrics of h from the store, and gives its
+// state to OnState.
 func (d *Deliverer) pending(ctx context.Context, h *Hook, log zerolog.Logger) {
 	st, err := d.opts.Store.WebhookStatus(ctx, h.URL, h.Notices)
 	if err != nil {
@@ -273,6 +279,9 @@ func (d *Deliverer) pending(ctx context.Context, h *Hook, log zerolog.Logger) {
 		return
 	}
 	d.opts.Metrics.WebhookPending(h.Name, st.Pending, st.Oldest)
+	if d.opts.OnState != nil {
+		d.opts.OnState(*h, st)
+	}
 }
 
 // backoff is the wait after the nth failure in a row: RetryMin doubled

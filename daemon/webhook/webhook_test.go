@@ -228,7 +228,24 @@ func TestDeliveryFailingReceiver(t *testing.T) {
 	rc := newReceiver(t)
 	h := Hook{Name: "erp", URL: rc.url(), Secret: secret, Notices: allNotices(),
 		Timeout: 200 * time.Millisecond, RetryMin: 10 * time.Millisecond, RetryMax: 100 * time.Millisecond}
-	d := New(Options{Hooks: []Hook{h}, Company: Company{Name: "Acme AS", OrgNumber: org}, Store: s, Poll: 50 * time.Millisecond, Seed: testSeed})
+	// The state the Deliverer reports as it reads it (the daemon's health
+	// shows it without reading the store again).
+	var reportedMu sync.Mutex
+	var reported store.WebhookState
+	reportedState := func() store.WebhookState {
+		reportedMu.Lock()
+		defer reportedMu.Unlock()
+		return reported
+	}
+	d := New(Options{Hooks: []Hook{h}, Company: Company{Name: "Acme AS", OrgNumber: org}, Store: s, Poll: 50 * time.Millisecond, Seed: testSeed,
+		OnState: func(got Hook, st store.WebhookState) {
+			if got.Name != h.Name {
+				t.Errorf("state reported for %q", got.Name)
+			}
+			reportedMu.Lock()
+			reported = st
+			reportedMu.Unlock()
+		}})
 	ctx, cancel := context.WithCancel(t.Context())
 	if err := d.Start(ctx); err != nil {
 		t.Fatal(err)
@@ -258,6 +275,10 @@ func TestDeliveryFailingReceiver(t *testing.T) {
 	if st := status(); st.Delivered != 0 || st.Pending != 6 {
 		t.Errorf("while down: %+v; want 6 pending", st)
 	}
+	waitFor(t, "the failure reported while the receiver is down", func() bool {
+		st := reportedState()
+		return st.Failing() && st.Pending == 6
+	})
 	// Up, but it stalls, fails and refuses before it takes anything.
 	rc.start("stall", "stall", "500", "429", "400", "500")
 	events(t, s, 2)
@@ -271,6 +292,10 @@ func TestDeliveryFailingReceiver(t *testing.T) {
 	events(t, s, 4)
 	d.Kick()
 	waitFor(t, "every event", func() bool { return status().Pending == 0 })
+	waitFor(t, "every event delivered, reported", func() bool {
+		st := reportedState()
+		return st.Pending == 0 && !st.Failing() && !st.LastSuccess.IsZero()
+	})
 
 	want, err := s.NoticesAfter(t.Context(), 0, allNotices(), 1000)
 	if err != nil {
