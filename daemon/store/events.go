@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 )
@@ -45,29 +46,45 @@ func addEvent(_ context.Context, tx *txn, at string, e event) error {
 // Events returns the audit trail of one batch, refund or file, oldest
 // first; none for an unknown subject.
 func (s *Store) Events(ctx context.Context, typ SubjectType, id string) ([]Event, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT id, at, subject_type, subject_id, from_status, to_status, reason, detail
-		FROM events WHERE subject_type = ? AND subject_id = ? ORDER BY id`, string(typ), id)
+	es, err := eventsOf(ctx, s.r, typ, id)
 	if err != nil {
 		return nil, fmt.Errorf("read events of %s %s: %w", typ, id, err)
 	}
+	return es, nil
+}
+
+// eventsCols are the columns of an Event, as scanEvents reads them.
+const eventsCols = `id, at, subject_type, subject_id, from_status, to_status, reason, detail`
+
+// eventsOf reads the events of one subject, oldest first.
+func eventsOf(ctx context.Context, q querier, typ SubjectType, id string) ([]Event, error) {
+	rows, err := q.QueryContext(ctx, `SELECT `+eventsCols+` FROM events WHERE subject_type = ? AND subject_id = ? ORDER BY id`,
+		string(typ), id)
+	if err != nil {
+		return nil, err
+	}
+	return scanEvents(rows)
+}
+
+// scanEvents reads the events of rows, whose columns are eventsCols, and
+// closes them.
+func scanEvents(rows *sql.Rows) ([]Event, error) {
 	defer rows.Close()
 	var es []Event
 	for rows.Next() {
 		var e Event
 		var at, st string
 		if err := rows.Scan(&e.ID, &at, &st, &e.SubjectID, &e.From, &e.To, &e.Reason, &e.Detail); err != nil {
-			return nil, fmt.Errorf("read events of %s %s: %w", typ, id, err)
+			return nil, err
 		}
 		e.SubjectType = SubjectType(st)
+		var err error
 		if e.At, err = parseTime(at); err != nil {
-			return nil, fmt.Errorf("read events of %s %s: %w", typ, id, err)
+			return nil, err
 		}
 		es = append(es, e)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read events of %s %s: %w", typ, id, err)
-	}
-	return es, nil
+	return es, rows.Err()
 }
 
 // LastEvent returns the id of the last event recorded, 0 for none: it

@@ -173,30 +173,6 @@ func (s *Store) RefundHistory(ctx context.Context, e2e string) (History, error) 
 	return h, nil
 }
 
-// eventsOf reads the events of one subject, oldest first.
-func eventsOf(ctx context.Context, q querier, typ SubjectType, id string) ([]Event, error) {
-	rows, err := q.QueryContext(ctx, `SELECT id, at, subject_type, subject_id, from_status, to_status, reason, detail
-		FROM events WHERE subject_type = ? AND subject_id = ? ORDER BY id`, string(typ), id)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var es []Event
-	for rows.Next() {
-		var e Event
-		var at, st string
-		if err := rows.Scan(&e.ID, &at, &st, &e.SubjectID, &e.From, &e.To, &e.Reason, &e.Detail); err != nil {
-			return nil, err
-		}
-		e.SubjectType = SubjectType(st)
-		if e.At, err = parseTime(at); err != nil {
-			return nil, err
-		}
-		es = append(es, e)
-	}
-	return es, rows.Err()
-}
-
 // bookingsOf reads the bank's entries applied to the refund e2e: those
 // recorded with it, and those recorded without it whose transaction key
 // is its EndToEndId (see bankRefs), in the order they were applied.

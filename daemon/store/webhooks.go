@@ -279,26 +279,13 @@ func (s *Store) NoticesAfter(ctx context.Context, after int64, ns []Notice, limi
 	if err != nil {
 		return nil, fmt.Errorf("read notices: %w", err)
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT id, at, subject_type, subject_id, from_status, to_status, reason, detail
+	rows, err := s.r.QueryContext(ctx, `SELECT `+eventsCols+`
 		FROM `+s.notifyEvents()+` WHERE id > ? AND `+notifiable+` AND `+cond+` ORDER BY id LIMIT ?`, after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("read notices after event %d: %w", after, err)
 	}
-	defer rows.Close()
-	var es []Event
-	for rows.Next() {
-		var e Event
-		var at, st string
-		if err := rows.Scan(&e.ID, &at, &st, &e.SubjectID, &e.From, &e.To, &e.Reason, &e.Detail); err != nil {
-			return nil, fmt.Errorf("read notices after event %d: %w", after, err)
-		}
-		e.SubjectType = SubjectType(st)
-		if e.At, err = parseTime(at); err != nil {
-			return nil, fmt.Errorf("read notices after event %d: %w", after, err)
-		}
-		es = append(es, e)
-	}
-	if err := rows.Err(); err != nil {
+	es, err := scanEvents(rows)
+	if err != nil {
 		return nil, fmt.Errorf("read notices after event %d: %w", after, err)
 	}
 	return es, nil
