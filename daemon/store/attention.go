@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"refundd/daemon/refund"
 )
 
 // openBatchStatuses are the statuses of a batch whose refunds the bank
@@ -16,23 +18,28 @@ import (
 var openBatchStatuses = []BatchStatus{BatchSending, BatchSent, BatchInDoubt, BatchReceiptOK, BatchAccepted,
 	BatchPartiallyAccepted, BatchRejectedByBank, BatchPending, BatchSettledWithExceptions}
 
+// notPaidAgain is the FROM and WHERE, and their arguments, of the refunds
+// r (of batches b) that the bank rejected or returned and that no later
+// release pays again, in the batches of openBatchStatuses.
+func notPaidAgain() (string, []any) {
+	args := make([]any, 0, len(openBatchStatuses)+2)
+	args = append(args, string(refund.StatusRejected), string(refund.StatusReturned))
+	for _, st := range openBatchStatuses {
+		args = append(args, string(st))
+	}
+	return ` FROM batches b JOIN refunds r ON r.msg_id = b.msg_id AND r.status IN (?, ?)
+	WHERE b.status IN (?` + strings.Repeat(", ?", len(openBatchStatuses)-1) + `)
+	AND NOT EXISTS (SELECT 1 FROM refunds l WHERE l.doc_type = r.doc_type AND l.ref_nbr = r.ref_nbr AND l.release_no > r.release_no)`, args
+}
+
 // NotPaidAgain returns up to limit refunds that the bank rejected or
 // returned and that were not re-released (no later release of the same
 // ERP document is recorded): each needs an operator. They are read from
 // the batches that are not completed, by the index of batch statuses
 // and that of each batch's refunds by status, in no particular order.
 func (s *Store) NotPaidAgain(ctx context.Context, limit int) ([]Refund, error) {
-	args := make([]any, 0, len(openBatchStatuses)+1)
-	for _, st := range openBatchStatuses {
-		args = append(args, string(st))
-	}
-	args = append(args, limit)
-	q := `SELECT ` + refundCols + ` FROM batches b JOIN refunds r ON r.msg_id = b.msg_id
-	WHERE b.status IN (?` + strings.Repeat(", ?", len(openBatchStatuses)-1) + `)
-	AND r.status IN ('rejected', 'returned')
-	AND NOT EXISTS (SELECT 1 FROM refunds l WHERE l.doc_type = r.doc_type AND l.ref_nbr = r.ref_nbr AND l.release_no > r.release_no)
-	LIMIT ?`
-	rows, err := s.r.QueryContext(ctx, q, args...)
+	from, args := notPaidAgain()
+	rows, err := s.r.QueryContext(ctx, `SELECT `+refundCols+from+` LIMIT ?`, append(args, limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("read refunds not paid again: %w", err)
 	}

@@ -163,17 +163,8 @@ func (s *Store) RefundCounts(ctx context.Context, msgID string) (map[refund.Stat
 	if err != nil {
 		return nil, fmt.Errorf("count refunds of batch %s: %w", msgID, err)
 	}
-	defer rows.Close()
-	counts := map[refund.Status]int{}
-	for rows.Next() {
-		var st string
-		var n int
-		if err := rows.Scan(&st, &n); err != nil {
-			return nil, fmt.Errorf("count refunds of batch %s: %w", msgID, err)
-		}
-		counts[refund.Status(st)] = n
-	}
-	if err := rows.Err(); err != nil {
+	counts, err := scanStatusCounts(rows)
+	if err != nil {
 		return nil, fmt.Errorf("count refunds of batch %s: %w", msgID, err)
 	}
 	return counts, nil

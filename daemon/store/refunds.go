@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"refundd/daemon/refund"
@@ -146,32 +145,32 @@ func (s *Store) LaterRelease(ctx context.Context, docType refund.DocType, refNbr
 // completed ones, whose refunds were all booked or paid again, nor those
 // the bank never saw.
 func (s *Store) ToRerelease(ctx context.Context) (map[refund.Status]int, error) {
-	args := []any{string(refund.StatusRejected), string(refund.StatusReturned)}
-	for _, st := range openBatchStatuses {
-		args = append(args, string(st))
-	}
-	rows, err := s.r.QueryContext(ctx, `SELECT r.status, count(*) FROM batches b
-		JOIN refunds r ON r.msg_id = b.msg_id AND r.status IN (?, ?)
-		WHERE b.status IN (?`+strings.Repeat(", ?", len(openBatchStatuses)-1)+`)
-		AND NOT EXISTS (SELECT 1 FROM refunds l WHERE l.doc_type = r.doc_type AND l.ref_nbr = r.ref_nbr AND l.release_no > r.release_no)
-		GROUP BY r.status`, args...)
+	from, args := notPaidAgain()
+	rows, err := s.r.QueryContext(ctx, `SELECT r.status, count(*)`+from+` GROUP BY r.status`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("count refunds to re-release: %w", err)
 	}
+	counts, err := scanStatusCounts(rows)
+	if err != nil {
+		return nil, fmt.Errorf("count refunds to re-release: %w", err)
+	}
+	return counts, nil
+}
+
+// scanStatusCounts reads rows of (status, count) into a map, and closes
+// them.
+func scanStatusCounts(rows *sql.Rows) (map[refund.Status]int, error) {
 	defer rows.Close()
 	counts := map[refund.Status]int{}
 	for rows.Next() {
 		var st string
 		var n int
 		if err := rows.Scan(&st, &n); err != nil {
-			return nil, fmt.Errorf("count refunds to re-release: %w", err)
+			return nil, err
 		}
 		counts[refund.Status(st)] = n
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("count refunds to re-release: %w", err)
-	}
-	return counts, nil
+	return counts, rows.Err()
 }
 
 func (s *Store) nextRelease(ctx context.Context, docType refund.DocType, refNbr string) (int, error) {
