@@ -483,3 +483,38 @@ func TestEventNames(t *testing.T) {
 		t.Errorf("store notices %v, configuration events %v", names, config.WebhookEvents)
 	}
 }
+
+// TestStateReportedAfterFailure: a failed delivery is reported at once,
+// not only when the wait before the next attempt (here a minute) is over,
+// so that the status page shows a receiver that is down.
+func TestStateReportedAfterFailure(t *testing.T) {
+	s := openStore(t)
+	rc := newReceiver(t) // down
+	h := Hook{Name: "erp", URL: rc.url(), Secret: secret, Notices: allNotices(),
+		Timeout: time.Second, RetryMin: time.Minute, RetryMax: time.Minute}
+	var mu sync.Mutex
+	var last store.WebhookState
+	d := New(Options{Hooks: []Hook{h}, Company: Company{OrgNumber: org}, Store: s, Poll: time.Minute, Seed: testSeed,
+		OnState: func(_ Hook, st store.WebhookState) { mu.Lock(); last = st; mu.Unlock() }})
+	ctx, cancel := context.WithCancel(t.Context())
+	if err := d.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	stopped := make(chan struct{})
+	go func() { defer close(stopped); d.Run(ctx) }()
+	defer func() {
+		cancel()
+		select {
+		case <-stopped:
+		case <-time.After(10 * time.Second):
+			t.Error("Run did not stop within 10s of its context's end")
+		}
+	}()
+	events(t, s, 1)
+	d.Kick()
+	waitFor(t, "the failure reported", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return last.Failing() && last.Pending > 0
+	})
+}
